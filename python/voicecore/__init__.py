@@ -1,0 +1,35 @@
+"""voicecore: the media core for real-time voice agents.
+
+C++ kernels (resampling, VAD, echo cancellation, jitter buffering) behind small typed
+streaming objects, plus an asyncio layer for sessions, turn-taking and model adapters.
+"""
+
+from __future__ import annotations
+
+# errors must be imported before _core: the extension's exception translator looks
+# these classes up by name.
+from voicecore.errors import (
+    AdapterError,
+    AudioFormatError,
+    ConfigError,
+    SignalingError,
+    VoicecoreError,
+)
+
+from voicecore import _core
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "AdapterError",
+    "AudioFormatError",
+    "ConfigError",
+    "SignalingError",
+    "VoicecoreError",
+    "__version__",
+]
+
+# --- resample ---
+# --- vad ---
+# --- aec ---
+# --- jitter ---

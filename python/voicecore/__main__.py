@@ -1,0 +1,5 @@
+import sys
+
+from voicecore.cli import main
+
+sys.exit(main())

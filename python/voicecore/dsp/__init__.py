@@ -1,0 +1,1 @@
+"""Typed wrappers over the C++ kernels in voicecore._core."""

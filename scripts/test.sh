@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: system packages, a fresh virtualenv with the
+# test extras, lint, type check, then every test plus the benchmarks once in smoke mode.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/install-system-deps.sh
+venv="${VOICECORE_VENV:-.venv-test}"
+rm -rf "$venv"
+python3 -m venv "$venv"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q '.[test,dev]'
+"$venv/bin/ruff" check python tests bench
+"$venv/bin/mypy" python/voicecore
+set +e
+"$venv/bin/python" -m pytest --benchmark-disable -q "$@"
+rc=$?
+set -e
+# pytest exits 5 when nothing was collected: that is a broken suite, not a pass.
+if [ $rc -eq 5 ]; then echo "voicecore: pytest collected no tests" >&2; exit 1; fi
+exit $rc
