@@ -11,6 +11,7 @@
 namespace py = pybind11;
 
 namespace voicecore::bindings {
+void RegisterCommon(py::module_& m);
 void RegisterResample(py::module_& m);
 void RegisterVad(py::module_& m);
 void RegisterAec(py::module_& m);
@@ -54,6 +55,7 @@ PYBIND11_MODULE(_core, m) {
       },
       "Compiler, build type and ISA paths of this build.");
 
+  voicecore::bindings::RegisterCommon(m);
   voicecore::bindings::RegisterResample(m);
   voicecore::bindings::RegisterVad(m);
   voicecore::bindings::RegisterAec(m);
