@@ -25,5 +25,5 @@ def find_eval_dir() -> Path | None:
 def eval_dir() -> Path:
     path = find_eval_dir()
     if path is None:
-        pytest.skip("evaluation corpus not found: set VOICECORE_EVAL_DIR or place shared/eval beside the repo")
+        pytest.skip("eval corpus not found: set VOICECORE_EVAL_DIR or put shared/eval beside the repo")
     return path

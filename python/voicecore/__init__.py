@@ -6,8 +6,7 @@ streaming objects, plus an asyncio layer for sessions, turn-taking and model ada
 
 from __future__ import annotations
 
-# errors must be imported before _core: the extension's exception translator looks
-# these classes up by name.
+from voicecore import _core
 from voicecore.errors import (
     AdapterError,
     AudioFormatError,
@@ -15,8 +14,6 @@ from voicecore.errors import (
     SignalingError,
     VoicecoreError,
 )
-
-from voicecore import _core
 
 __version__: str = _core.__version__
 
