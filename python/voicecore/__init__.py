@@ -29,4 +29,7 @@ __all__ = [
 # --- resample ---
 # --- vad ---
 # --- aec ---
+from voicecore.dsp.aec import EchoCanceller, EchoCancellerStats  # noqa: E402
+
+__all__ += ["EchoCanceller", "EchoCancellerStats"]
 # --- jitter ---
