@@ -1,6 +1,7 @@
 #include "voicecore/aec/adaptive_filter.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 #include "voicecore/aec/aec_common.h"
@@ -40,18 +41,30 @@ void AdaptiveFilter::Filter(const FarSpectrumBuffer& far, std::size_t offset, fl
   std::copy(ai, ai + num_bins_, out_im);
 }
 
+void AdaptiveFilter::PowerEstimate(const FarSpectrumBuffer& far, std::size_t offset,
+                                   float* out) const {
+  std::fill(out, out + num_bins_, 0.0f);
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    const float* xp = far.power(offset + p);
+    const float* wr = re(p);
+    const float* wi = im(p);
+    for (std::size_t k = 0; k < num_bins_; ++k) out[k] += (wr[k] * wr[k] + wi[k] * wi[k]) * xp[k];
+  }
+}
+
 void AdaptiveFilter::Adapt(const FarSpectrumBuffer& far, std::size_t offset, const float* gain_re,
-                           const float* gain_im) {
+                           const float* gain_im, const float* partition_weights) {
   const std::size_t n = num_bins_;
   for (std::size_t p = 0; p < num_partitions_; ++p) {
     const float* xr = far.re(offset + p);
     const float* xi = far.im(offset + p);
     float* wr = re(p);
     float* wi = im(p);
+    const float a = partition_weights[p];
     for (std::size_t k = 0; k < n; ++k) {
-      // conj(X) * G
-      wr[k] += xr[k] * gain_re[k] + xi[k] * gain_im[k];
-      wi[k] += xr[k] * gain_im[k] - xi[k] * gain_re[k];
+      // weight * conj(X) * G
+      wr[k] += a * (xr[k] * gain_re[k] + xi[k] * gain_im[k]);
+      wi[k] += a * (xr[k] * gain_im[k] - xi[k] * gain_re[k]);
     }
   }
 }
@@ -110,6 +123,11 @@ void AdaptiveFilter::PartitionEnergies(float* out) const {
     for (std::size_t k = 0; k < num_bins_; ++k) e += wr[k] * wr[k] + wi[k] * wi[k];
     out[p] = e;
   }
+}
+
+void AdaptiveFilter::PartitionNorms(float* out) const {
+  PartitionEnergies(out);
+  for (std::size_t p = 0; p < num_partitions_; ++p) out[p] = std::sqrt(out[p]);
 }
 
 }  // namespace voicecore::aec

@@ -31,10 +31,16 @@ class AdaptiveFilter {
   // hold num_bins values.
   void Filter(const FarSpectrumBuffer& far, std::size_t offset, float* out_re, float* out_im);
 
-  // W_p += conj(X(offset + p)) * gain, where gain (num_bins values) is the
-  // already normalised and scaled error spectrum.
+  // Power-domain echo estimate: sum over p of |W_p|^2 |X(offset + p)|^2. It
+  // ignores phase, so it stays close to the echo's power spectrum while the
+  // filter's phase is still wrong (early, or disturbed by double talk).
+  void PowerEstimate(const FarSpectrumBuffer& far, std::size_t offset, float* out) const;
+
+  // W_p += weight_p * conj(X(offset + p)) * gain, where gain (num_bins values)
+  // is the already normalised and scaled error spectrum and weight_p the
+  // partition's share of the step (see EchoCanceller: proportionate update).
   void Adapt(const FarSpectrumBuffer& far, std::size_t offset, const float* gain_re,
-             const float* gain_im);
+             const float* gain_im, const float* partition_weights);
 
   // Applies the gradient constraint to the next partition in turn. `fft` and
   // `scratch` (2 * block_size floats) are the caller's.
@@ -51,6 +57,8 @@ class AdaptiveFilter {
   // Energy of each partition's coefficients (num_partitions values), used to
   // locate the echo peak inside the filter.
   void PartitionEnergies(float* out) const;
+  // Per-partition sqrt(coefficient energy) (num_partitions values).
+  void PartitionNorms(float* out) const;
 
   std::size_t num_partitions() const { return num_partitions_; }
   std::size_t num_bins() const { return num_bins_; }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 #include <string>
 
@@ -60,6 +61,12 @@ std::size_t CheckedPartitions(int tail_ms) {
   return static_cast<std::size_t>((tail_ms * kBlocksPerSecond + 999) / 1000) + kMarginBlocks;
 }
 
+// TEMP tuning hook (removed before merge).
+float Tune(const char* name, float def) {
+  const char* v = std::getenv(name);
+  return v ? static_cast<float>(std::atof(v)) : def;
+}
+
 float Db(float num, float den) { return 10.0f * std::log10((num + kTiny) / (den + kTiny)); }
 }  // namespace
 
@@ -100,7 +107,22 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       gain_im_(num_bins_, 0.0f),
       out_block_(block_size_, 0.0f),
       constrain_time_(fft_size_, 0.0f),
-      constrain_spec_(num_bins_) {
+      constrain_spec_(num_bins_),
+      partition_weights_(num_partitions_, 1.0f),
+      echo_power_(num_bins_, 0.0f),
+      prior_(num_partitions_, 0.0f) {
+  step_ = Tune("VC_MU", kBackgroundStep);
+  proportion_ = Tune("VC_PROP", 0.5f);
+  dt_step_scale_ = Tune("VC_DTMU", 1.0f);
+  dt_copy_ratio_ = Tune("VC_DTCR", 0.25f);
+  const float decay = Tune("VC_DECAY", 0.912f);  // per block: ~0.8 dB, an RT60 of 0.3 s
+  const std::size_t flat = kMarginBlocks + 3;
+  float sum = 0.0f;
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    prior_[p] = p < flat ? 1.0f : std::pow(decay, static_cast<float>(p - flat));
+    sum += prior_[p];
+  }
+  for (float& v : prior_) v /= sum;
   Reset();
 }
 
@@ -261,19 +283,36 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
     std::copy(error_bg_.begin(), error_bg_.end(), time_.begin() + static_cast<std::ptrdiff_t>(b));
     fft_.Forward(time_.data(), spec_.data());
+    // In double talk the background still adapts, slower, so it cannot run
+    // far from the foreground on near-end speech.
+    const float step = suppressor_.near_talk() ? step_ * dt_step_scale_ : step_;
+    const float delta = kRegularisationPower * static_cast<float>(fft_size_) *
+                        static_cast<float>(num_partitions_);
+    // Proportionate step (IPNLMS across partitions): half of the step follows
+    // an exponential-decay prior of a room response, half the current
+    // partition norms, so the early, strong part of the echo path converges
+    // several times faster than with a uniform step over the whole tail.
+    background_.PartitionNorms(partition_weights_.data());
+    float norm_sum = 0.0f;
+    for (std::size_t p = 0; p < num_partitions_; ++p) norm_sum += partition_weights_[p];
+    const float pn = static_cast<float>(num_partitions_);
+    for (std::size_t p = 0; p < num_partitions_; ++p) {
+      const float prop = norm_sum > kTiny ? partition_weights_[p] / norm_sum : 1.0f / pn;
+      partition_weights_[p] = pn * ((1.0f - proportion_) * prior_[p] + proportion_ * prop);
+    }
     std::fill(far_power_sum_.begin(), far_power_sum_.end(), 0.0f);
     for (std::size_t p = 0; p < num_partitions_; ++p) {
       const float* pw = far_spectra_.power(offset_ + p);
-      for (std::size_t k = 0; k < num_bins_; ++k) far_power_sum_[k] += pw[k];
+      const float a = partition_weights_[p];
+      for (std::size_t k = 0; k < num_bins_; ++k) far_power_sum_[k] += a * pw[k];
     }
-    const float delta = kRegularisationPower * static_cast<float>(fft_size_) *
-                        static_cast<float>(num_partitions_);
     for (std::size_t k = 0; k < num_bins_; ++k) {
-      const float g = kBackgroundStep / (far_power_sum_[k] + delta);
+      const float g = step / (far_power_sum_[k] + delta);
       gain_re_[k] = g * spec_[k].real();
       gain_im_[k] = g * spec_[k].imag();
     }
-    background_.Adapt(far_spectra_, offset_, gain_re_.data(), gain_im_.data());
+    background_.Adapt(far_spectra_, offset_, gain_re_.data(), gain_im_.data(),
+                      partition_weights_.data());
     background_.ConstrainNext(fft_, constrain_spec_.data(), constrain_time_.data());
   }
 
@@ -281,7 +320,10 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   smooth_fg_ = kTwoPathSmoothing * smooth_fg_ + (1.0f - kTwoPathSmoothing) * fg_energy;
   smooth_bg_ = kTwoPathSmoothing * smooth_bg_ + (1.0f - kTwoPathSmoothing) * bg_energy;
   if (far_active) {
-    bg_better_runs_ = smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
+    // Never copy in double talk: the background's lower error may come from
+    // fitting the near-end talker.
+    const float ratio = suppressor_.near_talk() ? dt_copy_ratio_ : kCopyRatio;
+    bg_better_runs_ = smooth_bg_ < ratio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
     if (bg_better_runs_ >= kCopyRuns) {
       foreground_.CopyFrom(background_);
       smooth_fg_ = smooth_bg_;
@@ -295,7 +337,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     }
   }
 
-  suppressor_.Process(error_fg_.data(), echo_fg_.data(), far_active, out);
+  foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
+  suppressor_.Process(near, error_fg_.data(), echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active, out);
 
   if (far_active) {
     float out_energy = 0.0f;

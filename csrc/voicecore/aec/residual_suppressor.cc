@@ -2,21 +2,24 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numbers>
 
 namespace voicecore::aec {
 
 namespace {
-constexpr float kMeanForget = 0.96f;       // ~100 ms means for the fluctuation regression
-constexpr float kRegressionRate = 0.05f;   // per block, scaled down when the echo is weak
-constexpr float kMinLeakage = 0.0005f;
-constexpr float kMaxLeakage = 2.0f;
-constexpr float kResidualDecay = 0.6f;     // per block: smears the residual over ~10 ms
-constexpr float kOverSubtraction = 2.5f;
 constexpr float kMinGain = 0.003f;         // -50 dB
 constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;       // ~3 dB/s at 250 blocks/s
 constexpr float kTiny = 1e-12f;
+constexpr int kHangoverBlocks = 25;  // 100 ms
+constexpr float kMaxLeak = 1.0f;
+constexpr float kResidualDecay = 0.7f;
+// TEMP tuning hook (removed before merge).
+float TuneS(const char* name, float def) {
+  const char* v = std::getenv(name);
+  return v ? static_cast<float>(std::atof(v)) : def;
+}
 }  // namespace
 
 ResidualSuppressor::ResidualSuppressor(std::size_t block_size, std::uint32_t seed)
@@ -31,13 +34,33 @@ ResidualSuppressor::ResidualSuppressor(std::size_t block_size, std::uint32_t see
       time_(2 * block_size, 0.0f),
       error_spec_(block_size + 1),
       echo_spec_(block_size + 1),
-      error_mean_(block_size + 1, 0.0f),
-      echo_mean_(block_size + 1, 0.0f),
       residual_(block_size + 1, 0.0f),
       noise_(block_size + 1, 0.0f),
       gain_(block_size + 1, 1.0f),
+      see_(block_size + 1, 0.0f),
+      syy_(block_size + 1, 0.0f),
+      sey_(block_size + 1),
+      coherence_(block_size + 1, 0.0f),
+      leak_num_(block_size + 1, 0.0f),
+      leak_den_(block_size + 1, 0.0f),
+      prev_near_(block_size, 0.0f),
+      near_spec_(block_size + 1),
+      smm_(block_size + 1, 0.0f),
+      smy_(block_size + 1),
+      prev_shadow_(block_size, 0.0f),
+      shadow_spec_(block_size + 1),
+      sss_(block_size + 1, 0.0f),
+      sms_(block_size + 1),
       seed_(seed == 0 ? 0x9e3779b9u : seed),
       rng_(seed_) {
+  coh_forget_ = TuneS("VC_CLAM", 0.8f);
+  over_ = TuneS("VC_OV", 1.5f);
+  coh_bias_ = TuneS("VC_CB", 0.1f);
+  over_single_ = TuneS("VC_OVS", 6.0f);
+  over_res_ = TuneS("VC_OVR", 0.5f);
+  leak_forget_ = TuneS("VC_LF", 0.99f);
+  dt_noise_ = TuneS("VC_DTN", 3.0f);
+  dt_coh_ = TuneS("VC_DTC", 0.05f);
   // Periodic sqrt-Hann: w^2[n] + w^2[n + B] = 1, so analysis-synthesis with
   // unit gains reconstructs the input exactly.
   for (std::size_t n = 0; n < fft_size_; ++n) {
@@ -50,14 +73,22 @@ void ResidualSuppressor::Reset() {
   std::fill(prev_error_.begin(), prev_error_.end(), 0.0f);
   std::fill(prev_echo_.begin(), prev_echo_.end(), 0.0f);
   std::fill(overlap_.begin(), overlap_.end(), 0.0f);
-  std::fill(error_mean_.begin(), error_mean_.end(), 0.0f);
-  std::fill(echo_mean_.begin(), echo_mean_.end(), 0.0f);
   std::fill(residual_.begin(), residual_.end(), 0.0f);
   std::fill(noise_.begin(), noise_.end(), 0.0f);
   std::fill(gain_.begin(), gain_.end(), 1.0f);
-  cov_ey_ = 0.0f;
-  var_y_ = 0.0f;
-  leakage_ = 1.0f;
+  std::fill(see_.begin(), see_.end(), 0.0f);
+  std::fill(leak_num_.begin(), leak_num_.end(), 0.0f);
+  std::fill(leak_den_.begin(), leak_den_.end(), 0.0f);
+  std::fill(prev_near_.begin(), prev_near_.end(), 0.0f);
+  std::fill(smm_.begin(), smm_.end(), 0.0f);
+  std::fill(prev_shadow_.begin(), prev_shadow_.end(), 0.0f);
+  std::fill(sss_.begin(), sss_.end(), 0.0f);
+  std::fill(sms_.begin(), sms_.end(), std::complex<float>{});
+  std::fill(smy_.begin(), smy_.end(), std::complex<float>{});
+  std::fill(syy_.begin(), syy_.end(), 0.0f);
+  std::fill(sey_.begin(), sey_.end(), std::complex<float>{});
+  leakage_ = 0.0f;
+  hangover_ = 0;
   near_talk_ = false;
   mean_gain_ = 1.0f;
   noise_init_ = false;
@@ -72,7 +103,8 @@ float ResidualSuppressor::NextUniform() {
   return static_cast<float>(rng_) * (2.0f / 4294967296.0f) - 1.0f;
 }
 
-void ResidualSuppressor::Process(const float* error, const float* echo, bool far_active,
+void ResidualSuppressor::Process(const float* near, const float* error, const float* echo,
+                                 const float* shadow_echo, const float* echo_power, bool far_active,
                                  float* out) {
   const std::size_t b = block_size_;
   for (std::size_t n = 0; n < b; ++n) {
@@ -85,43 +117,64 @@ void ResidualSuppressor::Process(const float* error, const float* echo, bool far
     time_[b + n] = echo[n] * window_[b + n];
   }
   fft_.Forward(time_.data(), echo_spec_.data());
+  for (std::size_t n = 0; n < b; ++n) {
+    time_[n] = prev_near_[n] * window_[n];
+    time_[b + n] = near[n] * window_[b + n];
+  }
+  fft_.Forward(time_.data(), near_spec_.data());
+  std::copy(near, near + b, prev_near_.begin());
+  for (std::size_t n = 0; n < b; ++n) {
+    time_[n] = prev_shadow_[n] * window_[n];
+    time_[b + n] = shadow_echo[n] * window_[b + n];
+  }
+  fft_.Forward(time_.data(), shadow_spec_.data());
+  std::copy(shadow_echo, shadow_echo + b, prev_shadow_.begin());
   std::copy(error, error + b, prev_error_.begin());
   std::copy(echo, echo + b, prev_echo_.begin());
 
-  // Leakage: regression of error-power fluctuations on echo-power fluctuations.
-  float cov = 0.0f;
-  float var = 0.0f;
+  // Residual echo per bin = the part of the error power that is linearly
+  // coherent with the echo estimate. Within one bin both the residual echo and
+  // the echo estimate are linear functions of the far signal, so in single
+  // talk their coherence is near 1 however far the filter is from converged;
+  // near-end speech and noise are incoherent with it and are kept.
   float sum_e = 0.0f;
-  float sum_y = 0.0f;
-  for (std::size_t k = 0; k < num_bins_; ++k) {
-    const float pe = std::norm(error_spec_[k]);
-    const float py = std::norm(echo_spec_[k]);
-    const float de = pe - error_mean_[k];
-    const float dy = py - echo_mean_[k];
-    cov += de * dy;
-    var += dy * dy;
-    error_mean_[k] = kMeanForget * error_mean_[k] + (1.0f - kMeanForget) * pe;
-    echo_mean_[k] = kMeanForget * echo_mean_[k] + (1.0f - kMeanForget) * py;
-    sum_e += pe;
-    sum_y += py;
-  }
-  if (far_active && sum_y > kTiny) {
-    // Learn slower when the error dwarfs the echo estimate (double talk or an
-    // unconverged filter): the regression then mostly sees near-end speech.
-    const float rate = kRegressionRate * std::min(1.0f, sum_y / (sum_e + kTiny));
-    cov_ey_ = (1.0f - rate) * cov_ey_ + rate * cov;
-    var_y_ = (1.0f - rate) * var_y_ + rate * var;
-    if (var_y_ > kTiny) {
-      leakage_ = std::clamp(cov_ey_ / var_y_, kMinLeakage, kMaxLeakage);
-    }
-  }
-
-  float sum_residual = 0.0f;
+  float sum_coherent = 0.0f;
   float sum_noise = 0.0f;
-  float gain_sum = 0.0f;
+  float coh_sum = 0.0f;
+  float mic_coherent = 0.0f;
+  float mic_incoherent = 0.0f;
   for (std::size_t k = 0; k < num_bins_; ++k) {
-    const float pe = std::norm(error_spec_[k]);
-    const float py = std::norm(echo_spec_[k]);
+    const std::complex<float> e = error_spec_[k];
+    const std::complex<float> y = echo_spec_[k];
+    const float pe = std::norm(e);
+    const float py = std::norm(y);
+    see_[k] = coh_forget_ * see_[k] + (1.0f - coh_forget_) * pe;
+    syy_[k] = coh_forget_ * syy_[k] + (1.0f - coh_forget_) * py;
+    sey_[k] = coh_forget_ * sey_[k] + (1.0f - coh_forget_) * (e * std::conj(y));
+    const float coh =
+        far_active ? std::min(1.0f, std::norm(sey_[k]) / (see_[k] * syy_[k] + kTiny)) : 0.0f;
+    coherence_[k] = coh;
+    // Mic / echo-estimate coherence: the echo's share of the mic power in this
+    // bin; what is left is near-end speech, noise, or unmodelled echo.
+    const std::complex<float> m = near_spec_[k];
+    const float pm = std::norm(m);
+    smm_[k] = coh_forget_ * smm_[k] + (1.0f - coh_forget_) * pm;
+    smy_[k] = coh_forget_ * smy_[k] + (1.0f - coh_forget_) * (m * std::conj(y));
+    // The same for the background filter's estimate: after an echo path
+    // change the background re-learns the path first, and its coherence with
+    // the mic tells a path change (coherent again) from double talk (not).
+    const std::complex<float> s = shadow_spec_[k];
+    sss_[k] = coh_forget_ * sss_[k] + (1.0f - coh_forget_) * std::norm(s);
+    sms_[k] = coh_forget_ * sms_[k] + (1.0f - coh_forget_) * (m * std::conj(s));
+    const float coh_m =
+        far_active ? std::min(1.0f, std::max(std::norm(smy_[k]) / (smm_[k] * syy_[k] + kTiny),
+                                             std::norm(sms_[k]) / (smm_[k] * sss_[k] + kTiny)))
+                   : 0.0f;
+    mic_coherent += coh_m * pm;
+    mic_incoherent += (1.0f - coh_m) * pm;
+    coh_sum += coh;
+    sum_e += pe;
+    sum_coherent += coh * pe;
     // Noise floor: follows drops quickly, rises slowly (minimum tracking).
     if (!noise_init_) {
       noise_[k] = pe;
@@ -130,20 +183,47 @@ void ResidualSuppressor::Process(const float* error, const float* echo, bool far
     } else {
       noise_[k] *= kNoiseRise;
     }
-    residual_[k] = std::max(leakage_ * py, kResidualDecay * residual_[k]);
-    float g = 1.0f - kOverSubtraction * residual_[k] / (pe + kTiny);
-    g = std::clamp(g, kMinGain, 1.0f);
+    sum_noise += noise_[k];
+  }
+  noise_init_ = true;
+  // Near-end activity: error energy that is neither coherent with the echo
+  // estimate nor noise. While it is present (plus a hangover that protects
+  // word endings) the suppressor only removes clearly coherent bins; without
+  // it, it also removes the weakly coherent (reverberant, distorted) residual.
+  const bool talk_now =
+      far_active && mic_incoherent > dt_noise_ * sum_noise + dt_coh_ * mic_coherent;
+  if (talk_now) {
+    hangover_ = kHangoverBlocks;
+  } else if (hangover_ > 0) {
+    --hangover_;
+  }
+  near_talk_ = hangover_ > 0;
+  const float over = near_talk_ ? over_ : over_single_;
+  // Leakage per bin: error power over the power-domain echo estimate, learnt
+  // only while the far end plays alone. It covers the residual the coherence
+  // misses: reverberation past the filter, distortion, a disturbed filter.
+  const bool learn = far_active && !near_talk_;
+  float gain_sum = 0.0f;
+  for (std::size_t k = 0; k < num_bins_; ++k) {
+    const float pe = std::norm(error_spec_[k]);
+    if (learn) {
+      leak_num_[k] = leak_forget_ * leak_num_[k] + (1.0f - leak_forget_) * pe;
+      leak_den_[k] = leak_forget_ * leak_den_[k] + (1.0f - leak_forget_) * echo_power[k];
+    }
+    const float leak = std::min(kMaxLeak, leak_num_[k] / (leak_den_[k] + kTiny));
+    residual_[k] = far_active ? std::max(leak * echo_power[k], kResidualDecay * residual_[k]) : 0.0f;
+    const float excess = std::max(0.0f, coherence_[k] - coh_bias_) / (1.0f - coh_bias_);
+    const float g_coh = 1.0f - over * excess;
+    const float g_res = 1.0f - over_res_ * (near_talk_ ? over_ : over_single_) * residual_[k] / (pe + kTiny);
+    const float g = std::clamp(std::min(g_coh, g_res), kMinGain, 1.0f);
     gain_[k] = g;
     gain_sum += g;
-    sum_residual += residual_[k];
-    sum_noise += noise_[k];
     // Comfort noise fills what the gain removed, at the noise floor's level.
     const float fill = std::sqrt(std::max(0.0f, (1.0f - g * g) * noise_[k]) * 1.5f);
     error_spec_[k] = error_spec_[k] * g + std::complex<float>(fill * NextUniform(), fill * NextUniform());
   }
-  noise_init_ = true;
+  leakage_ = coh_sum / static_cast<float>(num_bins_);
   mean_gain_ = gain_sum / static_cast<float>(num_bins_);
-  near_talk_ = far_active && sum_e > 4.0f * (sum_residual + sum_noise);
   // Bins 0 and N/2 of a real signal are real.
   error_spec_[0] = {error_spec_[0].real(), 0.0f};
   error_spec_[num_bins_ - 1] = {error_spec_[num_bins_ - 1].real(), 0.0f};

@@ -31,13 +31,18 @@ class ResidualSuppressor {
   ResidualSuppressor(const ResidualSuppressor&) = delete;
   ResidualSuppressor& operator=(const ResidualSuppressor&) = delete;
 
-  // `error`: the linear canceller's output block; `echo`: its echo estimate
+  // `near`: the microphone block; `error`: the linear canceller's output block; `echo`: its echo estimate
   // block; `far_active`: the far end plays into the filter's span. Writes
   // block_size samples to `out` (the block before `error`, one block late).
-  void Process(const float* error, const float* echo, bool far_active, float* out);
+  // `shadow_echo`: the background filter's echo estimate (for double-talk
+  // detection only).
+  // `echo_power`: power-domain echo estimate (num_bins values, see
+  // AdaptiveFilter::PowerEstimate).
+  void Process(const float* near, const float* error, const float* echo, const float* shadow_echo,
+               const float* echo_power, bool far_active, float* out);
   void Reset();
 
-  // Estimated fraction of the echo estimate's power left in the error (0..2).
+  // Mean over bins of the error / echo-estimate coherence in the last block.
   float leakage() const { return leakage_; }
   // Last block: error power clearly above residual echo + noise while the far
   // end plays (the near end talks over the echo).
@@ -59,14 +64,33 @@ class ResidualSuppressor {
   std::vector<float> time_;
   std::vector<std::complex<float>> error_spec_;
   std::vector<std::complex<float>> echo_spec_;
-  std::vector<float> error_mean_;   // slow per-bin mean of |E|^2
-  std::vector<float> echo_mean_;    // slow per-bin mean of |Y|^2
   std::vector<float> residual_;     // per-bin residual echo power
   std::vector<float> noise_;        // per-bin noise floor of |E|^2
   std::vector<float> gain_;
-  float cov_ey_ = 0.0f;
-  float var_y_ = 0.0f;
-  float leakage_ = 1.0f;
+  std::vector<float> see_;                 // smoothed |E|^2
+  std::vector<float> syy_;                 // smoothed |Y|^2
+  std::vector<std::complex<float>> sey_;   // smoothed E conj(Y)
+  std::vector<float> coherence_;
+  std::vector<float> leak_num_;
+  std::vector<float> leak_den_;
+  float over_res_ = 0.5f;
+  float leak_forget_ = 0.99f;
+  std::vector<float> prev_near_;
+  std::vector<std::complex<float>> near_spec_;
+  std::vector<float> smm_;                 // smoothed |M|^2 (microphone)
+  std::vector<std::complex<float>> smy_;   // smoothed M conj(Y)
+  std::vector<float> prev_shadow_;
+  std::vector<std::complex<float>> shadow_spec_;
+  std::vector<float> sss_;                 // smoothed |S|^2 (background estimate)
+  std::vector<std::complex<float>> sms_;   // smoothed M conj(S)
+  float coh_forget_ = 0.8f;
+  float over_single_ = 6.0f;
+  float dt_noise_ = 3.0f;
+  float dt_coh_ = 0.5f;
+  int hangover_ = 0;
+  float over_ = 1.5f;
+  float coh_bias_ = 0.1f;
+  float leakage_ = 0.0f;
   bool near_talk_ = false;
   float mean_gain_ = 1.0f;
   bool noise_init_ = false;
