@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <numeric>
 #include <string>
 
@@ -16,6 +15,11 @@ namespace {
 // can land a few ms after the direct path, and the filter must see the onset.
 constexpr std::size_t kMarginBlocks = 3;
 constexpr float kBackgroundStep = 0.5f;
+// Proportionate step: share following the partition norms (the rest follows
+// the prior), and the prior's per-block amplitude decay (~0.8 dB per 4 ms,
+// a room with an RT60 of about 0.3 s).
+constexpr float kProportion = 0.5f;
+constexpr float kPriorDecay = 0.912f;
 // Regularisation and activity floor, per sample of the far signal's power
 // (about -60 / -70 dBFS): below these the far end is treated as silent.
 constexpr float kRegularisationPower = 1e-6f;
@@ -59,12 +63,6 @@ std::size_t CheckedPartitions(int tail_ms) {
     throw ConfigError("EchoCanceller tail_ms must be in 16..1000, got " + std::to_string(tail_ms));
   }
   return static_cast<std::size_t>((tail_ms * kBlocksPerSecond + 999) / 1000) + kMarginBlocks;
-}
-
-// TEMP tuning hook (removed before merge).
-float Tune(const char* name, float def) {
-  const char* v = std::getenv(name);
-  return v ? static_cast<float>(std::atof(v)) : def;
 }
 
 float Db(float num, float den) { return 10.0f * std::log10((num + kTiny) / (den + kTiny)); }
@@ -111,11 +109,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       partition_weights_(num_partitions_, 1.0f),
       echo_power_(num_bins_, 0.0f),
       prior_(num_partitions_, 0.0f) {
-  step_ = Tune("VC_MU", kBackgroundStep);
-  proportion_ = Tune("VC_PROP", 0.5f);
-  dt_step_scale_ = Tune("VC_DTMU", 1.0f);
-  dt_copy_ratio_ = Tune("VC_DTCR", 0.25f);
-  const float decay = Tune("VC_DECAY", 0.912f);  // per block: ~0.8 dB, an RT60 of 0.3 s
+  const float decay = kPriorDecay;
   const std::size_t flat = kMarginBlocks + 3;
   float sum = 0.0f;
   for (std::size_t p = 0; p < num_partitions_; ++p) {
@@ -283,9 +277,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
     std::copy(error_bg_.begin(), error_bg_.end(), time_.begin() + static_cast<std::ptrdiff_t>(b));
     fft_.Forward(time_.data(), spec_.data());
-    // In double talk the background still adapts, slower, so it cannot run
-    // far from the foreground on near-end speech.
-    const float step = suppressor_.near_talk() ? step_ * dt_step_scale_ : step_;
+    const float step = kBackgroundStep;
     const float delta = kRegularisationPower * static_cast<float>(fft_size_) *
                         static_cast<float>(num_partitions_);
     // Proportionate step (IPNLMS across partitions): half of the step follows
@@ -298,7 +290,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     const float pn = static_cast<float>(num_partitions_);
     for (std::size_t p = 0; p < num_partitions_; ++p) {
       const float prop = norm_sum > kTiny ? partition_weights_[p] / norm_sum : 1.0f / pn;
-      partition_weights_[p] = pn * ((1.0f - proportion_) * prior_[p] + proportion_ * prop);
+      partition_weights_[p] = pn * ((1.0f - kProportion) * prior_[p] + kProportion * prop);
     }
     std::fill(far_power_sum_.begin(), far_power_sum_.end(), 0.0f);
     for (std::size_t p = 0; p < num_partitions_; ++p) {
@@ -320,10 +312,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   smooth_fg_ = kTwoPathSmoothing * smooth_fg_ + (1.0f - kTwoPathSmoothing) * fg_energy;
   smooth_bg_ = kTwoPathSmoothing * smooth_bg_ + (1.0f - kTwoPathSmoothing) * bg_energy;
   if (far_active) {
-    // Never copy in double talk: the background's lower error may come from
-    // fitting the near-end talker.
-    const float ratio = suppressor_.near_talk() ? dt_copy_ratio_ : kCopyRatio;
-    bg_better_runs_ = smooth_bg_ < ratio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
+    bg_better_runs_ = smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
     if (bg_better_runs_ >= kCopyRuns) {
       foreground_.CopyFrom(background_);
       smooth_fg_ = smooth_bg_;

@@ -138,10 +138,6 @@ class EchoCanceller {
   std::vector<float> partition_weights_;
   std::vector<float> echo_power_;
   std::vector<float> prior_;
-  float step_ = 0.5f;
-  float proportion_ = 0.5f;
-  float dt_step_scale_ = 1.0f;
-  float dt_copy_ratio_ = 0.25f;
 
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
   float smooth_fg_ = 0.0f;

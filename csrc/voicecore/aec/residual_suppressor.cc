@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <numbers>
 
 namespace voicecore::aec {
@@ -12,14 +11,23 @@ constexpr float kMinGain = 0.003f;         // -50 dB
 constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;       // ~3 dB/s at 250 blocks/s
 constexpr float kTiny = 1e-12f;
+// Spectral smoothing for the coherences (~20 ms).
+constexpr float kCohForget = 0.8f;
+// Coherence below this is estimation bias (about 1 / effective averages).
+constexpr float kCohBias = 0.1f;
+// Over-subtraction of the coherent residual while the near end talks / not.
+constexpr float kOverDoubleTalk = 1.2f;
+constexpr float kOverSingleTalk = 6.0f;
+// Extra weight of the power-leak residual relative to the over-subtraction.
+constexpr float kLeakOver = 1.2f;
+constexpr float kLeakForget = 0.99f;  // ~400 ms
+// Near-end talk: mic energy incoherent with both echo estimates exceeds 30x
+// the noise floor and 0.6x the coherent (echo) energy.
+constexpr float kTalkNoiseRatio = 30.0f;
+constexpr float kTalkEchoRatio = 0.6f;
 constexpr int kHangoverBlocks = 25;  // 100 ms
 constexpr float kMaxLeak = 1.0f;
 constexpr float kResidualDecay = 0.7f;
-// TEMP tuning hook (removed before merge).
-float TuneS(const char* name, float def) {
-  const char* v = std::getenv(name);
-  return v ? static_cast<float>(std::atof(v)) : def;
-}
 }  // namespace
 
 ResidualSuppressor::ResidualSuppressor(std::size_t block_size, std::uint32_t seed)
@@ -53,14 +61,6 @@ ResidualSuppressor::ResidualSuppressor(std::size_t block_size, std::uint32_t see
       sms_(block_size + 1),
       seed_(seed == 0 ? 0x9e3779b9u : seed),
       rng_(seed_) {
-  coh_forget_ = TuneS("VC_CLAM", 0.8f);
-  over_ = TuneS("VC_OV", 1.5f);
-  coh_bias_ = TuneS("VC_CB", 0.1f);
-  over_single_ = TuneS("VC_OVS", 6.0f);
-  over_res_ = TuneS("VC_OVR", 0.5f);
-  leak_forget_ = TuneS("VC_LF", 0.99f);
-  dt_noise_ = TuneS("VC_DTN", 3.0f);
-  dt_coh_ = TuneS("VC_DTC", 0.05f);
   // Periodic sqrt-Hann: w^2[n] + w^2[n + B] = 1, so analysis-synthesis with
   // unit gains reconstructs the input exactly.
   for (std::size_t n = 0; n < fft_size_; ++n) {
@@ -148,9 +148,9 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
     const std::complex<float> y = echo_spec_[k];
     const float pe = std::norm(e);
     const float py = std::norm(y);
-    see_[k] = coh_forget_ * see_[k] + (1.0f - coh_forget_) * pe;
-    syy_[k] = coh_forget_ * syy_[k] + (1.0f - coh_forget_) * py;
-    sey_[k] = coh_forget_ * sey_[k] + (1.0f - coh_forget_) * (e * std::conj(y));
+    see_[k] = kCohForget * see_[k] + (1.0f - kCohForget) * pe;
+    syy_[k] = kCohForget * syy_[k] + (1.0f - kCohForget) * py;
+    sey_[k] = kCohForget * sey_[k] + (1.0f - kCohForget) * (e * std::conj(y));
     const float coh =
         far_active ? std::min(1.0f, std::norm(sey_[k]) / (see_[k] * syy_[k] + kTiny)) : 0.0f;
     coherence_[k] = coh;
@@ -158,14 +158,14 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
     // bin; what is left is near-end speech, noise, or unmodelled echo.
     const std::complex<float> m = near_spec_[k];
     const float pm = std::norm(m);
-    smm_[k] = coh_forget_ * smm_[k] + (1.0f - coh_forget_) * pm;
-    smy_[k] = coh_forget_ * smy_[k] + (1.0f - coh_forget_) * (m * std::conj(y));
+    smm_[k] = kCohForget * smm_[k] + (1.0f - kCohForget) * pm;
+    smy_[k] = kCohForget * smy_[k] + (1.0f - kCohForget) * (m * std::conj(y));
     // The same for the background filter's estimate: after an echo path
     // change the background re-learns the path first, and its coherence with
     // the mic tells a path change (coherent again) from double talk (not).
     const std::complex<float> s = shadow_spec_[k];
-    sss_[k] = coh_forget_ * sss_[k] + (1.0f - coh_forget_) * std::norm(s);
-    sms_[k] = coh_forget_ * sms_[k] + (1.0f - coh_forget_) * (m * std::conj(s));
+    sss_[k] = kCohForget * sss_[k] + (1.0f - kCohForget) * std::norm(s);
+    sms_[k] = kCohForget * sms_[k] + (1.0f - kCohForget) * (m * std::conj(s));
     const float coh_m =
         far_active ? std::min(1.0f, std::max(std::norm(smy_[k]) / (smm_[k] * syy_[k] + kTiny),
                                              std::norm(sms_[k]) / (smm_[k] * sss_[k] + kTiny)))
@@ -191,14 +191,14 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
   // word endings) the suppressor only removes clearly coherent bins; without
   // it, it also removes the weakly coherent (reverberant, distorted) residual.
   const bool talk_now =
-      far_active && mic_incoherent > dt_noise_ * sum_noise + dt_coh_ * mic_coherent;
+      far_active && mic_incoherent > kTalkNoiseRatio * sum_noise + kTalkEchoRatio * mic_coherent;
   if (talk_now) {
     hangover_ = kHangoverBlocks;
   } else if (hangover_ > 0) {
     --hangover_;
   }
   near_talk_ = hangover_ > 0;
-  const float over = near_talk_ ? over_ : over_single_;
+  const float over = near_talk_ ? kOverDoubleTalk : kOverSingleTalk;
   // Leakage per bin: error power over the power-domain echo estimate, learnt
   // only while the far end plays alone. It covers the residual the coherence
   // misses: reverberation past the filter, distortion, a disturbed filter.
@@ -207,14 +207,14 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
   for (std::size_t k = 0; k < num_bins_; ++k) {
     const float pe = std::norm(error_spec_[k]);
     if (learn) {
-      leak_num_[k] = leak_forget_ * leak_num_[k] + (1.0f - leak_forget_) * pe;
-      leak_den_[k] = leak_forget_ * leak_den_[k] + (1.0f - leak_forget_) * echo_power[k];
+      leak_num_[k] = kLeakForget * leak_num_[k] + (1.0f - kLeakForget) * pe;
+      leak_den_[k] = kLeakForget * leak_den_[k] + (1.0f - kLeakForget) * echo_power[k];
     }
     const float leak = std::min(kMaxLeak, leak_num_[k] / (leak_den_[k] + kTiny));
     residual_[k] = far_active ? std::max(leak * echo_power[k], kResidualDecay * residual_[k]) : 0.0f;
-    const float excess = std::max(0.0f, coherence_[k] - coh_bias_) / (1.0f - coh_bias_);
+    const float excess = std::max(0.0f, coherence_[k] - kCohBias) / (1.0f - kCohBias);
     const float g_coh = 1.0f - over * excess;
-    const float g_res = 1.0f - over_res_ * (near_talk_ ? over_ : over_single_) * residual_[k] / (pe + kTiny);
+    const float g_res = 1.0f - kLeakOver * (near_talk_ ? kOverDoubleTalk : kOverSingleTalk) * residual_[k] / (pe + kTiny);
     const float g = std::clamp(std::min(g_coh, g_res), kMinGain, 1.0f);
     gain_[k] = g;
     gain_sum += g;

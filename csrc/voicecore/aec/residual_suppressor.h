@@ -73,8 +73,6 @@ class ResidualSuppressor {
   std::vector<float> coherence_;
   std::vector<float> leak_num_;
   std::vector<float> leak_den_;
-  float over_res_ = 0.5f;
-  float leak_forget_ = 0.99f;
   std::vector<float> prev_near_;
   std::vector<std::complex<float>> near_spec_;
   std::vector<float> smm_;                 // smoothed |M|^2 (microphone)
@@ -83,13 +81,7 @@ class ResidualSuppressor {
   std::vector<std::complex<float>> shadow_spec_;
   std::vector<float> sss_;                 // smoothed |S|^2 (background estimate)
   std::vector<std::complex<float>> sms_;   // smoothed M conj(S)
-  float coh_forget_ = 0.8f;
-  float over_single_ = 6.0f;
-  float dt_noise_ = 3.0f;
-  float dt_coh_ = 0.5f;
   int hangover_ = 0;
-  float over_ = 1.5f;
-  float coh_bias_ = 0.1f;
   float leakage_ = 0.0f;
   bool near_talk_ = false;
   float mean_gain_ = 1.0f;
