@@ -167,7 +167,9 @@ COLUMNS = [
 
 
 def fmt(v: float) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
+    if v is None or math.isnan(v):
+        return "—"
+    return f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
 
 
 def main(argv: list[str] | None = None) -> int:
