@@ -18,6 +18,7 @@ constexpr float kMeanForget = 0.98f;     // ~200 ms envelope high-pass
 constexpr float kScoreForget = 0.99f;    // ~400 ms correlation memory
 constexpr int kRunsToSwitch = 12;        // ~50 ms of agreement before a change
 constexpr float kMinQuality = 0.2f;
+constexpr float kSwitchRatio = 1.25f;  // a new lag must correlate 25 % better
 
 std::size_t BandsFor(std::size_t num_bins) {
   const std::size_t usable = num_bins > kFirstBin ? (num_bins - kFirstBin) / kBinsPerBand : 0;
@@ -111,10 +112,21 @@ void DelayEstimator::Update(const float* far_power, const float* near_power) {
     return;
   }
   // A neighbour of the current estimate is the same echo peak: no change.
-  if (delay_blocks_ >= 0 && std::abs(best - delay_blocks_) <= 1) {
+  if (delay_blocks_ >= 0 && std::abs(best - delay_blocks_) <= 2) {
     candidate_runs_ = 0;
     quality_ = best_score;
     return;
+  }
+  // Hysteresis: a broad correlation peak (stationary far signals) must not
+  // make the estimate wander, since every move shifts the adaptive filter.
+  if (delay_blocks_ >= 0) {
+    const std::size_t slot = static_cast<std::size_t>(delay_blocks_);
+    const float current = cross_[slot] / (std::sqrt(far_power_lag_[slot] * near_power_) + 1e-9f);
+    if (best_score < kSwitchRatio * current) {
+      candidate_runs_ = 0;
+      quality_ = current;
+      return;
+    }
   }
   if (best == candidate_ || std::abs(best - candidate_) <= 1) {
     ++candidate_runs_;
