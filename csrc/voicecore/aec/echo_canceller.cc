@@ -30,6 +30,15 @@ constexpr int kCopyRuns = 3;
 constexpr float kDivergedRatio = 8.0f;   // background error > 8 x foreground's
 constexpr int kDivergedRuns = 50;        // for 200 ms
 constexpr float kStatsForget = 0.99f;
+// Energy double-talk detector: a bin is near-end dominated when its power is
+// 9 dB over the predicted echo; double talk when such bins hold 30 % of the
+// mic energy. The echo-return gain is learnt over ~0.8 s.
+constexpr float kTalkExcess = 8.0f;
+constexpr float kTalkFraction = 0.3f;
+constexpr int kTalkHangoverBlocks = 25;
+constexpr float kErlForget = 0.995f;
+constexpr float kTalkStepScale = 0.1f;
+constexpr int kErlWarmupBlocks = 250;
 constexpr float kTiny = 1e-12f;
 
 int CheckRate(int sample_rate_hz) {
@@ -108,6 +117,8 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       constrain_spec_(num_bins_),
       partition_weights_(num_partitions_, 1.0f),
       echo_power_(num_bins_, 0.0f),
+      erl_num_(num_bins_, 0.0f),
+      erl_den_(num_bins_, 0.0f),
       prior_(num_partitions_, 0.0f) {
   const float decay = kPriorDecay;
   const std::size_t flat = kMarginBlocks + 3;
@@ -135,6 +146,11 @@ void EchoCanceller::Reset() {
   std::fill(far_prev_.begin(), far_prev_.end(), 0.0f);
   std::fill(near_prev_.begin(), near_prev_.end(), 0.0f);
   offset_ = 0;
+  std::fill(erl_num_.begin(), erl_num_.end(), 0.0f);
+  std::fill(erl_den_.begin(), erl_den_.end(), 0.0f);
+  talk_hangover_ = 0;
+  energy_talk_ = false;
+  erl_blocks_ = 0;
   smooth_fg_ = 0.0f;
   smooth_bg_ = 0.0f;
   bg_better_runs_ = 0;
@@ -277,7 +293,6 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
     std::copy(error_bg_.begin(), error_bg_.end(), time_.begin() + static_cast<std::ptrdiff_t>(b));
     fft_.Forward(time_.data(), spec_.data());
-    const float step = kBackgroundStep;
     const float delta = kRegularisationPower * static_cast<float>(fft_size_) *
                         static_cast<float>(num_partitions_);
     // Proportionate step (IPNLMS across partitions): half of the step follows
@@ -298,6 +313,45 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       const float a = partition_weights_[p];
       for (std::size_t k = 0; k < num_bins_; ++k) far_power_sum_[k] += a * pw[k];
     }
+    // Energy double-talk detector, independent of the filters' state: the mic
+    // power each bin should show is the far power over the filter span times
+    // an echo-return gain learnt while the far end plays alone. Near-end
+    // speech puts bins far above that prediction; an echo path change (same
+    // device, same room) barely moves the broadband gain, so it is not taken
+    // for double talk and adaptation continues at full speed.
+    float excess = 0.0f;
+    float mic_total = 0.0f;
+    bool learnt = false;
+    for (std::size_t k = 0; k < num_bins_; ++k) {
+      mic_total += near_power_[k];
+      if (erl_den_[k] > kTiny) {
+        learnt = true;
+        const float predicted = erl_num_[k] / erl_den_[k] * far_power_sum_[k];
+        excess += std::max(0.0f, near_power_[k] - kTalkExcess * predicted);
+      }
+    }
+    // The gain is bootstrapped over the first second of far activity (no
+    // detection yet), then keeps learning, 10x slower while the detector fires
+    // so it can never lock itself out.
+    const bool talk_now =
+        learnt && erl_blocks_ >= kErlWarmupBlocks && excess > kTalkFraction * mic_total;
+    ++erl_blocks_;
+    if (talk_now) {
+      talk_hangover_ = kTalkHangoverBlocks;
+    } else if (talk_hangover_ > 0) {
+      --talk_hangover_;
+    }
+    energy_talk_ = talk_hangover_ > 0;
+    {
+      const float rate = (1.0f - kErlForget) * (energy_talk_ ? 0.1f : 1.0f);
+      for (std::size_t k = 0; k < num_bins_; ++k) {
+        erl_num_[k] += rate * (near_power_[k] - erl_num_[k]);
+        erl_den_[k] += rate * (far_power_sum_[k] - erl_den_[k]);
+      }
+    }
+    // In double talk the background adapts slowly, so near-end speech cannot
+    // pull it (and through a copy, the foreground) away from the echo path.
+    const float step = energy_talk_ ? kBackgroundStep * kTalkStepScale : kBackgroundStep;
     for (std::size_t k = 0; k < num_bins_; ++k) {
       const float g = step / (far_power_sum_[k] + delta);
       gain_re_[k] = g * spec_[k].real();
@@ -312,7 +366,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   smooth_fg_ = kTwoPathSmoothing * smooth_fg_ + (1.0f - kTwoPathSmoothing) * fg_energy;
   smooth_bg_ = kTwoPathSmoothing * smooth_bg_ + (1.0f - kTwoPathSmoothing) * bg_energy;
   if (far_active) {
-    bg_better_runs_ = smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
+    bg_better_runs_ =
+        !energy_talk_ && smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
     if (bg_better_runs_ >= kCopyRuns) {
       foreground_.CopyFrom(background_);
       smooth_fg_ = smooth_bg_;

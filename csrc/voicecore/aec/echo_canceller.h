@@ -137,6 +137,11 @@ class EchoCanceller {
 
   std::vector<float> partition_weights_;
   std::vector<float> echo_power_;
+  std::vector<float> erl_num_;  // smoothed mic power per bin (far end alone)
+  std::vector<float> erl_den_;  // smoothed far power over the span, same blocks
+  int talk_hangover_ = 0;
+  bool energy_talk_ = false;
+  int erl_blocks_ = 0;
   std::vector<float> prior_;
 
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
