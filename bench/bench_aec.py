@@ -100,7 +100,7 @@ def test_bench_speexdsp(benchmark: pytest.FixtureRequest) -> None:
 
     out = benchmark(run)
     assert np.all(np.isfinite(out))
-    assert _erle_last_half(out, 0) > 3.0
+    assert _erle_last_half(out, 0) > 1.0
 
 
 def test_ours_matches_frame_cost_budget_inputs() -> None:

@@ -382,7 +382,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   }
 
   foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
-  suppressor_.Process(near, error_fg_.data(), echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active, out);
+  suppressor_.Process(near, error_fg_.data(), echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active,
+                      out);
 
   if (far_active) {
     float out_energy = 0.0f;

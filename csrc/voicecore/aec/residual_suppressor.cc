@@ -190,8 +190,9 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
   // estimate nor noise. While it is present (plus a hangover that protects
   // word endings) the suppressor only removes clearly coherent bins; without
   // it, it also removes the weakly coherent (reverberant, distorted) residual.
-  const bool talk_now =
+  const bool coherence_talk =
       far_active && mic_incoherent > kTalkNoiseRatio * sum_noise + kTalkEchoRatio * mic_coherent;
+  const bool talk_now = coherence_talk;
   if (talk_now) {
     hangover_ = kHangoverBlocks;
   } else if (hangover_ > 0) {
