@@ -69,7 +69,7 @@ void AdaptiveFilter::Adapt(const FarSpectrumBuffer& far, std::size_t offset, con
   }
 }
 
-void AdaptiveFilter::ConstrainNext(RealFft& fft, std::complex<float>* spectrum_scratch,
+void AdaptiveFilter::ConstrainNext(AecRealFft& fft, std::complex<float>* spectrum_scratch,
                                    float* time_scratch) {
   const std::size_t p = next_constrained_;
   next_constrained_ = (next_constrained_ + 1) % num_partitions_;

@@ -43,7 +43,7 @@
 #include "voicecore/aec/delay_estimator.h"
 #include "voicecore/aec/far_spectrum_buffer.h"
 #include "voicecore/aec/residual_suppressor.h"
-#include "voicecore/common/real_fft.h"
+#include "voicecore/common/aec_real_fft.h"
 
 namespace voicecore::aec {
 
@@ -97,7 +97,7 @@ class EchoCanceller {
   const std::size_t num_partitions_;
   const std::size_t prefill_;
 
-  RealFft fft_;
+  AecRealFft fft_;
   FarSpectrumBuffer far_spectra_;
   DelayEstimator delay_estimator_;
   AdaptiveFilter foreground_;

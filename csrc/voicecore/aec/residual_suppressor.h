@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "voicecore/common/real_fft.h"
+#include "voicecore/common/aec_real_fft.h"
 
 namespace voicecore::aec {
 
@@ -56,7 +56,7 @@ class ResidualSuppressor {
   const std::size_t block_size_;
   const std::size_t fft_size_;
   const std::size_t num_bins_;
-  RealFft fft_;
+  AecRealFft fft_;
   std::vector<float> window_;
   std::vector<float> prev_error_;
   std::vector<float> prev_echo_;
