@@ -299,13 +299,16 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // an exponential-decay prior of a room response, half the current
     // partition norms, so the early, strong part of the echo path converges
     // several times faster than with a uniform step over the whole tail.
-    background_.PartitionNorms(partition_weights_.data());
-    float norm_sum = 0.0f;
-    for (std::size_t p = 0; p < num_partitions_; ++p) norm_sum += partition_weights_[p];
-    const float pn = static_cast<float>(num_partitions_);
-    for (std::size_t p = 0; p < num_partitions_; ++p) {
-      const float prop = norm_sum > kTiny ? partition_weights_[p] / norm_sum : 1.0f / pn;
-      partition_weights_[p] = pn * ((1.0f - kProportion) * prior_[p] + kProportion * prop);
+    // The norms move slowly: refresh them every fourth block.
+    if (stats_.blocks % 4 == 0) {
+      background_.PartitionNorms(partition_weights_.data());
+      float norm_sum = 0.0f;
+      for (std::size_t p = 0; p < num_partitions_; ++p) norm_sum += partition_weights_[p];
+      const float pn = static_cast<float>(num_partitions_);
+      for (std::size_t p = 0; p < num_partitions_; ++p) {
+        const float prop = norm_sum > kTiny ? partition_weights_[p] / norm_sum : 1.0f / pn;
+        partition_weights_[p] = pn * ((1.0f - kProportion) * prior_[p] + kProportion * prop);
+      }
     }
     std::fill(far_power_sum_.begin(), far_power_sum_.end(), 0.0f);
     for (std::size_t p = 0; p < num_partitions_; ++p) {

@@ -28,6 +28,12 @@ constexpr float kTalkEchoRatio = 0.6f;
 constexpr int kHangoverBlocks = 25;  // 100 ms
 constexpr float kMaxLeak = 1.0f;
 constexpr float kResidualDecay = 0.7f;
+// a * conj(b), spelt out: std::complex multiplication compiles to NaN-checking
+// library calls without -ffast-math.
+inline std::complex<float> MulConj(std::complex<float> a, std::complex<float> b) {
+  return {a.real() * b.real() + a.imag() * b.imag(), a.imag() * b.real() - a.real() * b.imag()};
+}
+inline float Norm(std::complex<float> a) { return a.real() * a.real() + a.imag() * a.imag(); }
 }  // namespace
 
 ResidualSuppressor::ResidualSuppressor(std::size_t block_size, std::uint32_t seed)
@@ -146,29 +152,29 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
   for (std::size_t k = 0; k < num_bins_; ++k) {
     const std::complex<float> e = error_spec_[k];
     const std::complex<float> y = echo_spec_[k];
-    const float pe = std::norm(e);
-    const float py = std::norm(y);
+    const float pe = Norm(e);
+    const float py = Norm(y);
     see_[k] = kCohForget * see_[k] + (1.0f - kCohForget) * pe;
     syy_[k] = kCohForget * syy_[k] + (1.0f - kCohForget) * py;
-    sey_[k] = kCohForget * sey_[k] + (1.0f - kCohForget) * (e * std::conj(y));
+    sey_[k] = kCohForget * sey_[k] + (1.0f - kCohForget) * MulConj(e, y);
     const float coh =
-        far_active ? std::min(1.0f, std::norm(sey_[k]) / (see_[k] * syy_[k] + kTiny)) : 0.0f;
+        far_active ? std::min(1.0f, Norm(sey_[k]) / (see_[k] * syy_[k] + kTiny)) : 0.0f;
     coherence_[k] = coh;
     // Mic / echo-estimate coherence: the echo's share of the mic power in this
     // bin; what is left is near-end speech, noise, or unmodelled echo.
     const std::complex<float> m = near_spec_[k];
-    const float pm = std::norm(m);
+    const float pm = Norm(m);
     smm_[k] = kCohForget * smm_[k] + (1.0f - kCohForget) * pm;
-    smy_[k] = kCohForget * smy_[k] + (1.0f - kCohForget) * (m * std::conj(y));
+    smy_[k] = kCohForget * smy_[k] + (1.0f - kCohForget) * MulConj(m, y);
     // The same for the background filter's estimate: after an echo path
     // change the background re-learns the path first, and its coherence with
     // the mic tells a path change (coherent again) from double talk (not).
     const std::complex<float> s = shadow_spec_[k];
-    sss_[k] = kCohForget * sss_[k] + (1.0f - kCohForget) * std::norm(s);
-    sms_[k] = kCohForget * sms_[k] + (1.0f - kCohForget) * (m * std::conj(s));
+    sss_[k] = kCohForget * sss_[k] + (1.0f - kCohForget) * Norm(s);
+    sms_[k] = kCohForget * sms_[k] + (1.0f - kCohForget) * MulConj(m, s);
     const float coh_m =
-        far_active ? std::min(1.0f, std::max(std::norm(smy_[k]) / (smm_[k] * syy_[k] + kTiny),
-                                             std::norm(sms_[k]) / (smm_[k] * sss_[k] + kTiny)))
+        far_active ? std::min(1.0f, std::max(Norm(smy_[k]) / (smm_[k] * syy_[k] + kTiny),
+                                             Norm(sms_[k]) / (smm_[k] * sss_[k] + kTiny)))
                    : 0.0f;
     mic_coherent += coh_m * pm;
     mic_incoherent += (1.0f - coh_m) * pm;
@@ -206,7 +212,7 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
   const bool learn = far_active && !near_talk_;
   float gain_sum = 0.0f;
   for (std::size_t k = 0; k < num_bins_; ++k) {
-    const float pe = std::norm(error_spec_[k]);
+    const float pe = Norm(error_spec_[k]);
     if (learn) {
       leak_num_[k] = kLeakForget * leak_num_[k] + (1.0f - kLeakForget) * pe;
       leak_den_[k] = kLeakForget * leak_den_[k] + (1.0f - kLeakForget) * echo_power[k];
