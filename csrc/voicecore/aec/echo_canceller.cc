@@ -31,10 +31,10 @@ constexpr float kDivergedRatio = 8.0f;   // background error > 8 x foreground's
 constexpr int kDivergedRuns = 50;        // for 200 ms
 constexpr float kStatsForget = 0.99f;
 // Energy double-talk detector: a bin is near-end dominated when its power is
-// 9 dB over the predicted echo; double talk when such bins hold 30 % of the
+// 6 dB over the predicted echo; double talk when such bins hold 20 % of the
 // mic energy. The echo-return gain is learnt over ~0.8 s.
-constexpr float kTalkExcess = 8.0f;
-constexpr float kTalkFraction = 0.3f;
+constexpr float kTalkExcess = 4.0f;
+constexpr float kTalkFraction = 0.2f;
 constexpr int kTalkHangoverBlocks = 25;
 constexpr float kErlForget = 0.995f;
 constexpr float kTalkStepScale = 0.1f;
@@ -386,7 +386,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
 
   foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
   suppressor_.Process(near, error_fg_.data(), echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active,
-                      out);
+                      energy_talk_, out);
 
   if (far_active) {
     float out_energy = 0.0f;

@@ -111,7 +111,7 @@ float ResidualSuppressor::NextUniform() {
 
 void ResidualSuppressor::Process(const float* near, const float* error, const float* echo,
                                  const float* shadow_echo, const float* echo_power, bool far_active,
-                                 float* out) {
+                                 bool external_talk, float* out) {
   const std::size_t b = block_size_;
   for (std::size_t n = 0; n < b; ++n) {
     time_[n] = prev_error_[n] * window_[n];
@@ -198,7 +198,10 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
   // it, it also removes the weakly coherent (reverberant, distorted) residual.
   const bool coherence_talk =
       far_active && mic_incoherent > kTalkNoiseRatio * sum_noise + kTalkEchoRatio * mic_coherent;
-  const bool talk_now = coherence_talk;
+  // Both detectors must agree: the coherence one alone fires whenever the
+  // filter is poor (start-up, after a path change), the energy one alone
+  // misses a talker quieter than the echo.
+  const bool talk_now = coherence_talk && external_talk;
   if (talk_now) {
     hangover_ = kHangoverBlocks;
   } else if (hangover_ > 0) {

@@ -37,9 +37,10 @@ class ResidualSuppressor {
   // `shadow_echo`: the background filter's echo estimate (for double-talk
   // detection only).
   // `echo_power`: power-domain echo estimate (num_bins values, see
-  // AdaptiveFilter::PowerEstimate).
+  // AdaptiveFilter::PowerEstimate); `external_talk`: the canceller's energy
+  // double-talk detector.
   void Process(const float* near, const float* error, const float* echo, const float* shadow_echo,
-               const float* echo_power, bool far_active, float* out);
+               const float* echo_power, bool far_active, bool external_talk, float* out);
   void Reset();
 
   // Mean over bins of the error / echo-estimate coherence in the last block.
