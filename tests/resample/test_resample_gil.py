@@ -98,6 +98,7 @@ def test_two_threads_on_one_instance_cannot_corrupt_it() -> None:
     finally:
         t.join()
         sys.setswitchinterval(old)
-    assert len(errors) == 1 and "already running in another thread" in errors[0]
+    assert len(errors) == 1
+    assert "already running in another thread" in errors[0]
     # The instance is usable again afterwards.
     assert len(r.process(np.zeros(4800, np.float32))) > 0

@@ -53,7 +53,8 @@ def test_chunk_invariance_is_bit_exact(in_rate: int, out_rate: int, quality: str
     assert len(ref) == math.ceil(len(x) * out_rate / in_rate)
     for size in CHUNKS:
         got = _chunked(Resampler(in_rate, out_rate, channels, quality), x, [size])
-        assert got.dtype == dtype and got.shape == ref.shape
+        assert got.dtype == dtype
+        assert got.shape == ref.shape
         assert got.tobytes() == ref.tobytes(), f"chunk size {size} differs"
     # Irregular chunking, reusing one instance after flush (flush resets the stream).
     r = Resampler(in_rate, out_rate, channels, quality)
@@ -100,12 +101,15 @@ def test_one_hour_stream_has_exact_length() -> None:
 def test_flush_reset_and_empty_inputs() -> None:
     r = Resampler(48000, 16000, 2)
     empty = r.flush()
-    assert empty.dtype == np.float32 and empty.shape == (0, 2)
+    assert empty.dtype == np.float32
+    assert empty.shape == (0, 2)
     e16 = r.process(np.zeros((0, 2), np.int16))
-    assert e16.dtype == np.int16 and e16.shape == (0, 2)
+    assert e16.dtype == np.int16
+    assert e16.shape == (0, 2)
     x = _signal(48000, 0.05, 2, np.int16, seed=5)
     a = m.run(r, x)
-    assert a.dtype == np.int16 and a.shape == (800, 2)
+    assert a.dtype == np.int16
+    assert a.shape == (800, 2)
     # After flush the stream restarts from silence: the same input gives the same output.
     b = m.run(r, x)
     assert a.tobytes() == b.tobytes()
@@ -119,9 +123,11 @@ def test_flush_reset_and_empty_inputs() -> None:
     one = mono.process(np.ones(1, np.float32))
     assert one.shape == (0,)
     tail = mono.flush()
-    assert tail.shape == (3,) and tail.dtype == np.float32
+    assert tail.shape == (3,)
+    assert tail.dtype == np.float32
     col = Resampler(16000, 48000).process(np.ones((500, 1), np.float32))
-    assert col.ndim == 2 and col.shape[1] == 1
+    assert col.ndim == 2
+    assert col.shape[1] == 1
 
 
 def test_int16_rounds_and_saturates_like_the_float_path() -> None:
@@ -131,10 +137,12 @@ def test_int16_rounds_and_saturates_like_the_float_path() -> None:
     sq = np.where((np.arange(n) // 40) % 2 == 0, 32767, -32768).astype(np.int16)
     yi = m.run(Resampler(48000, 16000, quality="high"), sq)
     yf = m.run(Resampler(48000, 16000, quality="high"), sq.astype(np.float32))
-    assert yf.max() > 32767.5 and yf.min() < -32768.5  # the overshoot is really there
+    assert yf.max() > 32767.5
+    assert yf.min() < -32768.5
     expect = np.clip(np.rint(yf.astype(np.float64)), -32768, 32767).astype(np.int16)
     np.testing.assert_array_equal(yi, expect)
-    assert yi.max() == 32767 and yi.min() == -32768
+    assert yi.max() == 32767
+    assert yi.min() == -32768
 
 
 def test_dc_and_silence() -> None:
