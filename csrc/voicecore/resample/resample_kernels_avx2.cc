@@ -174,20 +174,66 @@ struct Dot3XF32 {
 struct Dot3HF64 {
   VC_AVX2 void operator()(const double* h, const double* x0, const double* x1, const double* x2,
                           std::size_t n, double* y) const {
-    const DotF64 dot;
-    y[0] = dot(h, x0, n);
-    y[1] = dot(h, x1, n);
-    y[2] = dot(h, x2, n);
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    __m256d a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
+    __m256d b0 = _mm256_setzero_pd(), b1 = _mm256_setzero_pd();
+    __m256d b2 = _mm256_setzero_pd(), b3 = _mm256_setzero_pd();
+    __m256d c0 = _mm256_setzero_pd(), c1 = _mm256_setzero_pd();
+    __m256d c2 = _mm256_setzero_pd(), c3 = _mm256_setzero_pd();
+    for (std::size_t i = 0; i < n; i += 16) {
+      __m256d t = _mm256_loadu_pd(h + i);
+      a0 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i), a0);
+      b0 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i), b0);
+      c0 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i), c0);
+      t = _mm256_loadu_pd(h + i + 4);
+      a1 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i + 4), a1);
+      b1 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i + 4), b1);
+      c1 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i + 4), c1);
+      t = _mm256_loadu_pd(h + i + 8);
+      a2 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i + 8), a2);
+      b2 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i + 8), b2);
+      c2 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i + 8), c2);
+      t = _mm256_loadu_pd(h + i + 12);
+      a3 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i + 12), a3);
+      b3 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i + 12), b3);
+      c3 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i + 12), c3);
+    }
+    y[0] = HorizontalSum(a0, a1, a2, a3);
+    y[1] = HorizontalSum(b0, b1, b2, b3);
+    y[2] = HorizontalSum(c0, c1, c2, c3);
   }
 };
 
 struct Dot3XF64 {
   VC_AVX2 void operator()(const double* h0, const double* h1, const double* h2, const double* x,
                           std::size_t n, double* y) const {
-    const DotF64 dot;
-    y[0] = dot(h0, x, n);
-    y[1] = dot(h1, x, n);
-    y[2] = dot(h2, x, n);
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    __m256d a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
+    __m256d b0 = _mm256_setzero_pd(), b1 = _mm256_setzero_pd();
+    __m256d b2 = _mm256_setzero_pd(), b3 = _mm256_setzero_pd();
+    __m256d c0 = _mm256_setzero_pd(), c1 = _mm256_setzero_pd();
+    __m256d c2 = _mm256_setzero_pd(), c3 = _mm256_setzero_pd();
+    for (std::size_t i = 0; i < n; i += 16) {
+      __m256d t = _mm256_loadu_pd(x + i);
+      a0 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i), t, a0);
+      b0 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i), t, b0);
+      c0 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i), t, c0);
+      t = _mm256_loadu_pd(x + i + 4);
+      a1 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i + 4), t, a1);
+      b1 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i + 4), t, b1);
+      c1 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i + 4), t, c1);
+      t = _mm256_loadu_pd(x + i + 8);
+      a2 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i + 8), t, a2);
+      b2 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i + 8), t, b2);
+      c2 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i + 8), t, c2);
+      t = _mm256_loadu_pd(x + i + 12);
+      a3 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i + 12), t, a3);
+      b3 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i + 12), t, b3);
+      c3 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i + 12), t, c3);
+    }
+    y[0] = HorizontalSum(a0, a1, a2, a3);
+    y[1] = HorizontalSum(b0, b1, b2, b3);
+    y[2] = HorizontalSum(c0, c1, c2, c3);
   }
 };
 
