@@ -27,7 +27,10 @@ constexpr float kTalkNoiseRatio = 30.0f;
 constexpr float kTalkEchoRatio = 0.6f;
 constexpr int kHangoverBlocks = 25;  // 100 ms
 constexpr float kMaxLeak = 1.0f;
-constexpr float kResidualDecay = 0.7f;
+// Per-block decay of the residual estimate: it models the reverberant tail
+// (0.87 per 4 ms is an RT60 of 0.4 s); shorter while the near end talks.
+constexpr float kResidualDecay = 0.85f;
+constexpr float kResidualDecayTalk = 0.7f;
 // a * conj(b), spelt out: std::complex multiplication compiles to NaN-checking
 // library calls without -ffast-math.
 inline std::complex<float> MulConj(std::complex<float> a, std::complex<float> b) {
@@ -221,7 +224,7 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
       leak_den_[k] = kLeakForget * leak_den_[k] + (1.0f - kLeakForget) * echo_power[k];
     }
     const float leak = std::min(kMaxLeak, leak_num_[k] / (leak_den_[k] + kTiny));
-    residual_[k] = far_active ? std::max(leak * echo_power[k], kResidualDecay * residual_[k]) : 0.0f;
+    residual_[k] = far_active ? std::max(leak * echo_power[k], (near_talk_ ? kResidualDecayTalk : kResidualDecay) * residual_[k]) : 0.0f;
     const float excess = std::max(0.0f, coherence_[k] - kCohBias) / (1.0f - kCohBias);
     const float g_coh = 1.0f - over * excess;
     const float g_res = 1.0f - kLeakOver * (near_talk_ ? kOverDoubleTalk : kOverSingleTalk) * residual_[k] / (pe + kTiny);
