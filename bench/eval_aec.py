@@ -204,15 +204,26 @@ def main(argv: list[str] | None = None) -> int:
             m["cost_us"] = cost
             summary.setdefault(name, []).append(m)
             print(f"| {name} | " + " | ".join(fmt(m[k]) for k, _ in COLUMNS) + " |", flush=True)
-    print("\n### summary (median over cases where defined)")
-    print("| canceller | median ERLE dB | median near loss dB (DT) | median segSNR dB | median us/frame |")
-    print("|---|---|---|---|---|")
+    print("\n### summary (medians; single talk = cases without near-end speech, double talk = with both)")
+    print("| canceller | ERLE all echo cases dB | ERLE single-talk cases dB | near loss DT dB"
+          " | worst near loss DT dB | segSNR DT dB | leakage near-only dB | us/frame |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, ms in summary.items():
-        def med(k: str, rows: list[dict[str, float]] = ms) -> float:
-            v = [x[k] for x in rows if not math.isnan(x[k])]
+        rows = list(zip(cases, ms, strict=True))
+        echo_rows = [m for c, m in rows if np.any(c.echo)]
+        st_rows = [m for c, m in rows if np.any(c.echo) and not np.any(c.nearend)]
+        dt_rows = [m for c, m in rows if np.any(c.echo) and np.any(c.nearend)]
+        ne_rows = [m for c, m in rows if not np.any(c.echo)]
+
+        def med(k: str, sel: list[dict[str, float]]) -> float:
+            v = [x[k] for x in sel if not math.isnan(x[k])]
             return float(np.median(v)) if v else float("nan")
-        print(f"| {name} | {fmt(med('erle_db'))} | {fmt(med('near_loss_db'))} | {fmt(med('seg_snr_db'))} | "
-              f"{fmt(med('cost_us'))} |")
+
+        losses = [m["near_loss_db"] for m in dt_rows if not math.isnan(m["near_loss_db"])]
+        worst = max(losses, default=float("nan"))
+        print(f"| {name} | {fmt(med('erle_db', echo_rows))} | {fmt(med('erle_db', st_rows))} | "
+              f"{fmt(med('near_loss_db', dt_rows))} | {fmt(worst)} | {fmt(med('seg_snr_db', dt_rows))} | "
+              f"{fmt(med('near_loss_db', ne_rows))} | {fmt(med('cost_us', ms))} |")
     return 0
 
 

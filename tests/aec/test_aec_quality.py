@@ -47,12 +47,14 @@ def test_no_near_end_loss_when_far_silent(eval_dir: Path) -> None:
     assert np.allclose(out[lat:], case.mic[: len(out) - lat].astype(np.float32), atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["c06_dt_ser0_rt250_d50", "c08_dt_ser+5_rt200_d30"])
+@pytest.mark.parametrize("name", ["c06_dt_ser0_rt250_d50", "c08_dt_ser+5_rt200_d30",
+                                  "c12_nl_hardclip_dt_ser-5_rt200_d150"])
 def test_double_talk_keeps_near_end(eval_dir: Path, name: str) -> None:
     case = corpus_case(eval_dir, name)
     m = evaluate_output(case, run(case))
     assert m["near_loss_db"] <= 3.0, m
-    assert m["seg_snr_db"] >= 4.0, m
+    assert m["seg_snr_db"] >= 3.5, m
+    assert m["erle_db"] >= 12.0, m  # and the echo around the talker is still removed
 
 
 def test_generated_double_talk(eval_dir: Path) -> None:
@@ -62,8 +64,9 @@ def test_generated_double_talk(eval_dir: Path) -> None:
     assert m["erle_db"] >= 8.0, m
 
 
-def test_recovery_after_path_change(eval_dir: Path) -> None:
-    case = corpus_case(eval_dir, "c04_pathchange_rt300_d60")
+@pytest.mark.parametrize("name", ["c04_pathchange_rt300_d60", "c05_pathchange_delaystep_rt250_d40to120"])
+def test_recovery_after_path_change(eval_dir: Path, name: str) -> None:
+    case = corpus_case(eval_dir, name)
     m = evaluate_output(case, run(case))
     assert m["recovery_s"] <= 1.0, m
 
@@ -71,5 +74,5 @@ def test_recovery_after_path_change(eval_dir: Path) -> None:
 def test_recovery_after_delay_jump(eval_dir: Path) -> None:
     case = generated(eval_dir, "gen_jump", 904, rt60=0.2, delay_ms=(50, 150), change_s=6.0)
     m = evaluate_output(case, run(case))
-    assert m["recovery_s"] <= 2.5, m
+    assert m["recovery_s"] <= 1.5, m
     assert m["erle_db"] >= 12.0, m
