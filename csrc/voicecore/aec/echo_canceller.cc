@@ -269,8 +269,21 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     fft_.Inverse(spec_.data(), time_.data());
     std::copy(time_.begin() + static_cast<std::ptrdiff_t>(b), time_.end(), echo.begin());
   };
-  echo_of(foreground_, echo_fg_);
-  echo_of(background_, echo_bg_);
+  float span_energy = 0.0f;
+  for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
+  // Block energy of a white signal of power s in this FFT: about N^2 s / 2.
+  const float per_block = 0.5f * static_cast<float>(fft_size_ * fft_size_);
+  const bool far_active =
+      span_energy > kActivityPower * per_block * static_cast<float>(num_partitions_);
+  // With the far end silent over the whole filter span the echo estimates are
+  // below the sensor noise: skip both filters (the agent is often silent).
+  if (far_active) {
+    echo_of(foreground_, echo_fg_);
+    echo_of(background_, echo_bg_);
+  } else {
+    std::fill(echo_fg_.begin(), echo_fg_.end(), 0.0f);
+    std::fill(echo_bg_.begin(), echo_bg_.end(), 0.0f);
+  }
   float near_energy = 0.0f;
   float fg_energy = 0.0f;
   float bg_energy = 0.0f;
@@ -282,12 +295,6 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     bg_energy += error_bg_[i] * error_bg_[i];
   }
 
-  float span_energy = 0.0f;
-  for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
-  // Block energy of a white signal of power s in this FFT: about N^2 s / 2.
-  const float per_block = 0.5f * static_cast<float>(fft_size_ * fft_size_);
-  const bool far_active =
-      span_energy > kActivityPower * per_block * static_cast<float>(num_partitions_);
 
   if (far_active) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
@@ -384,7 +391,11 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     }
   }
 
-  foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
+  if (far_active) {
+    foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
+  } else {
+    std::fill(echo_power_.begin(), echo_power_.end(), 0.0f);
+  }
   suppressor_.Process(near, error_fg_.data(), echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active,
                       energy_talk_, out);
 
