@@ -15,6 +15,7 @@ AdaptiveFilter::AdaptiveFilter(std::size_t block_size, std::size_t num_partition
       num_partitions_(num_partitions),
       re_(stride_ * num_partitions, 0.0f),
       im_(stride_ * num_partitions, 0.0f),
+      power_(stride_ * num_partitions, 0.0f),
       acc_re_(stride_, 0.0f),
       acc_im_(stride_, 0.0f) {}
 
@@ -46,9 +47,8 @@ void AdaptiveFilter::PowerEstimate(const FarSpectrumBuffer& far, std::size_t off
   std::fill(out, out + num_bins_, 0.0f);
   for (std::size_t p = 0; p < num_partitions_; ++p) {
     const float* xp = far.power(offset + p);
-    const float* wr = re(p);
-    const float* wi = im(p);
-    for (std::size_t k = 0; k < num_bins_; ++k) out[k] += (wr[k] * wr[k] + wi[k] * wi[k]) * xp[k];
+    const float* w2 = power_.data() + p * stride_;
+    for (std::size_t k = 0; k < num_bins_; ++k) out[k] += w2[k] * xp[k];
   }
 }
 
@@ -102,16 +102,23 @@ void AdaptiveFilter::Shift(int blocks) {
     std::fill(re_.begin(), re_.begin() + static_cast<std::ptrdiff_t>(moved), 0.0f);
     std::fill(im_.begin(), im_.begin() + static_cast<std::ptrdiff_t>(moved), 0.0f);
   }
+  RefreshPower();
 }
 
 void AdaptiveFilter::CopyFrom(const AdaptiveFilter& other) {
   std::copy(other.re_.begin(), other.re_.end(), re_.begin());
   std::copy(other.im_.begin(), other.im_.end(), im_.begin());
+  RefreshPower();
+}
+
+void AdaptiveFilter::RefreshPower() {
+  for (std::size_t i = 0; i < re_.size(); ++i) power_[i] = re_[i] * re_[i] + im_[i] * im_[i];
 }
 
 void AdaptiveFilter::Reset() {
   std::fill(re_.begin(), re_.end(), 0.0f);
   std::fill(im_.begin(), im_.end(), 0.0f);
+  std::fill(power_.begin(), power_.end(), 0.0f);
   next_constrained_ = 0;
 }
 

@@ -34,7 +34,11 @@ class AdaptiveFilter {
   // Power-domain echo estimate: sum over p of |W_p|^2 |X(offset + p)|^2. It
   // ignores phase, so it stays close to the echo's power spectrum while the
   // filter's phase is still wrong (early, or disturbed by double talk).
+  // Uses the coefficient powers cached by the last CopyFrom/Shift/Reset/
+  // RefreshPower, which is exact for the foreground filter (it never adapts
+  // itself) and saves recomputing them every block.
   void PowerEstimate(const FarSpectrumBuffer& far, std::size_t offset, float* out) const;
+  void RefreshPower();
 
   // W_p += weight_p * conj(X(offset + p)) * gain, where gain (num_bins values)
   // is the already normalised and scaled error spectrum and weight_p the
@@ -76,6 +80,7 @@ class AdaptiveFilter {
   std::size_t next_constrained_ = 0;
   std::vector<float> re_;
   std::vector<float> im_;
+  std::vector<float> power_;  // |W|^2, see PowerEstimate
   std::vector<float> acc_re_;
   std::vector<float> acc_im_;
 };
