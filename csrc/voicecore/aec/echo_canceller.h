@@ -18,12 +18,15 @@
 // estimator follows up to max_delay_ms.
 //
 // The foreground/background pair ("two-path", as in MDF): the background
-// filter adapts at a fast fixed NLMS step; the foreground filter produces the
-// output and is replaced by the background when the background's error has
-// been clearly smaller for a few blocks. Double talk can only make the
-// background worse, never the foreground; after an echo path change the
-// background re-converges at its full speed and takes over. A background that
-// has diverged far beyond the foreground is reset to it.
+// filter adapts with a proportionate NLMS step; the foreground filter produces
+// the output and is replaced by the background when the background's error has
+// been clearly smaller for a few blocks. A background that has diverged far
+// beyond the foreground is reset to it. An energy double-talk detector that
+// does not depend on the filters (mic power per bin against the far power
+// times a learnt echo-return gain) slows the background tenfold and blocks
+// copies while the near end talks, so a talker cannot be fitted into the echo
+// path; an echo path change keeps the broadband gain, is not taken for double
+// talk, and the background re-converges at full speed and takes over.
 //
 // Latency: one block of overlap-add in the suppressor plus the frame-to-block
 // buffering (block - gcd(frame, block) samples): 6 ms for 10 ms frames at 8
