@@ -31,6 +31,8 @@ AecRealFft::AecRealFft(std::size_t size) : size_(size), half_(size / 2) {
       tw_im_[m - 1 + k] = static_cast<float>(-std::sin(a));
     }
   }
+  tw_im_conj_.resize(half_);
+  for (std::size_t i = 0; i < half_; ++i) tw_im_conj_[i] = -tw_im_[i];
   split_re_.resize(half_ + 1);
   split_im_.resize(half_ + 1);
   for (std::size_t k = 0; k <= half_; ++k) {
@@ -46,19 +48,38 @@ void AecRealFft::Transform(bool inverse) {
   const std::size_t n = half_;
   float* re = re_.data();
   float* im = im_.data();
-  const float sign = inverse ? -1.0f : 1.0f;
-  // First stage (len 2) has unit twiddles.
-  for (std::size_t i = 0; i < n; i += 2) {
-    const float ar = re[i], ai = im[i], br = re[i + 1], bi = im[i + 1];
-    re[i] = ar + br;
-    im[i] = ai + bi;
-    re[i + 1] = ar - br;
-    im[i + 1] = ai - bi;
+  if (n < 4) {  // size 4: one radix-2 stage
+    for (std::size_t i = 0; i < n; i += 2) {
+      const float ar = re[i], ai = im[i], br = re[i + 1], bi = im[i + 1];
+      re[i] = ar + br;
+      im[i] = ai + bi;
+      re[i + 1] = ar - br;
+      im[i + 1] = ai - bi;
+    }
+    return;
   }
-  for (std::size_t len = 4; len <= n; len <<= 1) {
+  // The first two stages as one radix-4 pass: their twiddles are 1 and -i
+  // (+i for the inverse), so no multiplications.
+  for (std::size_t i = 0; i < n; i += 4) {
+    const float a0r = re[i] + re[i + 1], a0i = im[i] + im[i + 1];
+    const float a1r = re[i] - re[i + 1], a1i = im[i] - im[i + 1];
+    const float a2r = re[i + 2] + re[i + 3], a2i = im[i + 2] + im[i + 3];
+    const float a3r = re[i + 2] - re[i + 3], a3i = im[i + 2] - im[i + 3];
+    const float tr = inverse ? -a3i : a3i;
+    const float ti = inverse ? a3r : -a3r;
+    re[i] = a0r + a2r;
+    im[i] = a0i + a2i;
+    re[i + 2] = a0r - a2r;
+    im[i + 2] = a0i - a2i;
+    re[i + 1] = a1r + tr;
+    im[i + 1] = a1i + ti;
+    re[i + 3] = a1r - tr;
+    im[i + 3] = a1i - ti;
+  }
+  for (std::size_t len = 8; len <= n; len <<= 1) {
     const std::size_t half_len = len / 2;
     const float* twr = tw_re_.data() + half_len - 1;
-    const float* twi = tw_im_.data() + half_len - 1;
+    const float* twi = (inverse ? tw_im_conj_.data() : tw_im_.data()) + half_len - 1;
     for (std::size_t start = 0; start < n; start += len) {
       float* ar = re + start;
       float* ai = im + start;
@@ -66,7 +87,7 @@ void AecRealFft::Transform(bool inverse) {
       float* bi = im + start + half_len;
       for (std::size_t k = 0; k < half_len; ++k) {
         const float wr = twr[k];
-        const float wi = sign * twi[k];
+        const float wi = twi[k];
         const float tr = br[k] * wr - bi[k] * wi;
         const float ti = br[k] * wi + bi[k] * wr;
         br[k] = ar[k] - tr;

@@ -42,6 +42,7 @@ class AecRealFft {
   std::vector<std::uint32_t> bit_reverse_;
   std::vector<float> tw_re_;     // per stage m: cos(pi k / m), k < m, at [m - 1 + k]
   std::vector<float> tw_im_;     // per stage m: -sin(pi k / m)
+  std::vector<float> tw_im_conj_;  // sin(pi k / m), for the inverse
   std::vector<float> split_re_;  // cos(2 pi k / size), k <= half
   std::vector<float> split_im_;  // -sin(2 pi k / size)
   std::vector<float> re_;
