@@ -110,6 +110,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       error_fg_(block_size_, 0.0f),
       error_bg_(block_size_, 0.0f),
       far_power_sum_(num_bins_, 0.0f),
+      far_power_prior_(num_bins_, 0.0f),
       gain_re_(num_bins_, 0.0f),
       gain_im_(num_bins_, 0.0f),
       out_block_(block_size_, 0.0f),
@@ -317,11 +318,19 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
         partition_weights_[p] = pn * ((1.0f - kProportion) * prior_[p] + kProportion * prop);
       }
     }
+    // Two far power sums over the span in one pass: weighted like the step
+    // (normalisation), and with the fixed prior alone (the double-talk
+    // detector's echo predictor must not move when the filter does).
     std::fill(far_power_sum_.begin(), far_power_sum_.end(), 0.0f);
+    std::fill(far_power_prior_.begin(), far_power_prior_.end(), 0.0f);
     for (std::size_t p = 0; p < num_partitions_; ++p) {
       const float* pw = far_spectra_.power(offset_ + p);
       const float a = partition_weights_[p];
-      for (std::size_t k = 0; k < num_bins_; ++k) far_power_sum_[k] += a * pw[k];
+      const float q = prior_[p];
+      for (std::size_t k = 0; k < num_bins_; ++k) {
+        far_power_sum_[k] += a * pw[k];
+        far_power_prior_[k] += q * pw[k];
+      }
     }
     // Energy double-talk detector, independent of the filters' state: the mic
     // power each bin should show is the far power over the filter span times
@@ -336,7 +345,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       mic_total += near_power_[k];
       if (erl_den_[k] > kTiny) {
         learnt = true;
-        const float predicted = erl_num_[k] / erl_den_[k] * far_power_sum_[k];
+        const float predicted = erl_num_[k] / erl_den_[k] * far_power_prior_[k];
         excess += std::max(0.0f, near_power_[k] - kTalkExcess * predicted);
       }
     }
@@ -356,7 +365,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       const float rate = (1.0f - kErlForget) * (energy_talk_ ? 0.1f : 1.0f);
       for (std::size_t k = 0; k < num_bins_; ++k) {
         erl_num_[k] += rate * (near_power_[k] - erl_num_[k]);
-        erl_den_[k] += rate * (far_power_sum_[k] - erl_den_[k]);
+        erl_den_[k] += rate * (far_power_prior_[k] - erl_den_[k]);
       }
     }
     // In double talk the background adapts slowly, so near-end speech cannot

@@ -132,6 +132,7 @@ class EchoCanceller {
   std::vector<float> error_fg_;
   std::vector<float> error_bg_;
   std::vector<float> far_power_sum_;
+  std::vector<float> far_power_prior_;
   std::vector<float> gain_re_;
   std::vector<float> gain_im_;
   std::vector<float> out_block_;
