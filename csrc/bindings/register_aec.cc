@@ -96,6 +96,7 @@ py::dict Stats(const EchoCanceller& self) {
   d["linear_erle_db"] = s.linear_erle_db;
   d["converged"] = s.converged;
   d["double_talk"] = s.double_talk;
+  d["energy_double_talk"] = s.energy_double_talk;
   d["leakage"] = s.leakage;
   d["far_underrun_samples"] = s.far_underrun_samples;
   d["far_dropped_samples"] = s.far_dropped_samples;

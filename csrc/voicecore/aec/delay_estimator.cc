@@ -17,6 +17,10 @@ constexpr float kPowerFloor = 1e-5f;
 constexpr float kMeanForget = 0.98f;     // ~200 ms envelope high-pass
 constexpr float kScoreForget = 0.99f;    // ~400 ms correlation memory
 constexpr int kRunsToSwitch = 12;        // ~50 ms of agreement before a change
+// While held (double talk, or a jump that makes the energy detector think so)
+// a candidate must win for 400 ms in a row: near-end speech makes peaks that
+// wander, a real jump makes one that stays.
+constexpr int kRunsToSwitchHeld = 100;
 constexpr float kMinQuality = 0.2f;
 constexpr float kSwitchRatio = 1.25f;  // a new lag must correlate 25 % better
 
@@ -66,7 +70,7 @@ void DelayEstimator::Features(const float* power, std::vector<float>& mean, floa
   }
 }
 
-void DelayEstimator::Update(const float* far_power, const float* near_power) {
+void DelayEstimator::Update(const float* far_power, const float* near_power, bool hold) {
   const std::size_t slots = max_lag_ + 1;
   newest_ = (newest_ + 1) % slots;
   float* far_now = far_history_.data() + newest_ * num_bands_;
@@ -134,7 +138,7 @@ void DelayEstimator::Update(const float* far_power, const float* near_power) {
     candidate_ = best;
     candidate_runs_ = 1;
   }
-  if (candidate_runs_ >= kRunsToSwitch) {
+  if (candidate_runs_ >= (hold ? kRunsToSwitchHeld : kRunsToSwitch)) {
     delay_blocks_ = best;
     candidate_runs_ = 0;
     quality_ = best_score;

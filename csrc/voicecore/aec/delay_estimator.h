@@ -27,7 +27,10 @@ class DelayEstimator {
   DelayEstimator& operator=(const DelayEstimator&) = delete;
 
   // Power spectra of the newest far and near blocks (num_bins values each).
-  void Update(const float* far_power, const float* near_power);
+  // `hold`: the near end talks; the correlations keep learning but a new
+  // estimate must win for much longer before it is taken (near-end speech
+  // makes spurious, wandering peaks).
+  void Update(const float* far_power, const float* near_power, bool hold = false);
   void Reset();
 
   // Current estimate in blocks, or -1 before the first confident estimate.

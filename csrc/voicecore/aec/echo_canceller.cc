@@ -260,7 +260,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   for (std::size_t k = 0; k < num_bins_; ++k) near_power_[k] = std::norm(spec_[k]);
   std::copy(near, near + b, near_prev_.begin());
 
-  delay_estimator_.Update(far_spectra_.power(0), near_power_.data());
+  delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_);
   UpdateOffset();
 
   // Echo estimates of both filters (overlap-save: the last block is valid).
@@ -422,6 +422,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   stats_.linear_erle_db = Db(erle_mic_, erle_lin_);
   stats_.converged = d >= 0 && stats_.linear_erle_db > 10.0f;
   stats_.double_talk = suppressor_.near_talk();
+  stats_.energy_double_talk = energy_talk_;
   stats_.leakage = suppressor_.leakage();
 }
 

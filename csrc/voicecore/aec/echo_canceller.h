@@ -55,7 +55,8 @@ struct EchoCancellerStats {
   float erle_db = 0.0f;        // smoothed mic / output power while the far end plays
   float linear_erle_db = 0.0f; // the same for the linear filter alone
   bool converged = false;
-  bool double_talk = false;
+  bool double_talk = false;       // the suppressor's decision (both detectors agree)
+  bool energy_double_talk = false;  // the energy detector alone (drives adaptation)
   float leakage = 1.0f;        // residual suppressor's leakage estimate
   std::uint64_t far_underrun_samples = 0;  // far samples the near side found missing
   std::uint64_t far_dropped_samples = 0;   // far samples dropped because the FIFO was full

@@ -54,7 +54,9 @@ class EchoCancellerStats(TypedDict):
     converged: bool
     """The delay is known and the linear filter removes more than 10 dB."""
     double_talk: bool
-    """The near end talks over the echo (last block)."""
+    """The near end talks over the echo (last block; the suppressor's decision)."""
+    energy_double_talk: bool
+    """The energy double-talk detector alone (it slows adaptation)."""
     leakage: float
     """Fraction of the echo estimate's power the suppressor assumes is left in the error."""
     far_underrun_samples: int
@@ -143,6 +145,7 @@ class EchoCanceller:
             linear_erle_db=float(raw["linear_erle_db"]),
             converged=bool(raw["converged"]),
             double_talk=bool(raw["double_talk"]),
+            energy_double_talk=bool(raw["energy_double_talk"]),
             leakage=float(raw["leakage"]),
             far_underrun_samples=int(raw["far_underrun_samples"]),
             far_dropped_samples=int(raw["far_dropped_samples"]),
