@@ -30,3 +30,7 @@ __all__ = [
 # --- vad ---
 # --- aec ---
 # --- jitter ---
+from voicecore.codecs.opus import OpusDecoder, OpusEncoder  # noqa: E402
+from voicecore.dsp.jitter import JitterBuffer, JitterFrame, JitterStats  # noqa: E402
+
+__all__ += ["JitterBuffer", "JitterFrame", "JitterStats", "OpusDecoder", "OpusEncoder"]
