@@ -35,7 +35,7 @@ void DelayManager::Shift(int bins) {
   origin_ += bins;
 }
 
-void DelayManager::Update(double offset_ms, double duration_ms) {
+void DelayManager::Update(double offset_ms, double duration_ms, double weight) {
   if (count_ == 0) {
     origin_ = std::floor(offset_ms) - 200.0;
     std::fill(recent_.begin(), recent_.end(), offset_ms);
@@ -55,7 +55,7 @@ void DelayManager::Update(double offset_ms, double duration_ms) {
   bin = std::clamp(bin, 0, kBins - 1);
   // Forgetting by growing the weight of new packets instead of decaying every
   // bin; renormalise before the numbers get large.
-  const double f = std::pow(config_.forget_per_20ms, std::max(duration_ms, 1.0) / 20.0);
+  const double f = std::pow(config_.forget_per_20ms, std::max(duration_ms, 1.0) * weight / 20.0);
   weight_ /= f;
   hist_[static_cast<std::size_t>(bin)] += weight_ * (1.0 - f);
   total_ += weight_ * (1.0 - f);

@@ -29,8 +29,9 @@ class DelayManager {
   DelayManager(const DelayManager&) = delete;
   DelayManager& operator=(const DelayManager&) = delete;
 
-  // Records one packet's offset; `duration_ms` is its media duration.
-  void Update(double offset_ms, double duration_ms);
+  // Records one packet's offset; `duration_ms` is its media duration and
+  // `weight` in (0, 1] how much of a packet it counts as (bursts count less).
+  void Update(double offset_ms, double duration_ms, double weight = 1.0);
   // Moves the offset origin after a sender restart (new media clock): the base
   // becomes `offset_ms` and the learnt delay distribution is kept relative to it.
   void Rebase(double offset_ms);

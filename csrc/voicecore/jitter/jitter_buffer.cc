@@ -20,11 +20,15 @@ constexpr int kLookaheadMs = 40;
 // decelerate below Q - kDecelerateMarginMs.
 constexpr double kAccelerateMarginMs = 15.0;
 constexpr double kDecelerateMarginMs = 5.0;
+// Beyond this excess, accelerate removes up to three periods per frame.
+constexpr double kFastAccelerateMs = 60.0;
 // Playback starts once this much buffering over the fast path is reached.
 constexpr double kStartupDelayMs = 20.0;
 // A continuous underrun longer than this is reported as comfort noise (the
 // concealment has faded to the background by then).
 constexpr int kMaxExpandMs = 120;
+// Smallest weight a packet of a burst gets in the delay statistics.
+constexpr double kMinBurstWeight = 0.1;
 
 int64_t Wrap16(int64_t ref, uint16_t seq) {
   const auto d = static_cast<int16_t>(static_cast<uint16_t>(seq - static_cast<uint16_t>(ref)));
@@ -93,6 +97,7 @@ void JitterBuffer::Reset() {
   last_packet_samples_ = frame_samples_ * 2;
   concealing_ = merge_pending_ = false;
   underrun_samples_ = 0;
+  last_arrival_ms_ = -1;
   noise_rms_ = 1e-4f;
   stats_ = JitterStats{};
   stats_.target_delay_ms = config_.min_delay_ms;
@@ -201,7 +206,18 @@ PutResult JitterBuffer::Put(uint16_t sequence_number, uint32_t timestamp,
     highest_ts_ = ext_ts;
   }
   // Late packets still teach the delay estimate that the network got slower.
-  delay_.Update(arrival_ms - TsToMs(ext_ts), duration * 1000.0 / rate_);
+  {
+    // Packets released together after a stall (arrival spacing far below their
+    // duration) are one event, not many: they weigh by their spacing, so a
+    // single spike raises the target at once but drains in a second or two.
+    const double dur_ms = duration * 1000.0 / rate_;
+    double w = 1.0;
+    if (last_arrival_ms_ >= 0) {
+      w = std::clamp((arrival_ms - last_arrival_ms_) / dur_ms, kMinBurstWeight, 1.0);
+    }
+    last_arrival_ms_ = std::max(last_arrival_ms_, arrival_ms);
+    delay_.Update(arrival_ms - TsToMs(ext_ts), dur_ms, w);
+  }
   stats_.target_delay_ms = delay_.target_delay_ms();
 
   if (started_ && (ext_seq < next_seq_ || ext_ts + duration <= write_ts_)) {
@@ -330,11 +346,20 @@ void JitterBuffer::MaybeStretch(double offset_ms, double target_ms, FrameKind* k
   if (merge_pending_ || future_concealed_ > 0 || len < 2 * frame_samples_) return;
   float* x = future_.data() + static_cast<std::size_t>(read_ * ch_);
   if (offset_ms > target_ms + kAccelerateMarginMs) {
-    const int t = stretch_.Accelerate(x, len, noise_rms_);
-    if (t > 0) {
+    // Far above target (after a delay spike) several periods go per frame.
+    const int passes = offset_ms > target_ms + kFastAccelerateMs ? 3 : 1;
+    double excess_samples = (offset_ms - target_ms) * rate_ / 1000.0;
+    for (int pass = 0; pass < passes; ++pass) {
+      const int avail = write_ - read_;
+      if (avail < 2 * frame_samples_) break;
+      x = future_.data() + static_cast<std::size_t>(read_ * ch_);
+      const int t = stretch_.Accelerate(x, avail, noise_rms_);
+      if (t <= 0) break;
       read_ += t;
       playout_ts_ += t;
       *kind = FrameKind::kAccelerate;
+      excess_samples -= t;
+      if (excess_samples < kFastAccelerateMs * rate_ / 1000.0) break;
     }
   } else if (offset_ms < target_ms - kDecelerateMarginMs) {
     Compact(0);
@@ -378,7 +403,9 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
   stats_.target_delay_ms = delay_.target_delay_ms();
   if (timestamp) *timestamp = static_cast<uint32_t>(playout_ts_);
 
-  DecodeAhead(frame_samples_ + static_cast<int>(rate_ms * kLookaheadMs));
+  // Draining needs more decoded audio to cut periods from.
+  const int lookahead_ms = offset > target + kFastAccelerateMs ? 2 * kLookaheadMs : kLookaheadMs;
+  DecodeAhead(frame_samples_ + static_cast<int>(rate_ms * lookahead_ms));
   FrameKind kind = FrameKind::kNormal;
   MaybeStretch(offset, target, &kind);
 
@@ -495,9 +522,11 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
   }
   const double frame_ms = 10.0;
   stats_.played_ms += frame_ms;
+  // Concealment is counted in samples: a lost 20 ms packet rarely lines up with
+  // the 10 ms output grid, and frame counts would overstate it.
+  stats_.concealed_ms += concealed / rate_ms;
+  stats_.comfort_noise_ms += comfort / rate_ms;
   switch (kind) {
-    case FrameKind::kExpand: stats_.concealed_ms += frame_ms; break;
-    case FrameKind::kComfortNoise: stats_.comfort_noise_ms += frame_ms; break;
     case FrameKind::kAccelerate: stats_.accelerated_ms += frame_ms; break;
     case FrameKind::kDecelerate: stats_.decelerated_ms += frame_ms; break;
     default: break;

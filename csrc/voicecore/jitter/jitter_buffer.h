@@ -154,6 +154,7 @@ class JitterBuffer {
   bool merge_pending_ = false;
   int64_t underrun_samples_ = 0;           // continuous concealment without a packet
   float noise_rms_ = 0;
+  double last_arrival_ms_ = -1;
   JitterStats stats_;
 };
 

@@ -52,7 +52,8 @@ bool TimeStretch::Acceptable(const PitchResult& r, float noise_rms, float min_co
 int TimeStretch::Accelerate(float* x, int len, float noise_rms) {
   PitchResult r = Analyse(x, len);
   if (!Acceptable(r, noise_rms, kMinCorrelation)) return 0;
-  const int t = r.lag;
+  int t = r.lag;
+  if (r.correlation < kMinCorrelation) t = std::min(max_lag_, len / 2);  // quiet: drain the most
   const int ch = num_channels_;
   const float inv = 1.0f / static_cast<float>(t);
   for (int n = 0; n < t; ++n) {
