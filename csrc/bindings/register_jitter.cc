@@ -81,6 +81,7 @@ class PyDecoder final : public jit::PayloadDecoder {
   }
 
   bool HasConcealment() const override { return has_conceal_; }
+  bool HasFec() const override { return has_fec_; }
 
   void Reset() override {
     if (!has_reset_) return;

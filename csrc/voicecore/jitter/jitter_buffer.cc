@@ -326,8 +326,8 @@ void JitterBuffer::AppendHistory(const float* x, int n) {
   history_len_ = keep + n;
 }
 
-void JitterBuffer::ConcealPiece(float* out, int n, bool /*begin_allowed*/) {
-  if (decoder_->HasConcealment()) {
+void JitterBuffer::ConcealPiece(float* out, int n, bool waiting) {
+  if (decoder_->HasConcealment() && !(waiting && decoder_->HasFec())) {
     const int got = decoder_->Conceal(n, std::span<float>(out, static_cast<std::size_t>(n * ch_)));
     if (got == n) return;
     ++stats_.decoder_errors;
@@ -398,9 +398,12 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
 
   const double rate_ms = rate_ / 1000.0;
   double offset = now_ms - TsToMs(playout_ts_);
-  const double target = delay_.target_offset_ms();
+  // In-band FEC needs the packet after a loss in hand when the loss is reached:
+  // with an FEC-capable decoder the target keeps one packet more.
+  const double fec_ms = decoder_->HasFec() ? last_packet_samples_ / rate_ms : 0.0;
+  const double target = delay_.target_offset_ms() + fec_ms;
   stats_.current_delay_ms = offset - delay_.base_offset_ms();
-  stats_.target_delay_ms = delay_.target_delay_ms();
+  stats_.target_delay_ms = delay_.target_delay_ms() + fec_ms;
   if (timestamp) *timestamp = static_cast<uint32_t>(playout_ts_);
 
   // Draining needs more decoded audio to cut periods from.
@@ -421,7 +424,8 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
       if (future_concealed_ > 0) {
         concealed += std::min(take, future_concealed_);
         future_concealed_ = std::max(0, future_concealed_ - take);
-      } else if (merge_pending_) {
+      }
+      if (merge_pending_) {
         // Crossfade the concealment's continuation into the resumed audio.
         const int m = std::min(merge_samples_, avail);
         if (concealing_) {
@@ -436,7 +440,7 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
         }
         merge_pending_ = concealing_ = false;
         underrun_samples_ = 0;
-      } else {
+      } else if (future_concealed_ == 0) {
         concealing_ = false;
         underrun_samples_ = 0;
       }
@@ -458,7 +462,7 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
     float* dst = o + static_cast<std::ptrdiff_t>(filled) * ch_;
     if (p == nullptr) {
       // Underrun: nothing to play yet. Conceal in place; the media clock waits.
-      ConcealPiece(dst, need, true);
+      ConcealPiece(dst, need, /*waiting=*/true);
       AppendHistory(dst, need);
       underrun_samples_ += need;
       if (underrun_samples_ > static_cast<int64_t>(rate_ms * kMaxExpandMs)) {
@@ -471,32 +475,42 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
     }
     int64_t gap = p->ts - playout_ts_;  // > 0: DecodeAhead stops only at holes
     const bool lost = p->seq > next_seq_;
-    if (allowed >= 0) {
+    // Within the hysteresis band below target counts as on target: waiting there
+    // for a packet that is probably lost would only add concealment and delay.
+    if (allowed >= -static_cast<int64_t>(kDecelerateMarginMs * rate_ms)) {
       // Late enough: declare the span lost (or silent) and move through it,
       // skipping outright whatever lies beyond the target offset.
-      const bool fec = lost && decoder_->HasConcealment() && gap <= last_packet_samples_;
-      if (fec) {
-        const int n = static_cast<int>(gap);
-        Compact(n);
-        const int got = decoder_->DecodeFec(PayloadOf(*p), n,
-                                            std::span<float>(future_.data() + static_cast<std::size_t>(write_ * ch_),
-                                                             static_cast<std::size_t>(n * ch_)));
-        if (got == n) {
-          write_ += n;
-          write_ts_ = p->ts;
-          future_concealed_ += n;
-          continue;
-        }
-      }
-      const int64_t skip = std::min(allowed, gap);
+      // FEC in the next packet carries (an approximation of) the packet just
+      // before it; it replaces the tail of the gap, after any skip.
+      const int64_t fec_span = std::min<int64_t>(gap, last_packet_samples_);
+      // With FEC the recoverable tail is played rather than skipped: real audio
+      // of the lost packet beats concealment, and acceleration takes the delay back.
+      const bool use_fec = lost && decoder_->HasFec();
+      const int64_t skip = std::clamp<int64_t>(allowed, 0, use_fec ? gap - fec_span : gap);
       if (skip > 0) {
         playout_ts_ += skip;
         write_ts_ = playout_ts_;
         gap -= skip;
         if (gap == 0) continue;  // the packet is due now
       }
+      if (use_fec && gap <= fec_span) {
+        const int n = static_cast<int>(fec_span);
+        const int got = decoder_->DecodeFec(PayloadOf(*p), n, decode_buf_);
+        if (got == n) {
+          const int keep = static_cast<int>(gap);
+          Compact(keep);
+          std::memcpy(future_.data() + static_cast<std::size_t>(write_ * ch_),
+                      decode_buf_.data() + static_cast<std::size_t>((n - keep) * ch_),
+                      sizeof(float) * static_cast<std::size_t>(keep * ch_));
+          write_ += keep;
+          write_ts_ = p->ts;
+          future_concealed_ += keep;
+          continue;
+        }
+        if (got >= 0) ++stats_.decoder_errors;
+      }
       const int piece = static_cast<int>(std::min<int64_t>(gap, need));
-      ConcealPiece(dst, piece, true);
+      ConcealPiece(dst, piece, /*waiting=*/false);
       AppendHistory(dst, piece);
       if (lost) concealed += piece; else comfort += piece;
       playout_ts_ += piece;
@@ -506,7 +520,7 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
       // Below target: conceal the whole remainder while the media clock
       // advances only as far as keeps the offset at the target.
       const int64_t adv = std::clamp<int64_t>(need + allowed, 0, gap);
-      ConcealPiece(dst, need, true);
+      ConcealPiece(dst, need, /*waiting=*/true);
       AppendHistory(dst, need);
       if (lost) concealed += need; else comfort += need;
       playout_ts_ += adv;

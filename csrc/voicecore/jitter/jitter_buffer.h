@@ -111,7 +111,8 @@ class JitterBuffer {
   void SkipSequenceTo(int64_t seq);        // counts never-received packets as lost
   void Compact(int need_tail);
   void AppendHistory(const float* x, int n);
-  void ConcealPiece(float* out, int n, bool begin_allowed);
+  // `waiting`: the missing audio may still arrive (no packet after the hole yet).
+  void ConcealPiece(float* out, int n, bool waiting);
   void MaybeStretch(double offset_ms, double target_ms, FrameKind* kind);
 
   const JitterBufferConfig config_;

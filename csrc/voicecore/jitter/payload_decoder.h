@@ -37,6 +37,10 @@ class PayloadDecoder {
   // True when Conceal() is expected to work, so the buffer does not crossfade
   // the codec's own concealment into decoded audio a second time.
   virtual bool HasConcealment() const = 0;
+  // True when DecodeFec() may recover audio. While the buffer waits for a packet
+  // that may still come, it then conceals by itself and keeps the codec state
+  // untouched, so the FEC of the next packet can still replace the gap.
+  virtual bool HasFec() const = 0;
 
   virtual void Reset() = 0;
 };
@@ -50,6 +54,7 @@ class L16Decoder final : public PayloadDecoder {
   int Conceal(int, std::span<float>) override { return -1; }
   int DecodeFec(std::span<const uint8_t>, int, std::span<float>) override { return -1; }
   bool HasConcealment() const override { return false; }
+  bool HasFec() const override { return false; }
   void Reset() override {}
 
  private:
