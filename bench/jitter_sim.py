@@ -140,6 +140,8 @@ def speech_signal(eval_dir: Path, duration_s: float, seed: int = 0) -> tuple[Any
     import soundfile as sf
 
     files = sorted((eval_dir / "sources" / "speech").glob("*.wav"))
+    if not files:
+        raise FileNotFoundError(f"no speech under {eval_dir}/sources/speech: set VOICECORE_EVAL_DIR")
     rng = np.random.default_rng([seed, 99])
     order = rng.permutation(len(files))
     need = int(duration_s * 16000)
