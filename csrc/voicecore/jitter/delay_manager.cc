@@ -69,7 +69,10 @@ void DelayManager::Update(double offset_ms, double duration_ms, double weight) {
 
 void DelayManager::Recompute() {
   // Walk down from the top until the tail mass exceeds 1 - quantile.
-  const double tail = (1.0 - config_.quantile) * total_;
+  // A lone outlier never moves the target: the tail must hold more than one
+  // fresh packet's weight (two spike packets, or one spike plus a burst, do).
+  const double tail = std::max((1.0 - config_.quantile) * total_,
+                               kMinTailPackets * weight_ * (1.0 - config_.forget_per_20ms));
   double acc = 0;
   int bin = kBins - 1;
   for (; bin > 0; --bin) {

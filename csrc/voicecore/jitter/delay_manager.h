@@ -18,7 +18,7 @@ namespace voicecore::jitter {
 struct DelayManagerConfig {
   int min_delay_ms = 0;
   int max_delay_ms = 1000;
-  double quantile = 0.99;
+  double quantile = 0.98;
   double forget_per_20ms = 0.993;
 };
 
@@ -48,6 +48,7 @@ class DelayManager {
  private:
   static constexpr int kBins = 2048;       // 1 ms bins
   static constexpr int kBaseWindow = 128;  // packets in the fast-path minimum
+  static constexpr double kMinTailPackets = 1.5;
   void Shift(int bins);                    // moves origin_ by `bins` bins
   void Recompute();
 

@@ -20,6 +20,7 @@ constexpr int kLookaheadMs = 40;
 // decelerate below Q - kDecelerateMarginMs.
 constexpr double kAccelerateMarginMs = 15.0;
 constexpr double kDecelerateMarginMs = 5.0;
+constexpr double kFrameMarginMs = 5.0;
 // Beyond this excess, accelerate removes up to three periods per frame.
 constexpr double kFastAccelerateMs = 60.0;
 // Playback starts once this much buffering over the fast path is reached.
@@ -201,7 +202,8 @@ PutResult JitterBuffer::Put(uint16_t sequence_number, uint32_t timestamp,
   }
   seen_[seen_idx] = ext_seq;
   if (ext_seq < highest_seq_) ++stats_.packets_reordered;
-  if (ext_seq > highest_seq_) {
+  const bool in_order = ext_seq > highest_seq_;
+  if (in_order) {
     highest_seq_ = ext_seq;
     highest_ts_ = ext_ts;
   }
@@ -211,8 +213,9 @@ PutResult JitterBuffer::Put(uint16_t sequence_number, uint32_t timestamp,
     // duration) are one event, not many: they weigh by their spacing, so a
     // single spike raises the target at once but drains in a second or two.
     const double dur_ms = duration * 1000.0 / rate_;
+    // A reordered packet is plain jitter evidence and keeps its full weight.
     double w = 1.0;
-    if (last_arrival_ms_ >= 0) {
+    if (last_arrival_ms_ >= 0 && in_order) {
       w = std::clamp((arrival_ms - last_arrival_ms_) / dur_ms, kMinBurstWeight, 1.0);
     }
     last_arrival_ms_ = std::max(last_arrival_ms_, arrival_ms);
@@ -401,9 +404,11 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
   // In-band FEC needs the packet after a loss in hand when the loss is reached:
   // with an FEC-capable decoder the target keeps one packet more.
   const double fec_ms = decoder_->HasFec() ? last_packet_samples_ / rate_ms : 0.0;
-  const double target = delay_.target_offset_ms() + fec_ms;
+  // Output is decided 10 ms at a time, so a packet due mid-frame must be in by
+  // the frame's start: half a frame of margin on average.
+  const double target = delay_.target_offset_ms() + fec_ms + kFrameMarginMs;
   stats_.current_delay_ms = offset - delay_.base_offset_ms();
-  stats_.target_delay_ms = delay_.target_delay_ms() + fec_ms;
+  stats_.target_delay_ms = delay_.target_delay_ms() + fec_ms + kFrameMarginMs;
   if (timestamp) *timestamp = static_cast<uint32_t>(playout_ts_);
 
   // Draining needs more decoded audio to cut periods from.
@@ -475,9 +480,10 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
     }
     int64_t gap = p->ts - playout_ts_;  // > 0: DecodeAhead stops only at holes
     const bool lost = p->seq > next_seq_;
-    // Within the hysteresis band below target counts as on target: waiting there
-    // for a packet that is probably lost would only add concealment and delay.
-    if (allowed >= -static_cast<int64_t>(kDecelerateMarginMs * rate_ms)) {
+    // With the next packet's FEC in hand, the hysteresis band below target
+    // counts as on target: recovered audio beats waiting with concealment.
+    const bool fec_ready = lost && decoder_->HasFec();
+    if (allowed >= (fec_ready ? -static_cast<int64_t>(kDecelerateMarginMs * rate_ms) : 0)) {
       // Late enough: declare the span lost (or silent) and move through it,
       // skipping outright whatever lies beyond the target offset.
       // FEC in the next packet carries (an approximation of) the packet just
@@ -485,7 +491,7 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
       const int64_t fec_span = std::min<int64_t>(gap, last_packet_samples_);
       // With FEC the recoverable tail is played rather than skipped: real audio
       // of the lost packet beats concealment, and acceleration takes the delay back.
-      const bool use_fec = lost && decoder_->HasFec();
+      const bool use_fec = fec_ready;
       const int64_t skip = std::clamp<int64_t>(allowed, 0, use_fec ? gap - fec_span : gap);
       if (skip > 0) {
         playout_ts_ += skip;
