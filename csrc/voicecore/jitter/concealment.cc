@@ -24,6 +24,7 @@ Concealment::Concealment(int sample_rate_hz, int num_channels)
       unvoiced_fade_samples_(sample_rate_hz * 30 / 1000),
       mono_(static_cast<std::size_t>(history_samples_)),
       period_(static_cast<std::size_t>(max_lag_ * num_channels)),
+      offset_(static_cast<std::size_t>(num_channels)),
       search_(sample_rate_hz, history_samples_) {}
 
 void Concealment::Reset() {
@@ -36,6 +37,7 @@ void Concealment::Reset() {
 void Concealment::Begin(const float* history, int len) {
   position_ = 0;
   period_len_ = 0;
+  std::fill(offset_.begin(), offset_.end(), 0.0f);
   const int ch = num_channels_;
   len = std::min(len, history_samples_);
   const float* h = history;  // caller passes the last `len` samples
@@ -57,6 +59,25 @@ void Concealment::Begin(const float* history, int len) {
   period_len_ = lag;
   std::memcpy(period_.data(), h + static_cast<std::ptrdiff_t>(len - lag) * ch,
               sizeof(float) * static_cast<std::size_t>(lag * ch));
+  // Make the period loop smoothly (G.711 Appendix I's trick): its last quarter
+  // is blended into the quarter period that precedes it in the history, whose
+  // end flows naturally into the period's first sample.
+  const int ola = std::min(lag / 4, len - lag - 1);
+  for (int i = 0; i < ola; ++i) {
+    const float w = (static_cast<float>(i) + 0.5f) / static_cast<float>(ola);
+    for (int c = 0; c < ch; ++c) {
+      float& v = period_[static_cast<std::size_t>((lag - ola + i) * ch + c)];
+      v = v * (1.0f - w) + h[(len - lag - ola + i) * ch + c] * w;
+    }
+  }
+  // The repeat starts at h[len - lag]; the sample before it was h[len - lag - 1]
+  // but the listener just heard h[len - 1]. Adding that mismatch and letting it
+  // decay over half a period keeps the junction as smooth as the signal itself.
+  junction_samples_ = std::max(1, lag / 2);
+  for (int c = 0; c < ch; ++c) {
+    const float before = len > lag ? h[(len - lag - 1) * ch + c] : h[(len - lag) * ch + c];
+    offset_[static_cast<std::size_t>(c)] = h[(len - 1) * ch + c] - before;
+  }
 }
 
 float Concealment::NextNoise() {
@@ -76,8 +97,12 @@ void Concealment::Generate(float* out, int n) {
                                                      static_cast<float>(fade_samples_));
     }
     const int idx = period_len_ > 0 ? static_cast<int>(position_ % period_len_) : 0;
+    const float junction = position_ < junction_samples_
+                               ? 1.0f - static_cast<float>(position_) / static_cast<float>(junction_samples_)
+                               : 0.0f;
     for (int c = 0; c < ch; ++c) {
-      const float periodic = g > 0.0f ? period_[static_cast<std::size_t>(idx * ch + c)] : 0.0f;
+      float periodic = g > 0.0f ? period_[static_cast<std::size_t>(idx * ch + c)] : 0.0f;
+      periodic += junction * offset_[static_cast<std::size_t>(c)];
       out[i * ch + c] = g * periodic + (1.0f - g) * noise_rms_ * NextNoise();
     }
   }

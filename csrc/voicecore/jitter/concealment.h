@@ -45,9 +45,11 @@ class Concealment {
   const int unvoiced_fade_samples_;
   std::vector<float> mono_;
   std::vector<float> period_;   // interleaved, period_len_ samples per channel
+  std::vector<float> offset_;   // per channel: step correction at the junction
   PitchSearch search_;
   int period_len_ = 0;
   int fade_samples_ = 1;
+  int junction_samples_ = 1;
   int64_t position_ = 0;
   float noise_rms_ = 0.0f;
   uint32_t rng_ = 0x9e3779b9u;

@@ -99,7 +99,7 @@ void JitterBuffer::Reset() {
   concealing_ = merge_pending_ = false;
   underrun_samples_ = 0;
   last_arrival_ms_ = -1;
-  noise_rms_ = 1e-4f;
+  noise_rms_ = -1.0f;  // unknown until the first normal frame
   stats_ = JitterStats{};
   stats_.target_delay_ms = config_.min_delay_ms;
   delay_.Reset();
@@ -336,7 +336,7 @@ void JitterBuffer::ConcealPiece(float* out, int n, bool waiting) {
     ++stats_.decoder_errors;
   }
   if (!concealing_) {
-    conceal_.set_noise_rms(noise_rms_);
+    conceal_.set_noise_rms(std::max(noise_rms_, 0.0f));
     conceal_.Begin(history_.data(), history_len_);
     concealing_ = true;
   }
@@ -356,7 +356,7 @@ void JitterBuffer::MaybeStretch(double offset_ms, double target_ms, FrameKind* k
       const int avail = write_ - read_;
       if (avail < 2 * frame_samples_) break;
       x = future_.data() + static_cast<std::size_t>(read_ * ch_);
-      const int t = stretch_.Accelerate(x, avail, noise_rms_);
+      const int t = stretch_.Accelerate(x, avail, std::max(noise_rms_, 0.0f));
       if (t <= 0) break;
       read_ += t;
       playout_ts_ += t;
@@ -367,7 +367,7 @@ void JitterBuffer::MaybeStretch(double offset_ms, double target_ms, FrameKind* k
   } else if (offset_ms < target_ms - kDecelerateMarginMs) {
     Compact(0);
     x = future_.data() + static_cast<std::size_t>(read_ * ch_);
-    const int t = stretch_.Decelerate(x, len, noise_rms_);
+    const int t = stretch_.Decelerate(x, len, std::max(noise_rms_, 0.0f));
     if (t > 0) {
       read_ -= t;
       playout_ts_ -= t;
@@ -557,7 +557,7 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
     double ss = 0;
     for (std::size_t i = 0; i < values; ++i) ss += static_cast<double>(o[i]) * o[i];
     const float rms = static_cast<float>(std::sqrt(ss / static_cast<double>(values)));
-    noise_rms_ = rms < noise_rms_ ? rms : std::max(noise_rms_, 1e-6f) * 1.005f;
+    noise_rms_ = noise_rms_ < 0.0f || rms < noise_rms_ ? rms : std::max(noise_rms_, 1e-6f) * 1.005f;
   }
   return kind;
 }
