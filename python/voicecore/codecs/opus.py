@@ -173,7 +173,7 @@ class OpusDecoder:
             self._lib.opus_decoder_ctl(ctypes.c_void_p(self._st), ctypes.c_int(_OPUS_RESET_STATE))
 
     def close(self) -> None:
-        if self._st:
+        if getattr(self, "_st", None):
             self._lib.opus_decoder_destroy(self._st)
             self._st = None
 
@@ -233,7 +233,7 @@ class OpusEncoder:
         return bytes(self._buf[:size])
 
     def close(self) -> None:
-        if self._st:
+        if getattr(self, "_st", None):
             self._lib.opus_encoder_destroy(self._st)
             self._st = None
 
