@@ -24,7 +24,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jitter_sim as js  # noqa: E402
-
 import voicecore  # noqa: E402
 from voicecore.dsp.jitter import l16_payload  # noqa: E402
 
@@ -117,7 +116,9 @@ def aiortc_receive() -> int:
 @pytest.mark.benchmark(group="jitter")
 def test_bench_ours_put_and_get(benchmark: Any) -> None:
     kinds = benchmark(ours_receive)
-    assert kinds.count("normal") + kinds.count("accelerate") + kinds.count("decelerate") > 0.8 * len(kinds) - 10
+    assert (
+        kinds.count("normal") + kinds.count("accelerate") + kinds.count("decelerate") > 0.8 * len(kinds) - 10
+    )
 
 
 @pytest.mark.benchmark(group="jitter")
@@ -152,13 +153,18 @@ def main() -> None:
     per20_ours = ours / n_pkt
     per20_core = ours_core / n_pkt
     per20_ai = ai / n_pkt
-    print(f"workload: {n_pkt} packets, {n_get} get() calls ({SECONDS:.0f} s of 20 ms L16 at 48 kHz), best of {reps}")
+    print(
+        f"workload: {n_pkt} packets, {n_get} get() calls "
+        f"({SECONDS:.0f} s of 20 ms L16 at 48 kHz), best of {reps}"
+    )
     print("| measure | voicecore | aiortc | ratio (voicecore / aiortc) |")
     print("|---|---|---|---|")
     print(f"| get() per 10 ms, Python API (JitterFrame) | {get_py:.2f} us | (no playout side) | - |")
     print(f"| get() per 10 ms, _core binding | {get_core:.2f} us | (no playout side) | - |")
-    print(f"| receive work per 20 ms packet (put + 2 get vs add) | {per20_ours:.2f} us | {per20_ai:.2f} us |"
-          f" {per20_ours / per20_ai:.2f} |")
+    print(
+        f"| receive work per 20 ms packet (put + 2 get vs add) | {per20_ours:.2f} us | {per20_ai:.2f} us |"
+        f" {per20_ours / per20_ai:.2f} |"
+    )
     print(f"| same through _core | {per20_core:.2f} us | {per20_ai:.2f} us | {per20_core / per20_ai:.2f} |")
 
 

@@ -62,15 +62,19 @@ def evaluate(eval_dir: Path, duration_s: float, with_pesq: bool = True) -> list[
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
-    head = (f"| {'trace':28s} | {'system':17s} | net loss | late loss | conceal | mean delay | p95 delay |"
-            f" stretched | PESQ-WB |")
+    head = (
+        f"| {'trace':28s} | {'system':17s} | net loss | late loss | conceal | mean delay | p95 delay |"
+        f" stretched | PESQ-WB |"
+    )
     print(head)
     print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
     for r in rows:
-        print(f"| {r['trace']!s:28s} | {r['system']!s:17s} | {100 * float(r['net_loss']):7.2f}% |"  # type: ignore[arg-type]
-              f" {100 * float(r['late_loss']):8.2f}% | {100 * float(r['conceal']):6.2f}% |"  # type: ignore[arg-type]
-              f" {float(r['mean_delay']):7.1f} ms | {float(r['p95_delay']):6.1f} ms |"  # type: ignore[arg-type]
-              f" {100 * float(r['stretched']):8.2f}% | {float(r['pesq']):7.3f} |")  # type: ignore[arg-type]
+        print(
+            f"| {r['trace']!s:28s} | {r['system']!s:17s} | {100 * float(r['net_loss']):7.2f}% |"  # type: ignore[arg-type]
+            f" {100 * float(r['late_loss']):8.2f}% | {100 * float(r['conceal']):6.2f}% |"  # type: ignore[arg-type]
+            f" {float(r['mean_delay']):7.1f} ms | {float(r['p95_delay']):6.1f} ms |"  # type: ignore[arg-type]
+            f" {100 * float(r['stretched']):8.2f}% | {float(r['pesq']):7.3f} |"
+        )  # type: ignore[arg-type]
 
 
 def check_targets(rows: list[dict[str, object]]) -> list[str]:
@@ -82,22 +86,46 @@ def check_targets(rows: list[dict[str, object]]) -> list[str]:
     for trace, s in by_trace.items():
         ours, ai, fx = s["ours-l16"], s["aiortc"], s["fixed-p95"]
         g, p = s["ours-opus-generic"], s["ours-opus-plc"]
-        f = {k: {m: float(v) for m, v in d.items() if m not in ("trace", "system")} for k, d in  # type: ignore[arg-type]
-             (("o", ours), ("a", ai), ("x", fx), ("g", g), ("p", p))}
+        f = {
+            k: {m: float(v) for m, v in d.items() if m not in ("trace", "system")}
+            for k, d in (("o", ours), ("a", ai), ("x", fx), ("g", g), ("p", p))  # type: ignore[arg-type]
+        }
         checks = [
-            ("mean delay <= aiortc/3", f["o"]["mean_delay"] <= f["a"]["mean_delay"] / 3,
-             f"{f['o']['mean_delay']:.1f} vs {f['a']['mean_delay'] / 3:.1f}"),
-            ("mean delay <= oracle + 20 ms", f["o"]["mean_delay"] <= f["x"]["mean_delay"] + 20,
-             f"{f['o']['mean_delay']:.1f} vs {f['x']['mean_delay'] + 20:.1f}"),
-            ("conceal <= net loss + 0.5%", f["o"]["conceal"] <= f["o"]["net_loss"] + 0.005,
-             f"{100 * f['o']['conceal']:.2f}% vs {100 * (f['o']['net_loss'] + 0.005):.2f}%"),
-            ("PESQ > aiortc", f["o"]["pesq"] > f["a"]["pesq"], f"{f['o']['pesq']:.3f} vs {f['a']['pesq']:.3f}"),
-            ("PESQ > oracle fixed", f["o"]["pesq"] > f["x"]["pesq"], f"{f['o']['pesq']:.3f} vs {f['x']['pesq']:.3f}"),
-            ("Opus PLC/FEC PESQ > generic", f["p"]["pesq"] > f["g"]["pesq"],
-             f"{f['p']['pesq']:.3f} vs {f['g']['pesq']:.3f}"),
+            (
+                "mean delay <= aiortc/3",
+                f["o"]["mean_delay"] <= f["a"]["mean_delay"] / 3,
+                f"{f['o']['mean_delay']:.1f} vs {f['a']['mean_delay'] / 3:.1f}",
+            ),
+            (
+                "mean delay <= oracle + 20 ms",
+                f["o"]["mean_delay"] <= f["x"]["mean_delay"] + 20,
+                f"{f['o']['mean_delay']:.1f} vs {f['x']['mean_delay'] + 20:.1f}",
+            ),
+            (
+                "conceal <= net loss + 0.5%",
+                f["o"]["conceal"] <= f["o"]["net_loss"] + 0.005,
+                f"{100 * f['o']['conceal']:.2f}% vs {100 * (f['o']['net_loss'] + 0.005):.2f}%",
+            ),
+            (
+                "PESQ > aiortc",
+                f["o"]["pesq"] > f["a"]["pesq"],
+                f"{f['o']['pesq']:.3f} vs {f['a']['pesq']:.3f}",
+            ),
+            (
+                "PESQ > oracle fixed",
+                f["o"]["pesq"] > f["x"]["pesq"],
+                f"{f['o']['pesq']:.3f} vs {f['x']['pesq']:.3f}",
+            ),
+            (
+                "Opus PLC/FEC PESQ > generic",
+                f["p"]["pesq"] > f["g"]["pesq"],
+                f"{f['p']['pesq']:.3f} vs {f['g']['pesq']:.3f}",
+            ),
         ]
         if trace.startswith(("pareto_jitter", "route_change")):
-            checks.append(("late loss <= 1%", f["o"]["late_loss"] <= 0.01, f"{100 * f['o']['late_loss']:.2f}%"))
+            checks.append(
+                ("late loss <= 1%", f["o"]["late_loss"] <= 0.01, f"{100 * f['o']['late_loss']:.2f}%")
+            )
         for name, ok, detail in checks:
             out.append(f"{'MET   ' if ok else 'MISSED'} {trace:28s} {name:30s} {detail}")
     return out
@@ -106,7 +134,9 @@ def check_targets(rows: list[dict[str, object]]) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default_dir = Path(os.environ.get("VOICECORE_EVAL_DIR", REPO.parent / "shared" / "eval"))
-    ap.add_argument("--eval-dir", type=Path, default=default_dir, help="default: $VOICECORE_EVAL_DIR or ../shared/eval")
+    ap.add_argument(
+        "--eval-dir", type=Path, default=default_dir, help="default: $VOICECORE_EVAL_DIR or ../shared/eval"
+    )
     ap.add_argument("--quick", action="store_true", help="20 s of each trace instead of 60 s")
     ap.add_argument("--no-pesq", action="store_true")
     a = ap.parse_args()

@@ -215,8 +215,14 @@ class _DecodeOnly:
         return self._dec.decode(payload)
 
 
-def run_ours(trace: Trace, x48: Any, codec: str = "l16", plc: bool = True, payloads: list[bytes] | None = None,
-             tail_ms: float = 1000.0) -> RunResult:
+def run_ours(
+    trace: Trace,
+    x48: Any,
+    codec: str = "l16",
+    plc: bool = True,
+    payloads: list[bytes] | None = None,
+    tail_ms: float = 1000.0,
+) -> RunResult:
     """Replays `trace` through voicecore.JitterBuffer; codec 'l16' or 'opus' (plc: libopus PLC/FEC)."""
     payloads = payloads if payloads is not None else _wire(x48, trace.n, codec)
     decoder: Any = None
@@ -248,9 +254,17 @@ def run_ours(trace: Trace, x48: Any, codec: str = "l16", plc: bool = True, paylo
         now += 10.0
     st = jb.stats
     name = "ours-" + ("l16" if codec == "l16" else ("opus-plc" if plc else "opus-generic"))
-    return RunResult(name, np.concatenate(out) if out else np.zeros(0, np.float32), np.array(ts_list, np.int64),
-                     kinds, np.array(delays), st.packets_late, trace.n, int(trace.lost.sum()),
-                     {"stats": st})
+    return RunResult(
+        name,
+        np.concatenate(out) if out else np.zeros(0, np.float32),
+        np.array(ts_list, np.int64),
+        kinds,
+        np.array(delays),
+        st.packets_late,
+        trace.n,
+        int(trace.lost.sum()),
+        {"stats": st},
+    )
 
 
 def run_aiortc(trace: Trace, x48: Any, payloads: list[bytes] | None = None) -> RunResult:
@@ -259,12 +273,19 @@ def run_aiortc(trace: Trace, x48: Any, payloads: list[bytes] | None = None) -> R
 
     payloads = payloads if payloads is not None else _wire(x48, trace.n, "l16")
     jb = AiortcJitterBuffer(capacity=16, prefetch=4)
-    order = [int(i) for i in np.argsort(np.where(trace.lost, np.inf, trace.arrival_ms), kind="stable")
-             if not trace.lost[i]]
+    order = [
+        int(i)
+        for i in np.argsort(np.where(trace.lost, np.inf, trace.arrival_ms), kind="stable")
+        if not trace.lost[i]
+    ]
     released: deque[tuple[float, int, bytes]] = deque()  # (release time, media ts, data)
     for i in order:
-        pkt = RtpPacket(payload_type=96, sequence_number=(SEQ0 + i) % 65536, timestamp=(TS0 + i * PKT) % 2**32,
-                        payload=payloads[i])
+        pkt = RtpPacket(
+            payload_type=96,
+            sequence_number=(SEQ0 + i) % 65536,
+            timestamp=(TS0 + i * PKT) % 2**32,
+            payload=payloads[i],
+        )
         pkt._data = payloads[i]  # type: ignore[attr-defined]  # what _handle_rtp_packet's depayload sets
         _, frame = jb.add(pkt)
         if frame is not None:
@@ -295,8 +316,16 @@ def run_aiortc(trace: Trace, x48: Any, payloads: list[bytes] | None = None) -> R
                     kinds.append("gap")
                     delays.append(np.nan)
             t += 20.0
-    return RunResult("aiortc", np.concatenate(out) if out else np.zeros(0, np.float32), np.array(ts_list, np.int64),
-                     kinds, np.array(delays), late, trace.n, int(trace.lost.sum()))
+    return RunResult(
+        "aiortc",
+        np.concatenate(out) if out else np.zeros(0, np.float32),
+        np.array(ts_list, np.int64),
+        kinds,
+        np.array(delays),
+        late,
+        trace.n,
+        int(trace.lost.sum()),
+    )
 
 
 def run_fixed(trace: Trace, x48: Any, delay_ms: float) -> RunResult:
@@ -314,8 +343,17 @@ def run_fixed(trace: Trace, x48: Any, delay_ms: float) -> RunResult:
             ts_list.append(i * PKT + h * FRAME)
             kinds.append("normal" if ok else "gap")
             delays.append(delay_ms if ok else np.nan)
-    return RunResult("fixed-p95", np.concatenate(out).astype(np.float32), np.array(ts_list, np.int64), kinds,
-                     np.array(delays), late, trace.n, int(trace.lost.sum()), {"delay_ms": delay_ms})
+    return RunResult(
+        "fixed-p95",
+        np.concatenate(out).astype(np.float32),
+        np.array(ts_list, np.int64),
+        kinds,
+        np.array(delays),
+        late,
+        trace.n,
+        int(trace.lost.sum()),
+        {"delay_ms": delay_ms},
+    )
 
 
 # ----------------------------------------------------------------------------- quality

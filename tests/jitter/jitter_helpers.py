@@ -70,12 +70,13 @@ def packetize(x: Any, sizes: Iterable[int], seq0: int = 0, ts0: int = 0) -> list
     return out
 
 
-def aligned_snr_db(ref: Any, out: Any, stamps: list[int], ts0: int, kinds: list[str],
-                   only: tuple[str, ...] = ("normal",)) -> float:
+def aligned_snr_db(
+    ref: Any, out: Any, stamps: list[int], ts0: int, kinds: list[str], only: tuple[str, ...] = ("normal",)
+) -> float:
     """SNR of output frames of the given kinds against ref at their media position."""
     frame = RATE // 100
     sig = err = 0.0
-    for i, (ts, kind) in enumerate(zip(stamps, kinds)):
+    for i, (ts, kind) in enumerate(zip(stamps, kinds, strict=False)):
         if kind not in only:
             continue
         pos = (ts - ts0) % 2**32

@@ -110,8 +110,13 @@ class _Garbage:
 
     def decode(self, payload: bytes) -> object:
         self.calls += 1
-        return [np.zeros((PKT, 3), np.float32), np.full(PKT, np.nan, np.float32), "pcm",
-                np.zeros(PKT, np.complex64), np.zeros(0, np.float32)][self.calls % 5]
+        return [
+            np.zeros((PKT, 3), np.float32),
+            np.full(PKT, np.nan, np.float32),
+            "pcm",
+            np.zeros(PKT, np.complex64),
+            np.zeros(0, np.float32),
+        ][self.calls % 5]
 
     def conceal(self, num_samples: int) -> np.ndarray:
         return np.zeros(num_samples + 1, np.float32)  # wrong length
@@ -126,7 +131,8 @@ def test_failing_decoder_is_contained(decoder_cls: type) -> None:
     st = jb.stats
     assert st.decoder_errors >= 20
     assert len(kinds) >= 200  # every get() returned a frame: nothing stalled
-    assert np.all(np.isfinite(out)) and np.max(np.abs(out)) <= 1.5
+    assert np.all(np.isfinite(out))
+    assert np.max(np.abs(out)) <= 1.5
     assert jb.last_decoder_error != ""
     if decoder_cls is _Flaky:
         assert kinds.count("normal") > 100  # the good packets still play
@@ -137,5 +143,6 @@ def test_get_without_any_packet_is_silence_forever() -> None:
     for i in range(50):
         f = jb.get(i * 10.0)
         assert f.kind == "silence"
-        assert f.samples.shape == (160, 2) and f.samples.dtype == np.float32
+        assert f.samples.shape == (160, 2)
+        assert f.samples.dtype == np.float32
         assert not f.samples.any()

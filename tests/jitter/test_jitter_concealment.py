@@ -28,7 +28,7 @@ def _segment_snr(x, out, stamps, kinds) -> float:
     frame = RATE // 100
     shift = RATE // 200
     sig = err = 0.0
-    for i, (ts, k) in enumerate(zip(stamps, kinds)):
+    for i, (ts, k) in enumerate(zip(stamps, kinds, strict=False)):
         if k != "expand" or ts < shift or ts + frame + shift > len(x):
             continue
         y = out[i * frame : (i + 1) * frame].astype(np.float64)
@@ -66,12 +66,17 @@ def test_long_gap_fades_to_comfort_noise_not_a_buzz() -> None:
     rng = np.random.default_rng(5)
     x = voiced(n * PKT)
     x[20 * PKT : 35 * PKT] = rng.normal(0, 0.003, 15 * PKT).astype(np.float32)  # a pause: background
-    pk = [(s, t, p, i * 20.0 + 40.0) for i, (s, t, p) in enumerate(packetize(x, [PKT] * n))
-          if not 60 <= i < 80]  # then a 400 ms loss burst in voiced audio
+    pk = [
+        (s, t, p, i * 20.0 + 40.0) for i, (s, t, p) in enumerate(packetize(x, [PKT] * n)) if not 60 <= i < 80
+    ]  # then a 400 ms loss burst in voiced audio
     jb = voicecore.JitterBuffer()
     out, kinds, stamps, _ = play(jb, pk, until_ms=n * 20.0 + 20.0)
     frame = RATE // 100
-    idx = [i for i, (k, ts) in enumerate(zip(kinds, stamps)) if k in ("expand", "comfort_noise") and ts >= 55 * PKT]
+    idx = [
+        i
+        for i, (k, ts) in enumerate(zip(kinds, stamps, strict=False))
+        if k in ("expand", "comfort_noise") and ts >= 55 * PKT
+    ]
     assert len(idx) >= 35
     start_rms = np.sqrt(np.mean(out[idx[0] * frame : (idx[0] + 2) * frame] ** 2))
     # the last concealed frame crossfades into the resumed audio: look just before it

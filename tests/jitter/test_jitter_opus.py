@@ -36,10 +36,11 @@ def test_roundtrip_and_packet_size(speech) -> None:  # noqa: ANN001
     assert snr > 5.0
 
 
-def test_fec_recovers_lost_packets_far_better_than_plc_or_silence(speech) -> None:  # noqa: ANN001
+def test_fec_beats_plc_beats_silence_on_lost_packets(speech) -> None:  # noqa: ANN001
     _, x48 = speech
     pk = _encode(x48)
-    ref = np.concatenate([voicecore.OpusDecoder().decode(p) for p in pk])
+    ref_dec = voicecore.OpusDecoder()
+    ref = np.concatenate([ref_dec.decode(p) for p in pk])
     lost = set(range(15, len(pk) - 1, 9))
 
     def run(mode: str) -> float:
@@ -59,10 +60,8 @@ def test_fec_recovers_lost_packets_far_better_than_plc_or_silence(speech) -> Non
         return float(10 * np.log10(np.sum(ref[seg] ** 2) / np.sum((y[seg] - ref[seg]) ** 2)))
 
     zero, plc, fec = run("zero"), run("plc"), run("fec")
-    # FEC recovers the waveform; PLC only continues it plausibly (its waveform SNR is near
-    # silence's, its benefit shows in PESQ: see the buffer test below)
-    assert fec > max(plc, zero) + 3.0, (zero, plc, fec)
-    assert plc > zero - 3.0
+    assert plc > zero + 1.0, (zero, plc, fec)
+    assert fec > plc + 3.0, (zero, plc, fec)
 
 
 def test_malformed_opus_packet_raises_audio_format_error() -> None:
@@ -94,10 +93,13 @@ def test_opus_decoder_in_buffer_plays_stereo() -> None:
     t = np.arange(48000) / 48000
     x = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.3 * np.sin(2 * np.pi * 330 * t)], 1).astype(np.float32)
     enc = voicecore.OpusEncoder(48000, 2, bitrate=64000)
-    pk = [(i, i * PKT, enc.encode(np.ascontiguousarray(x[i * PKT : (i + 1) * PKT])), i * 20.0 + 30.0)
-          for i in range(50)]
+    pk = [
+        (i, i * PKT, enc.encode(np.ascontiguousarray(x[i * PKT : (i + 1) * PKT])), i * 20.0 + 30.0)
+        for i in range(50)
+    ]
     jb = voicecore.JitterBuffer(num_channels=2, decoder=voicecore.OpusDecoder(48000, 2))
     out, kinds, _, _ = play(jb, pk, until_ms=1000)
     assert kinds.count("normal") > 80
     y = out.reshape(-1, 2)[2000:40000]
-    assert np.sqrt(np.mean(y[:, 0] ** 2)) > 0.1 and np.sqrt(np.mean(y[:, 1] ** 2)) > 0.1
+    assert np.sqrt(np.mean(y[:, 0] ** 2)) > 0.1
+    assert np.sqrt(np.mean(y[:, 1] ** 2)) > 0.1

@@ -19,7 +19,7 @@ def _stream(n: int, seq0: int = 0, ts0: int = 0, delay_ms: float = 40.0):
 def _expands_before(kinds: list[str], stamps: list[int], ts0: int, end: int) -> int:
     """Concealed frames before the media position `end` (the stream's own end underruns)."""
     n = 0
-    for k, t in zip(kinds, stamps):
+    for k, t in zip(kinds, stamps, strict=False):
         if (t - ts0) % 2**32 >= end:
             break
         n += k == "expand"
@@ -32,12 +32,15 @@ def test_wraparound_of_sequence_and_timestamp_is_seamless() -> None:
     jb = voicecore.JitterBuffer()
     out, kinds, stamps, _ = play(jb, pk, until_ms=3500)
     st = jb.stats
-    assert st.packets_lost == 0 and st.packets_late == 0 and st.resyncs == 0
+    assert st.packets_lost == 0
+    assert st.packets_late == 0
+    assert st.resyncs == 0
     assert _expands_before(kinds, stamps, ts0, 149 * PKT) == 0
     assert aligned_snr_db(x, out, stamps, ts0, kinds) > 60.0
     # every media frame of the stream played exactly once, in order
-    media = [(t - ts0) % 2**32 for t, k in zip(stamps, kinds) if k == "normal"]
-    assert media == sorted(media) and media[-1] >= 148 * PKT
+    media = [(t - ts0) % 2**32 for t, k in zip(stamps, kinds, strict=False) if k == "normal"]
+    assert media == sorted(media)
+    assert media[-1] >= 148 * PKT
 
 
 def test_duplicates_are_counted_and_ignored() -> None:
@@ -58,7 +61,8 @@ def test_reordered_packets_play_in_order() -> None:
     out, kinds, stamps, _ = play(jb, pk, until_ms=2500)
     st = jb.stats
     assert st.packets_reordered >= 20
-    assert st.packets_lost == 0 and st.packets_late <= 1  # at most one before the target has learnt
+    assert st.packets_lost == 0
+    assert st.packets_late <= 1
     # once the target has learnt the reordering (after 1 s) the audio is bit-exact
     later = [k if i >= 100 else "skip" for i, k in enumerate(kinds)]
     assert later.count("normal") > 80
@@ -90,13 +94,20 @@ def test_dtx_gap_resumes_without_stall_or_loss() -> None:
     jb = voicecore.JitterBuffer()
     out, kinds, stamps, times = play(jb, arrivals, until_ms=5000)
     st = jb.stats
-    assert st.packets_lost == 0 and st.packets_late == 0
+    assert st.packets_lost == 0
+    assert st.packets_late == 0
     # the first packet after the pause plays within 60 ms of its arrival (no stall behind the gap)
-    first_after = next(tm for tm, ts, k in zip(times, stamps, kinds) if k == "normal" and ts >= 50 * PKT + gap)
+    first_after = next(
+        tm for tm, ts, k in zip(times, stamps, kinds, strict=False) if k == "normal" and ts >= 50 * PKT + gap
+    )
     assert first_after - arrivals[50][3] <= 60.0
     # and everything after it is back to the original audio
-    assert aligned_snr_db(np.concatenate([x[: 50 * PKT], np.zeros(gap, np.float32), x[50 * PKT :]]),
-                          out, stamps, 0, kinds) > 40.0
+    assert (
+        aligned_snr_db(
+            np.concatenate([x[: 50 * PKT], np.zeros(gap, np.float32), x[50 * PKT :]]), out, stamps, 0, kinds
+        )
+        > 40.0
+    )
     assert st.comfort_noise_ms > 1000.0  # the pause itself is comfort noise, not concealment
 
 
@@ -106,14 +117,16 @@ def test_variable_packet_durations() -> None:
     pk = packetize(x, sizes)
     arrivals = []
     pos = 0
-    for (s, t, p), n in zip(pk, sizes):
+    for (s, t, p), n in zip(pk, sizes, strict=False):
         pos += n
         arrivals.append((s, t, p, pos * 1000 / RATE + 30.0))  # sent when complete
     for min_delay in (0, 80):
         jb = voicecore.JitterBuffer(min_delay_ms=min_delay)
         out, kinds, stamps, _ = play(jb, arrivals, until_ms=sum(sizes) * 1000 / RATE + 500)
         st = jb.stats
-        assert st.packets_lost == 0 and st.packets_late == 0 and st.packets_malformed == 0
+        assert st.packets_lost == 0
+        assert st.packets_late == 0
+        assert st.packets_malformed == 0
         if min_delay:  # enough buffering for the 60 ms packets from the start: bit-exact
             assert _expands_before(kinds, stamps, 0, sum(sizes) - 2880) == 0
             assert aligned_snr_db(x, out, stamps, 0, kinds, ("normal",)) > 60.0
@@ -123,15 +136,25 @@ def test_variable_packet_durations() -> None:
 def test_sender_restart_resynchronises() -> None:
     x1, pk1 = _stream(50, seq0=1000, ts0=5_000_000)
     x2 = voiced(50 * PKT, f0=190.0, seed=3)
-    pk2 = [(s, t, p, 1000.0 + i * 20.0 + 40.0)
-           for i, (s, t, p) in enumerate(packetize(x2, [PKT] * 50, seq0=40000, ts0=3_000_000_000))]
+    pk2 = [
+        (s, t, p, 1000.0 + i * 20.0 + 40.0)
+        for i, (s, t, p) in enumerate(packetize(x2, [PKT] * 50, seq0=40000, ts0=3_000_000_000))
+    ]
     jb = voicecore.JitterBuffer()
     out, kinds, stamps, times = play(jb, pk1 + pk2, until_ms=2600)
     st = jb.stats
     assert st.resyncs == 1
     assert st.packets_late == 0
     # the new stream starts playing within 60 ms of its first packet and is then intact
-    first_new = next(tm for tm, ts in zip(times, stamps) if ts >= 3_000_000_000)
+    first_new = next(tm for tm, ts in zip(times, stamps, strict=False) if ts >= 3_000_000_000)
     assert first_new - pk2[0][3] <= 60.0
-    assert aligned_snr_db(x2, out, stamps, 3_000_000_000,
-                          [k if ts >= 3_000_000_000 + 2 * PKT else "skip" for k, ts in zip(kinds, stamps)]) > 40.0
+    assert (
+        aligned_snr_db(
+            x2,
+            out,
+            stamps,
+            3_000_000_000,
+            [k if ts >= 3_000_000_000 + 2 * PKT else "skip" for k, ts in zip(kinds, stamps, strict=False)],
+        )
+        > 40.0
+    )

@@ -13,7 +13,7 @@ import struct
 import time
 
 import numpy as np
-from jitter_helpers import aligned_snr_db, voiced
+from jitter_helpers import voiced
 
 import voicecore
 from voicecore.dsp.jitter import l16_payload
@@ -65,9 +65,11 @@ async def _session(x: np.ndarray, delay_ms: np.ndarray, lost: np.ndarray):
     jb = voicecore.JitterBuffer()
     recv_t, recv = await loop.create_datagram_endpoint(lambda: _Receiver(jb, t0), local_addr=("127.0.0.1", 0))
     relay_t, relay = await loop.create_datagram_endpoint(
-        lambda: _Relay(recv_t.get_extra_info("sockname"), delay_ms, lost), local_addr=("127.0.0.1", 0))
+        lambda: _Relay(recv_t.get_extra_info("sockname"), delay_ms, lost), local_addr=("127.0.0.1", 0)
+    )
     send_t, _ = await loop.create_datagram_endpoint(
-        asyncio.DatagramProtocol, remote_addr=relay_t.get_extra_info("sockname"))
+        asyncio.DatagramProtocol, remote_addr=relay_t.get_extra_info("sockname")
+    )
     frames: list[tuple[float, object]] = []
 
     async def playout() -> None:
@@ -108,7 +110,8 @@ def test_real_udp_loopback_through_impairing_relay() -> None:
     jb, recv, relay, frames = asyncio.run(asyncio.wait_for(_session(x, delay_ms, lost), timeout=10.0))
 
     st = jb.stats
-    assert relay.dropped == int(lost.sum()) and relay.dropped > 0
+    assert relay.dropped == int(lost.sum())
+    assert relay.dropped > 0
     assert recv.count == relay.forwarded == N - relay.dropped  # loopback itself lost nothing
     assert st.packets_received == recv.count
     assert st.packets_reordered > 0  # the relay's delays really reordered datagrams
@@ -121,7 +124,11 @@ def test_real_udp_loopback_through_impairing_relay() -> None:
     # the audio that played is the audio that was sent
     audio = np.concatenate([f.samples for _, f in frames if f.kind != "silence"])  # type: ignore[attr-defined]
     stamps = [f.timestamp for _, f in frames if f.kind != "silence"]  # type: ignore[attr-defined]
-    assert aligned_snr_db(x, audio, stamps, 0, played, ("normal",)) > 20.0
+    exact = 0
+    for i, (ts, k) in enumerate(zip(stamps, played, strict=True)):
+        if k == "normal" and ts + 480 <= len(x):
+            exact += bool(np.max(np.abs(audio[i * 480 : (i + 1) * 480] - x[ts : ts + 480])) < 1e-4)
+    assert exact > 0.7 * len(played)  # bit-exact L16 (frames next to a concealment are crossfaded)
     # playout delay stayed bounded (scheduler hiccups on a busy machine included)
     delays = [now - f.timestamp / 48.0 for now, f in frames if f.kind == "normal"]  # type: ignore[attr-defined]
     assert np.median(delays) < float(np.percentile(delay_ms, 98)) + 60.0

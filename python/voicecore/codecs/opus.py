@@ -212,7 +212,9 @@ class OpusEncoder:
             (_OPUS_SET_PACKET_LOSS_PERC, packet_loss_perc),
             (_OPUS_SET_COMPLEXITY, complexity),
         ):
-            rc = self._lib.opus_encoder_ctl(ctypes.c_void_p(self._st), ctypes.c_int(request), ctypes.c_int(value))
+            rc = self._lib.opus_encoder_ctl(
+                ctypes.c_void_p(self._st), ctypes.c_int(request), ctypes.c_int(value)
+            )
             if rc != 0:
                 raise ConfigError(f"opus_encoder_ctl({request}, {value}) failed: {_err(self._lib, rc)}")
         self._sample_rate_hz = sample_rate_hz

@@ -13,7 +13,6 @@ packet with its arrival time and :meth:`JitterBuffer.get` every 10 ms with the s
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
@@ -142,7 +141,9 @@ class JitterBuffer:
         """Samples per channel in every frame :meth:`get` returns (10 ms)."""
         return self._impl.frame_samples
 
-    def put(self, seq: int, timestamp: int, payload: bytes | bytearray | memoryview, arrival_ms: float) -> str:
+    def put(
+        self, seq: int, timestamp: int, payload: bytes | bytearray | memoryview, arrival_ms: float
+    ) -> str:
         """Hands over one received RTP packet.
 
         Returns "accepted", "duplicate", "late" (arrived after its playout time; dropped and
@@ -152,7 +153,8 @@ class JitterBuffer:
         """
         if not isinstance(payload, bytes | bytearray | memoryview):
             raise AudioFormatError(
-                f"JitterBuffer.put: payload must be bytes, bytearray or memoryview, got {type(payload).__name__}"
+                "JitterBuffer.put: payload must be bytes, bytearray or memoryview, "
+                f"got {type(payload).__name__}"
             )
         if not isinstance(seq, int) or not isinstance(timestamp, int):
             raise AudioFormatError("JitterBuffer.put: seq and timestamp must be ints (RTP header fields)")
@@ -189,10 +191,6 @@ def l16_payload(samples: NDArray[Any]) -> bytes:
     else:
         raise AudioFormatError(f"l16_payload: dtype {arr.dtype} is not float32/float64/int16")
     return pcm.astype(">i2").tobytes()
-
-
-def _is_finite(x: float) -> bool:
-    return math.isfinite(x)
 
 
 __all__ = ["JitterBuffer", "JitterFrame", "JitterStats", "PayloadDecoder", "l16_payload"]
