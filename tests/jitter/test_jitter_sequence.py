@@ -158,3 +158,15 @@ def test_sender_restart_resynchronises() -> None:
         )
         > 40.0
     )
+
+
+def test_put_rtp_takes_aiortc_packets() -> None:
+    from aiortc.rtp import RtpPacket
+
+    x, pk = _stream(30)
+    jb = voicecore.JitterBuffer()
+    for s, t, p, a in pk:
+        assert (
+            jb.put_rtp(RtpPacket(payload_type=96, sequence_number=s, timestamp=t, payload=p), a) == "accepted"
+        )
+    assert jb.stats.packets_received == 30

@@ -7,8 +7,13 @@ lost packets: with the codec's own PLC/FEC when the decoder offers it (see
 :class:`voicecore.OpusDecoder`), otherwise with voicecore's pitch-repetition concealment that
 fades into comfort noise.
 
-Use one instance per remote audio track: call :meth:`JitterBuffer.put` for every received
-packet with its arrival time and :meth:`JitterBuffer.get` every 10 ms with the same clock.
+Use one instance per remote audio track: call :meth:`JitterBuffer.put` (or
+:meth:`JitterBuffer.put_rtp` with aiortc's ``RtpPacket``) for every received packet with its
+arrival time, and :meth:`JitterBuffer.get` every 10 ms with the same clock (milliseconds of a
+monotonic clock, e.g. ``time.monotonic() * 1000``). Both are cheap enough to call on the event
+loop; the object is not thread-safe, so call it from one thread. To replace aiortc's fixed buffer,
+the receive path forwards each packet (``RTCRtpReceiver`` hands ``RtpPacket`` objects to its
+private ``__jitter_buffer.add``) and a paced track pulls ``get()``.
 """
 
 from __future__ import annotations
@@ -51,6 +56,14 @@ class PayloadDecoder(Protocol):
     def decode(self, payload: bytes) -> NDArray[Any]: ...
 
     def conceal(self, num_samples: int) -> NDArray[Any]: ...
+
+
+class RtpLike(Protocol):
+    """The RTP header fields :meth:`JitterBuffer.put_rtp` reads (aiortc's ``RtpPacket`` has them)."""
+
+    sequence_number: int
+    timestamp: int
+    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +173,11 @@ class JitterBuffer:
             raise AudioFormatError("JitterBuffer.put: seq and timestamp must be ints (RTP header fields)")
         return _PUT_RESULTS[self._impl.put(seq, timestamp, payload, float(arrival_ms))]
 
+    def put_rtp(self, packet: RtpLike, arrival_ms: float) -> str:
+        """:meth:`put` for an RTP packet object (``sequence_number``, ``timestamp``, ``payload``),
+        e.g. aiortc's ``RtpPacket`` as its receiver hands it to its own jitter buffer."""
+        return self.put(packet.sequence_number, packet.timestamp, packet.payload, arrival_ms)
+
     def get(self, now_ms: float) -> JitterFrame:
         """Returns the next 10 ms of audio; call every 10 ms with the clock ``put`` used."""
         kind, samples, timestamp = self._impl.get(float(now_ms))
@@ -193,4 +211,4 @@ def l16_payload(samples: NDArray[Any]) -> bytes:
     return pcm.astype(">i2").tobytes()
 
 
-__all__ = ["JitterBuffer", "JitterFrame", "JitterStats", "PayloadDecoder", "l16_payload"]
+__all__ = ["JitterBuffer", "JitterFrame", "JitterStats", "PayloadDecoder", "RtpLike", "l16_payload"]
