@@ -13,6 +13,7 @@ void DelayManager::Reset() {
   origin_ = 0;
   weight_ = 1;
   total_ = 0;
+  top_bin_ = 0;
   base_ = 0;
   target_delay_ms_ = config_.min_delay_ms;
   count_ = 0;
@@ -33,6 +34,7 @@ void DelayManager::Shift(int bins) {
     hist_[kBins - 1] += merged;
   }
   origin_ += bins;
+  top_bin_ = std::clamp(top_bin_ - bins, 0, kBins - 1);
 }
 
 void DelayManager::Update(double offset_ms, double duration_ms, double weight) {
@@ -53,6 +55,7 @@ void DelayManager::Update(double offset_ms, double duration_ms, double weight) {
     bin = static_cast<int>(std::floor(offset_ms - origin_));
   }
   bin = std::clamp(bin, 0, kBins - 1);
+  top_bin_ = std::max(top_bin_, bin);
   // Forgetting by growing the weight of new packets instead of decaying every
   // bin; renormalise before the numbers get large.
   const double f = std::pow(config_.forget_per_20ms, std::max(duration_ms, 1.0) * weight / 20.0);
@@ -74,7 +77,9 @@ void DelayManager::Recompute() {
   const double tail = std::max((1.0 - config_.quantile) * total_,
                                kMinTailPackets * weight_ * (1.0 - config_.forget_per_20ms));
   double acc = 0;
-  int bin = kBins - 1;
+  // Mass above top_bin_ is zero, so the walk starts there (a few hundred bins
+  // at most instead of the whole histogram).
+  int bin = top_bin_;
   for (; bin > 0; --bin) {
     acc += hist_[static_cast<std::size_t>(bin)];
     if (acc > tail) break;

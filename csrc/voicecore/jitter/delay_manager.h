@@ -58,6 +58,7 @@ class DelayManager {
   double origin_ = 0;                      // offset of bin 0
   double weight_ = 1;                      // weight of the next packet
   double total_ = 0;
+  int top_bin_ = 0;                        // highest bin holding mass
   double base_ = 0;
   double target_delay_ms_ = 0;
   int64_t count_ = 0;
