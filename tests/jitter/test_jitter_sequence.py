@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from jitter_helpers import RATE, aligned_snr_db, packetize, play, voiced
 
 import voicecore
+from voicecore.dsp.jitter import l16_payload
 
 PKT = 960
 
@@ -170,3 +172,31 @@ def test_put_rtp_takes_aiortc_packets() -> None:
             jb.put_rtp(RtpPacket(payload_type=96, sequence_number=s, timestamp=t, payload=p), a) == "accepted"
         )
     assert jb.stats.packets_received == 30
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(8000, 1), (16000, 1), (44100, 2), (48000, 2)])
+def test_other_rates_and_channels(rate: int, channels: int) -> None:
+    pkt = rate // 50
+    n = 100
+    t = np.arange(n * pkt) / rate
+    x = np.stack([0.3 * np.sin(2 * np.pi * (150 + 50 * c) * t) for c in range(channels)], 1)
+    x = x.astype(np.float32)
+    pk = []
+    for i in range(n):
+        if i in (40, 41, 70):
+            continue  # lost
+        pk.append((i, i * pkt, l16_payload(x[i * pkt : (i + 1) * pkt]), i * 20.0 + 35.0 + (i % 3) * 4.0))
+    jb = voicecore.JitterBuffer(sample_rate_hz=rate, num_channels=channels)
+    out, kinds, stamps, _ = play(jb, pk, until_ms=n * 20.0)
+    st = jb.stats
+    assert st.packets_lost == 3
+    assert st.packets_late == 0
+    frame = rate // 100
+    y = out.reshape(-1, channels)
+    assert y.shape[0] == len(kinds) * frame
+    exact = sum(
+        bool(np.max(np.abs(y[i * frame : (i + 1) * frame] - x[ts : ts + frame])) < 1e-4)
+        for i, (ts, k) in enumerate(zip(stamps, kinds, strict=True))
+        if k == "normal" and ts + frame <= len(x)
+    )
+    assert exact > 0.8 * len(kinds)
