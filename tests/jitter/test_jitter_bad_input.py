@@ -146,3 +146,29 @@ def test_get_without_any_packet_is_silence_forever() -> None:
         assert f.samples.shape == (160, 2)
         assert f.samples.dtype == np.float32
         assert not f.samples.any()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_garbage_stream_never_crashes_or_stalls(seed: int) -> None:
+    """Random sequence numbers, timestamps, payload sizes and arrival jumps (restarts, huge
+    gaps, duplicates, odd lengths): every get() still returns 10 ms of finite audio."""
+    rng = np.random.default_rng(seed)
+    jb = voicecore.JitterBuffer(sample_rate_hz=16000)
+    now = 0.0
+    seq, ts = int(rng.integers(0, 65536)), int(rng.integers(0, 2**32))
+    for _ in range(3000):
+        r = rng.random()
+        if r < 0.05:
+            seq, ts = int(rng.integers(0, 65536)), int(rng.integers(0, 2**32))  # jump anywhere
+        elif r < 0.9:
+            seq, ts = (seq + int(rng.integers(-3, 4))) % 65536, (ts + int(rng.integers(-640, 2000))) % 2**32
+        size = int(rng.choice([0, 1, 159, 160, 320, 640, 1920, 5000]))
+        payload = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        jb.put(seq, ts, payload, now + float(rng.exponential(30.0)))
+        if rng.random() < 0.6:
+            f = jb.get(now)
+            assert f.samples.shape == (160,)
+            assert np.all(np.isfinite(f.samples))
+            now += 10.0 if rng.random() < 0.95 else float(rng.uniform(0, 5000))
+    st = jb.stats
+    assert st.packets_received + st.packets_malformed == 3000

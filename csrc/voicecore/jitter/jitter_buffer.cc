@@ -96,7 +96,7 @@ void JitterBuffer::Reset() {
   have_stream_ = started_ = false;
   highest_seq_ = highest_ts_ = next_seq_ = playout_ts_ = write_ts_ = 0;
   last_packet_samples_ = frame_samples_ * 2;
-  concealing_ = merge_pending_ = false;
+  concealing_ = merge_pending_ = decode_failed_ = false;
   underrun_samples_ = 0;
   last_arrival_ms_ = -1;
   noise_rms_ = -1.0f;  // unknown until the first normal frame
@@ -276,8 +276,10 @@ bool JitterBuffer::DecodeInto(Slot* slot) {
   if (n <= 0 || n > max_packet_samples_) {
     ++stats_.decoder_errors;
     ++stats_.packets_malformed;
-    return false;  // the span becomes a hole and is concealed
+    decode_failed_ = true;  // the hole it leaves is a loss, not a DTX pause
+    return false;           // the span becomes a hole and is concealed
   }
+  decode_failed_ = false;
   last_packet_samples_ = n;
   // Part of the packet may already have been concealed (it arrived mid-hole).
   const int skip = static_cast<int>(std::clamp<int64_t>(write_ts_ - ts, 0, n));
@@ -479,7 +481,7 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
       continue;
     }
     int64_t gap = p->ts - playout_ts_;  // > 0: DecodeAhead stops only at holes
-    const bool lost = p->seq > next_seq_;
+    const bool lost = p->seq > next_seq_ || decode_failed_;
     // With the next packet's FEC in hand, the hysteresis band below target
     // counts as on target: recovered audio beats waiting with concealment.
     const bool fec_ready = lost && decoder_->HasFec();

@@ -153,6 +153,7 @@ class JitterBuffer {
   int last_packet_samples_ = 0;
   bool concealing_ = false;                // internal concealment episode running
   bool merge_pending_ = false;
+  bool decode_failed_ = false;             // the last packet could not be decoded
   int64_t underrun_samples_ = 0;           // continuous concealment without a packet
   float noise_rms_ = 0;
   double last_arrival_ms_ = -1;
