@@ -28,5 +28,15 @@ __all__ = [
 
 # --- resample ---
 # --- vad ---
+from voicecore.dsp.vad import FrameVad  # noqa: E402
+from voicecore.vad import (  # noqa: E402
+    SileroVad,
+    SpeechDetector,
+    SpeechEnded,
+    SpeechEvent,
+    SpeechStarted,
+)
+
+__all__ += ["FrameVad", "SileroVad", "SpeechDetector", "SpeechEnded", "SpeechEvent", "SpeechStarted"]
 # --- aec ---
 # --- jitter ---

@@ -42,7 +42,9 @@ def _db(p: F64 | float) -> F64:
     return np.asarray(10.0 * np.log10(np.maximum(p, 1e-20)), np.float64)
 
 
-def _fill_short(lab: NDArray[np.uint8], value: int, max_len: int, bounded_only: bool = True) -> NDArray[np.uint8]:
+def _fill_short(
+    lab: NDArray[np.uint8], value: int, max_len: int, bounded_only: bool = True
+) -> NDArray[np.uint8]:
     lab = lab.copy()
     n = len(lab)
     i = 0
