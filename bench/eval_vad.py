@@ -61,7 +61,10 @@ def run_detector(
     events += det.flush()
     starts = [e for e in events if isinstance(e, SpeechStarted)]
     ends = [e for e in events if isinstance(e, SpeechEnded)]
-    segs = [DetectedSegment(a.start_s, a.detected_s, b.end_s, b.detected_s) for a, b in zip(starts, ends, strict=True)]
+    segs = [
+        DetectedSegment(a.start_s, a.detected_s, b.end_s, b.detected_s)
+        for a, b in zip(starts, ends, strict=True)
+    ]
     return probs, segs, det.inference_s, det.silero_chunks
 
 
