@@ -98,9 +98,11 @@ class StreamingVad:
     uncertain the gate opens: Silero catches up on the audio since it last ran (at most ``warmup_ms``; if
     the gap was longer its state is reset first and the last ``warmup_ms`` are replayed, so its recurrent
     state has context and the onset is not lost), and it keeps running while FrameVad stays uncertain and
-    for ``gate_hangover_ms`` after. While the gate is open the hop reports Silero's probability.
+    for ``gate_hangover_ms`` after. Hops where FrameVad is uncertain report Silero's probability, the
+    others FrameVad's.
 
-    Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time of both models.
+    Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
+    both models.
     """
 
     def __init__(
@@ -112,7 +114,7 @@ class StreamingVad:
         gate_hangover_ms: int = 200,
         warmup_ms: int = 320,
         model_package: str = MODEL_PACKAGE,
-        clock: Callable[[], float] = time.perf_counter,
+        clock: Callable[[], float] = time.process_time,
     ) -> None:
         if mode not in ("frame", "silero", "cascade"):
             raise ConfigError(f"vad mode must be 'frame', 'silero' or 'cascade', got {mode!r}")
@@ -180,7 +182,11 @@ class StreamingVad:
                 self._silero_prob = self._silero.process(h[start : start + SILERO_CHUNK])
                 self._silero_pos += SILERO_CHUNK
                 self.silero_chunks += 1
-            prob = self._silero_prob
+            # Silero's answer where FrameVad is unsure; FrameVad's where it is confident. Silero keeps
+            # running through the hangover (to keep its state warm) but its probability decays slowly
+            # after speech, so a confident FrameVad silence ends speech sooner.
+            uncertain = self._gate_threshold <= fp < self._confident
+            prob = self._silero_prob if (uncertain or self.mode == "silero") else fp
         else:
             prob = fp
         self.inference_s += self._clock() - t0
