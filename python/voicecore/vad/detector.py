@@ -38,7 +38,8 @@ class _Resampler(Protocol):
 ANALYSIS_RATE_HZ = 16000
 HOP = 160  # 10 ms at the analysis rate
 SILERO_CHUNK = 512
-SUPPORTED_INPUT_RATES_HZ = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
+MIN_INPUT_RATE_HZ = 8000
+MAX_INPUT_RATE_HZ = 192000
 
 
 @dataclass(frozen=True)
@@ -207,9 +208,10 @@ class StreamingVad:
 class SpeechDetector:
     """Turns a stream of audio frames into SpeechStarted / SpeechEnded events.
 
-    Push audio of any length and any supported rate with :meth:`push`; it is resampled to 16 kHz
-    (with ``voicecore.Resampler``), cut into 10 ms hops, scored by the chosen VAD, and run through a
-    hysteresis state machine:
+    Push audio of any length at any integer rate from 8 to 192 kHz with :meth:`push`; it is resampled
+    to 16 kHz (``voicecore.Resampler``, quality "high": its ~4 ms latency delays the analysis, not the
+    timestamps' scale), cut into 10 ms hops, scored by the chosen VAD, and run through a hysteresis
+    state machine:
 
     * not speaking -> speaking when the probability stays >= ``activation_threshold`` for
       ``min_speech_ms`` (a hop below ``deactivation_threshold`` restarts the count);
@@ -336,9 +338,13 @@ class SpeechDetector:
             raise AudioFormatError(
                 f"samples must be 1-D mono, got shape {samples.shape}; downmix first (x.mean(axis=1))"
             )
-        if sample_rate_hz not in SUPPORTED_INPUT_RATES_HZ:
+        if (
+            not isinstance(sample_rate_hz, int)
+            or not MIN_INPUT_RATE_HZ <= sample_rate_hz <= MAX_INPUT_RATE_HZ
+        ):
             raise ConfigError(
-                f"sample_rate_hz {sample_rate_hz!r} is not supported; use one of {SUPPORTED_INPUT_RATES_HZ}"
+                f"sample_rate_hz {sample_rate_hz!r} is not supported; use an integer rate from "
+                f"{MIN_INPUT_RATE_HZ} to {MAX_INPUT_RATE_HZ} Hz"
             )
         if self._rate is not None and sample_rate_hz != self._rate:
             raise AudioFormatError(
