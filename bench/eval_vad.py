@@ -50,10 +50,16 @@ class Result:
     audio_s: float = 0.0
 
 
+# A cheaper cascade setting (narrower "uncertain" band, short hangover and warm-up), to show the
+# trade-off between Silero's share of the work and F1.
+ECONOMY = {"gate_threshold": 0.3, "confident_threshold": 0.85, "gate_hangover_ms": 100, "warmup_ms": 64}
+
+
 def run_detector(
     mode: str, audio: np.ndarray, n: int
 ) -> tuple[np.ndarray, list[DetectedSegment], float, int]:
-    det = SpeechDetector(mode, min_silence_ms=MIN_SILENCE_MS)  # type: ignore[arg-type]
+    vad = StreamingVad("cascade", **ECONOMY) if mode == "cascade_eco" else mode
+    det = SpeechDetector(vad, min_silence_ms=MIN_SILENCE_MS)  # type: ignore[arg-type]
     probs = np.empty(n)
     events: list[object] = []
     for i in range(n):
@@ -109,12 +115,12 @@ def run_framevad_direct(audio: np.ndarray, n: int) -> float:
     return time.process_time() - t0
 
 
-def evaluate(case: str, audio: np.ndarray, labels: np.ndarray, quick: bool) -> Result:
+def evaluate(case: str, audio: np.ndarray, labels: np.ndarray, quick: bool, economy: bool = False) -> Result:
     n = min(len(labels), len(audio) // HOP)
     y = labels[:n]
     res = Result(case, float(y.mean()), audio_s=n * HOP / 16000)
     truth = label_segments(y, merge_gap_ms=MIN_SILENCE_MS)
-    for mode in ("frame", "silero", "cascade"):
+    for mode in ("frame", "silero", "cascade") + (("cascade_eco",) if economy else ()):
         probs, segs, cpu, chunks = run_detector(mode, audio, n)
         res.auc[mode] = roc_auc(probs, y)
         res.f1[mode] = f1_score(probs >= 0.5, y)
@@ -197,9 +203,10 @@ def print_tables(results: list[Result]) -> None:
 
 def print_cost(results: list[Result], title: str) -> None:
     audio = sum(r.audio_s for r in results)
-    modes = ("frame", "frame_direct", "silero", "cascade", "webrtc")
+    all_modes = ("frame", "frame_direct", "silero", "cascade", "cascade_eco", "webrtc")
+    modes = [m for m in all_modes if m in results[0].cpu_s]
     cpu = {m: sum(r.cpu_s[m] for r in results) for m in modes}
-    chunks = {m: sum(r.silero_chunks[m] for r in results) for m in ("silero", "cascade")}
+    chunks = {m: sum(r.silero_chunks[m] for r in results) for m in modes if m in results[0].silero_chunks}
     print(f"\n## CPU per second of audio, {title} ({audio:.0f} s of audio, measured from Python)\n")
     print("CPU time (time.process_time). Direct rows: one call per 10 ms frame from a Python loop;")
     print("SpeechDetector rows: the detector's own inference_s (its per-hop Python overhead included).\n")
@@ -209,9 +216,25 @@ def print_cost(results: list[Result], title: str) -> None:
                          ("frame_direct", "webrtc", "FrameVad direct"),
                          ("frame", "silero", "SpeechDetector frame"),
                          ("silero", "silero", "SpeechDetector silero"),
-                         ("cascade", "silero", "SpeechDetector cascade")):
+                         ("cascade", "silero", "SpeechDetector cascade"),
+                         ("cascade_eco", "silero", "SpeechDetector cascade, economy setting")):
+        if m not in cpu:
+            continue
         ch = f"{chunks[m]}" if m in chunks else "-"
         print(f"| {name} | {cpu[m] / audio * 1e6:.0f} | {cpu[m] / cpu[ref]:.2f}x {ref} | {ch} |")
+
+
+def print_cascade_table(results: list[Result]) -> None:
+    print("\n## Cascade vs Silero on half-silence scenes (F1 at 0.5; share of Silero chunks run)\n")
+    print("| case | speech | F1 Silero | F1 cascade | dF1 | chunks | F1 economy | dF1 | chunks |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        s = r.f1["silero"]
+        ref = max(1, r.silero_chunks["silero"])
+        print(f"| {r.case} | {r.speech_fraction:.2f} | {s:.3f} | {r.f1['cascade']:.3f} | "
+              f"{r.f1['cascade'] - s:+.3f} | {r.silero_chunks['cascade'] / ref:.0%} | "
+              f"{r.f1['cascade_eco']:.3f} | "
+              f"{r.f1['cascade_eco'] - s:+.3f} | {r.silero_chunks['cascade_eco'] / ref:.0%} |")
 
 
 def main() -> int:
@@ -232,8 +255,10 @@ def main() -> int:
     if not args.shared_only:
         cases += extra_cases(bank)
     results = [evaluate(name, audio, lab, args.quick) for name, audio, lab in cases]
-    half = [evaluate(name, audio, lab, True) for name, audio, lab in extra_cases(bank, half_silence=True)]
+    half_cases = extra_cases(bank, half_silence=True)
+    half = [evaluate(name, audio, lab, True, economy=True) for name, audio, lab in half_cases]
     print_tables(results + half)
+    print_cascade_table(half)
     print_cost(results, "all cases")
     print_cost(half, "half-silence cases")
     return 0

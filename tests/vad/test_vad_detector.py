@@ -168,7 +168,7 @@ def test_bad_input_and_config() -> None:
     with pytest.raises(vc.AudioFormatError, match="float32"):
         det.push(np.zeros(160, np.float64))
     with pytest.raises(vc.AudioFormatError, match="float32"):
-        det.push(np.zeros(160, np.int16))
+        det.push(np.zeros(160, np.int32))
     with pytest.raises(vc.AudioFormatError, match="1-D"):
         det.push(np.zeros((160, 2), np.float32))
     with pytest.raises(vc.AudioFormatError, match="NaN or Inf"):
@@ -185,6 +185,15 @@ def test_bad_input_and_config() -> None:
         vc.SpeechDetector("frame", activation_threshold=0.3, deactivation_threshold=0.5)
     with pytest.raises(vc.ConfigError, match="min_silence_ms"):
         vc.SpeechDetector("frame", min_silence_ms=-1)
+
+
+def test_int16_input_matches_float32(fresh_scene) -> None:
+    audio = fresh_scene(6, "dishes", 10.0).audio[: 16000 * 8]  # already on the 16-bit grid
+    pcm = np.round(audio * 32768).astype(np.int16)
+    a, pa = run(vc.SpeechDetector("frame"), audio, chunk=320)
+    b, pb = run(vc.SpeechDetector("frame"), pcm, chunk=320)
+    assert pa == pb
+    assert [(e.start_s, e.detected_s) for e in a] == [(e.start_s, e.detected_s) for e in b]
 
 
 def test_deterministic(fresh_scene) -> None:

@@ -144,8 +144,7 @@ float VadFeatures::Periodicity(const float* hop) {
   const float* cur = pitch_buffer_.data() + kPitchMaxLag;
   const double e0 = pitch_energy_prefix_[kPitchBuffer] - pitch_energy_prefix_[kPitchMaxLag];
   if (e0 <= 1e-9) return 0.0f;
-  float best = 0.0f;
-  for (int lag = kPitchMinLag; lag <= kPitchMaxLag; ++lag) {
+  const auto nccf = [&](int lag) {
     const float* past = cur - lag;
     // Four partial sums so the compiler can vectorise without -ffast-math.
     float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
@@ -156,12 +155,25 @@ float VadFeatures::Periodicity(const float* hop) {
       s3 += cur[n + 3] * past[n + 3];
     }
     const float dot = (s0 + s1) + (s2 + s3);
-    if (dot <= 0.0f) continue;
+    if (dot <= 0.0f) return 0.0f;
     const auto start = static_cast<std::size_t>(kPitchMaxLag - lag);
     const double ek = pitch_energy_prefix_[start + kPitchWindow] - pitch_energy_prefix_[start];
-    const float c = static_cast<float>(dot / std::sqrt(e0 * ek + 1e-18));
-    best = std::max(best, c);
+    return static_cast<float>(dot / std::sqrt(e0 * ek + 1e-18));
+  };
+  // Coarse search on even lags, then the two odd neighbours of the best: at 4 kHz the
+  // autocorrelation peak of a voiced frame is several lags wide, so this finds the same
+  // maximum with about half the dot products.
+  float best = 0.0f;
+  int best_lag = kPitchMinLag;
+  for (int lag = kPitchMinLag; lag <= kPitchMaxLag; lag += 2) {
+    const float c = nccf(lag);
+    if (c > best) {
+      best = c;
+      best_lag = lag;
+    }
   }
+  if (best_lag > kPitchMinLag) best = std::max(best, nccf(best_lag - 1));
+  if (best_lag < kPitchMaxLag) best = std::max(best, nccf(best_lag + 1));
   return std::min(best, 1.0f);
 }
 

@@ -326,13 +326,13 @@ class SpeechDetector:
         self._start_first = 0
 
     # ------------------------------------------------------------------ input
-    def _check(self, samples: NDArray[np.float32], sample_rate_hz: int) -> None:
+    def _check(self, samples: NDArray[np.float32] | NDArray[np.int16], sample_rate_hz: int) -> None:
         if not isinstance(samples, np.ndarray):
             raise AudioFormatError(f"samples must be a numpy float32 array, got {type(samples).__name__}")
-        if samples.dtype != np.float32:
+        if samples.dtype != np.float32 and samples.dtype != np.int16:
             raise AudioFormatError(
-                f"samples must be float32 in [-1, 1], got {samples.dtype}; convert with "
-                "x.astype(np.float32) (int16 wire audio: x.astype(np.float32) / 32768)"
+                f"samples must be float32 in [-1, 1] (or int16 PCM), got {samples.dtype}; convert with "
+                "x.astype(np.float32)"
             )
         if samples.ndim != 1:
             raise AudioFormatError(
@@ -370,11 +370,15 @@ class SpeechDetector:
         out = self._resampler.process(samples)
         return np.asarray(out, np.float32).reshape(-1)
 
-    def push(self, samples: NDArray[np.float32], sample_rate_hz: int = ANALYSIS_RATE_HZ) -> list[SpeechEvent]:
+    def push(
+        self, samples: NDArray[np.float32] | NDArray[np.int16], sample_rate_hz: int = ANALYSIS_RATE_HZ
+    ) -> list[SpeechEvent]:
         """Feed the next audio of the stream; return the events it completed (often none).
 
         Args:
-            samples: 1-D float32 mono samples in [-1, 1], any length (including 0).
+            samples: 1-D mono samples, float32 in [-1, 1] or int16 PCM (scaled by 1/32768), any
+                length (including 0). Downmix stereo first (e.g. aiortc's 48 kHz s16 stereo frames:
+                ``x.reshape(-1, 2).mean(axis=1)``).
             sample_rate_hz: their rate; fixed by the first push until :meth:`reset`.
 
         Raises:
@@ -383,7 +387,12 @@ class SpeechDetector:
         """
         self._check(samples, sample_rate_hz)
         self._rate = sample_rate_hz
-        audio = self._to_analysis_rate(samples, sample_rate_hz)
+        f32: NDArray[np.float32] = (
+            samples.astype(np.float32) * np.float32(1.0 / 32768.0)
+            if samples.dtype == np.int16
+            else np.asarray(samples, np.float32)
+        )
+        audio = self._to_analysis_rate(f32, sample_rate_hz)
         if len(self._pending):
             audio = np.concatenate([self._pending, audio])
         n_hops = len(audio) // HOP
