@@ -133,7 +133,8 @@ class StreamingVad:
         warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
         self._warmup = max(SILERO_CHUNK, warmup)
         self._clock = clock
-        self._history = np.zeros(self._warmup + SILERO_CHUNK + HOP, np.float32)
+        # Ring of recent audio (whole hops, written in place) that Silero reads its chunks from.
+        self._history = np.zeros(-(-(self._warmup + SILERO_CHUNK + HOP) // HOP) * HOP, np.float32)
         self.reset()
 
     def reset(self) -> None:
@@ -158,9 +159,8 @@ class StreamingVad:
     def process_hop(self, hop: NDArray[np.float32]) -> float:
         """Consume 160 samples (10 ms at 16 kHz); return the current speech probability."""
         t0 = self._clock()
-        h = self._history
-        h[:-HOP] = h[HOP:]
-        h[-HOP:] = hop
+        w = self._pos % len(self._history)
+        self._history[w : w + HOP] = hop
         self._pos += HOP
         fp = 0.0
         if self._frame is not None:
@@ -179,8 +179,7 @@ class StreamingVad:
         if self._gate_open:
             assert self._silero is not None
             while self._silero_pos + SILERO_CHUNK <= self._pos:
-                start = len(h) - (self._pos - self._silero_pos)
-                self._silero_prob = self._silero.process(h[start : start + SILERO_CHUNK])
+                self._silero_prob = self._silero.process(self._chunk_at(self._silero_pos))
                 self._silero_pos += SILERO_CHUNK
                 self.silero_chunks += 1
             # Silero's answer where FrameVad is unsure; FrameVad's where it is confident. Silero keeps
@@ -192,6 +191,13 @@ class StreamingVad:
             prob = fp
         self.inference_s += self._clock() - t0
         return prob
+
+    def _chunk_at(self, pos: int) -> NDArray[np.float32]:
+        size = len(self._history)
+        start = pos % size
+        if start + SILERO_CHUNK <= size:
+            return self._history[start : start + SILERO_CHUNK]
+        return np.concatenate([self._history[start:], self._history[: start + SILERO_CHUNK - size]])
 
     def _open_gate(self) -> None:
         assert self._silero is not None
@@ -272,7 +278,8 @@ class SpeechDetector:
         # Ring of recent audio for the prefix padding and the not-yet-confirmed onset.
         # (an onset can precede the decision by more than min_speech_ms when the probability
         # hovers between the two thresholds; onsets older than this ring are clipped to it).
-        self._recent_len = self._prefix + (self._min_speech_hops + 100) * HOP
+        # A ring of whole hops (written in place, never shifted).
+        self._recent_len = (-(-self._prefix // HOP) + self._min_speech_hops + 100) * HOP
         self._resampler: _Resampler | None = None
         self.reset()
 
@@ -420,8 +427,8 @@ class SpeechDetector:
     def _step(self, hop: NDArray[np.float32]) -> SpeechEvent | None:
         p = self._vad.process_hop(hop)
         self._prob = p
-        self._recent[:-HOP] = self._recent[HOP:]
-        self._recent[-HOP:] = hop
+        w = self._pos % self._recent_len
+        self._recent[w : w + HOP] = hop
         self._pos += HOP
         if self._speaking:
             self._append_segment(hop)
@@ -463,7 +470,12 @@ class SpeechDetector:
         self._segment = []
         self._segment_len = 0
         self._truncated = False
-        self._append_segment(self._recent[len(self._recent) - back :])
+        start = (self._pos - back) % self._recent_len
+        if start + back <= self._recent_len:
+            self._append_segment(self._recent[start : start + back])
+        else:
+            wrap = start + back - self._recent_len
+            self._append_segment(np.concatenate([self._recent[start:], self._recent[:wrap]]))
         now = self._vad.inference_s
         ev = SpeechStarted(
             start_s=self._onset_pos / ANALYSIS_RATE_HZ,
