@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import frame_probs, webrtc_best_auc
 
 import voicecore as vc
-from conftest import frame_probs, webrtc_best_auc
 from voicecore import _core
 from voicecore.vad.metrics import f1_score, roc_auc
 
