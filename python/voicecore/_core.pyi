@@ -14,7 +14,12 @@ def _irfft(spec: NDArray[np.complex64]) -> NDArray[np.float32]: ...
 # --- resample ---
 class Resampler:
     def __init__(
-        self, in_rate_hz: int, out_rate_hz: int, num_channels: int = 1, quality: str = "high"
+        self,
+        in_rate_hz: int,
+        out_rate_hz: int,
+        num_channels: int = 1,
+        quality: str = "high",
+        _allow_simd: bool = True,
     ) -> None: ...
     def process(self, x: NDArray[np.float32] | NDArray[np.int16]) -> NDArray[Any]: ...
     def flush(self) -> NDArray[Any]: ...

@@ -49,7 +49,8 @@ const char* FormatName(SampleFormat format) {
 
 }  // namespace
 
-Resampler::Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality quality)
+Resampler::Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality quality,
+                     bool allow_simd_dispatch)
     : in_rate_hz_(CheckedRate(in_rate_hz, "in_rate_hz")),
       out_rate_hz_(CheckedRate(out_rate_hz, "out_rate_hz")),
       num_channels_(CheckedChannels(num_channels)),
@@ -71,7 +72,7 @@ Resampler::Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality 
     history_f32_.assign(stride * static_cast<std::size_t>(num_channels_), 0.0f);
   }
   const CpuFeatures& cpu = GetCpuFeatures();
-  if (cpu.avx2 && cpu.fma && SelectAvx2Kernel(dbl, false) != nullptr) {
+  if (allow_simd_dispatch && cpu.avx2 && cpu.fma && SelectAvx2Kernel(dbl, false) != nullptr) {
     kernel_f32_ = SelectAvx2Kernel(dbl, false);
     kernel_i16_ = SelectAvx2Kernel(dbl, true);
     isa_path_ = "avx2+fma";

@@ -53,7 +53,10 @@ class Resampler {
 
   // Throws ConfigError for rates outside [kMinRateHz, kMaxRateHz] or a channel
   // count outside [1, kMaxChannels]. Builds the filter table once.
-  Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality quality);
+  // `allow_simd_dispatch` = false pins the baseline kernels (tests use it to
+  // cover that path on AVX2 machines).
+  Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality quality,
+            bool allow_simd_dispatch = true);
   Resampler(const Resampler&) = delete;
   Resampler& operator=(const Resampler&) = delete;
   ~Resampler();
