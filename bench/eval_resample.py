@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "resample"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import bench_resample as br  # noqa: E402
 import resample_metrics as m  # noqa: E402
 
+import bench_resample as br  # noqa: E402
 from voicecore import Resampler  # noqa: E402
 
 PRESETS = ["quick", "medium", "high", "very_high"]
@@ -122,8 +122,8 @@ def print_timing(seconds: float, reps: int) -> None:
         hop = in_rate // 100
         xs = br._signal(in_rate, min(seconds, 5.0))
         chunks = [xs[i : i + hop] for i in range(0, len(xs), hop)]
-        batch = {n: math.inf for n in names}
-        stream = {n: math.inf for n in br.STREAMING}
+        batch = dict.fromkeys(names, math.inf)
+        stream = dict.fromkeys(br.STREAMING, math.inf)
         for rep in range(reps):
             for n in names:
                 if "sinc_best" in n and rep > 0:
