@@ -201,6 +201,13 @@ void RegisterResample(py::module_& m) {
                              [](const PyResampler& r) { return r.impl().decimation(); })
       .def_property_readonly("num_taps",
                              [](const PyResampler& r) { return r.impl().filter().num_taps(); })
+      .def_property_readonly("filter_rate_hz",
+                             [](const PyResampler& r) { return r.impl().filter_rate_hz(); })
+      .def_property_readonly("halfband_taps",
+                             [](const PyResampler& r) -> std::size_t {
+                               const auto* hb = r.impl().halfband();
+                               return hb == nullptr ? 0 : 2 * hb->half_width() + 1;
+                             })
       .def_property_readonly("interpolated_phases",
                              [](const PyResampler& r) { return r.impl().filter().interpolated(); })
       .def_property_readonly("isa_path", [](const PyResampler& r) { return r.impl().isa_path(); })

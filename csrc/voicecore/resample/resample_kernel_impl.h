@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "voicecore/resample/resample_kernels.h"
 #include "voicecore/resample/resampler.h"
 
 namespace voicecore::resample {
@@ -165,6 +166,33 @@ std::size_t RunKernel(KernelState& st, void* out_raw, std::size_t max_frames) {
   st.window = w;
   st.phase = p;
   return n;
+}
+
+// The half-band's odd taps form one row shared by every output, and output
+// j + 1's window is output j's moved by one sample: three at a time share the
+// tap loads. The centre tap (0.5) is added last, in every case.
+template <typename S, typename Dot, typename Dot3H>
+void RunHalfband(const S* taps, std::size_t padded, const S* even, const S* odd,
+                 std::size_t count, S* out) {
+  const Dot dot;
+  const Dot3H dot3h;
+  std::size_t j = 0;
+  for (; j + 3 <= count; j += 3) {
+    S y[3];
+    dot3h(taps, odd + j, odd + j + 1, odd + j + 2, padded, y);
+    out[j] = y[0] + S(0.5) * even[j];
+    out[j + 1] = y[1] + S(0.5) * even[j + 1];
+    out[j + 2] = y[2] + S(0.5) * even[j + 2];
+  }
+  for (; j < count; ++j) out[j] = dot(taps, odd + j, padded) + S(0.5) * even[j];
+}
+
+template <typename F, typename D>
+HalfbandKernels SelectHalfband() {
+  HalfbandKernels k;
+  k.f32 = &RunHalfband<float, typename F::Dot, typename F::Dot3H>;
+  k.f64 = &RunHalfband<double, typename D::Dot, typename D::Dot3H>;
+  return k;
 }
 
 template <typename F, typename D>

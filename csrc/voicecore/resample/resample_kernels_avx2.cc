@@ -258,6 +258,8 @@ struct KernelsF64 {
 
 namespace voicecore::resample {
 
+HalfbandKernels SelectAvx2Halfband() { return SelectHalfband<KernelsF32, KernelsF64>(); }
+
 KernelFn SelectAvx2Kernel(bool double_precision, bool int16_out) {
   return SelectKernel<KernelsF32, KernelsF64>(double_precision, int16_out);
 }
@@ -270,6 +272,7 @@ KernelFn SelectAvx2Kernel(bool double_precision, bool int16_out) {
 
 namespace voicecore::resample {
 KernelFn SelectAvx2Kernel(bool, bool) { return nullptr; }
+HalfbandKernels SelectAvx2Halfband() { return {}; }
 }  // namespace voicecore::resample
 
 #endif

@@ -22,6 +22,7 @@
 #include <memory>
 #include <vector>
 
+#include "voicecore/resample/halfband_decimator.h"
 #include "voicecore/resample/polyphase_filter.h"
 #include "voicecore/resample/quality.h"
 
@@ -94,16 +95,31 @@ class Resampler {
   std::int64_t interpolation() const { return interpolation_; }
   std::int64_t decimation() const { return decimation_; }
   const PolyphaseFilter& filter() const { return filter_; }
-  // Lookahead of the filter in input frames, and in milliseconds.
-  std::size_t latency_frames() const { return filter_.num_taps() / 2; }
+  // Rate the polyphase filter runs at: in_rate_hz, or in_rate_hz / 2 behind
+  // the half-band first stage.
+  int filter_rate_hz() const { return halfband_ ? in_rate_hz_ / 2 : in_rate_hz_; }
+  const HalfbandDecimator* halfband() const { return halfband_.get(); }
+  // Lookahead in input frames (both stages), and in milliseconds.
+  std::size_t latency_frames() const {
+    return halfband_ ? filter_.num_taps() + halfband_->half_width() : filter_.num_taps() / 2;
+  }
   double latency_ms() const;
   // "avx2+fma" or "baseline": the kernel path this instance uses.
   const char* isa_path() const { return isa_path_; }
 
  private:
   template <typename In, typename Out>
-  std::size_t Run(const In* in, std::size_t in_frames, Out* out);
+  std::size_t Run(const In* in, std::size_t in_frames, Out* out, std::size_t max_out);
+  template <typename In, typename Out>
+  std::size_t Dispatch(const In* in, std::size_t in_frames, Out* out, bool flush);
+  template <typename S, typename In, typename Out>
+  std::size_t RunTwoStage(const In* in, std::size_t in_frames, Out* out, std::size_t max_out);
+  template <typename S>
+  S* History();
   std::size_t CountOutputs(std::size_t history_len) const;
+  std::size_t DropConsumed();
+  // ceil(n_in_ * L / M) without overflow: the stream's exact total length.
+  std::int64_t TargetLength() const;
 
   const int in_rate_hz_;
   const int out_rate_hz_;
@@ -111,6 +127,10 @@ class Resampler {
   const Quality quality_;
   const std::int64_t interpolation_;
   const std::int64_t decimation_;
+  // Halve the rate first when it drops by 2.5x or more (see HalfbandDecimator).
+  const bool two_stage_;
+  const std::int64_t stage_interpolation_;  // L and M of the polyphase stage
+  const std::int64_t stage_decimation_;
   const PolyphaseFilter filter_;
   // Input frames accepted per inner block; the history holds taps + block.
   const std::size_t block_frames_;
@@ -120,8 +140,12 @@ class Resampler {
   KernelFn kernel_f32_ = nullptr;
   KernelFn kernel_i16_ = nullptr;
   const char* isa_path_ = "baseline";
+  std::unique_ptr<HalfbandDecimator> halfband_;
   KernelState state_{};
   SampleFormat format_ = SampleFormat::kNone;
+  // Real input frames and output frames since Reset() (two-stage flush length).
+  std::int64_t n_in_ = 0;
+  std::int64_t n_out_ = 0;
 };
 
 }  // namespace voicecore::resample
