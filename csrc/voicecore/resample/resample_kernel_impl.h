@@ -104,7 +104,7 @@ std::size_t RunKernel(KernelState& st, void* out_raw, std::size_t max_frames) {
         out[n + j + 2 * big_l] = Store<Out>::Convert(y[2]);
         advance();
       }
-      // After L outputs the phase is back where it started, one M further on.
+      // After L outputs the phase is back where it started, M further on.
       n += 3 * big_l;
       w = w_start + 3 * big_m;
     }

@@ -73,7 +73,10 @@ Resampler::Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality 
       filter_(stage_interpolation_, stage_decimation_, SpecFor(quality)),
       // Large enough that the per-block history shift costs at most about one
       // extra copy of each input sample.
-      block_frames_(std::max<std::size_t>(2048, filter_.num_taps())),
+      // Room for at least eight steps of M (so the kernels can run outputs in
+      // threes of L apart) and at most about one extra copy of each sample.
+      block_frames_(std::max<std::size_t>({4096, filter_.num_taps(),
+                                           8 * static_cast<std::size_t>(stage_decimation_)})),
       capacity_(filter_.num_taps() + block_frames_) {
   const bool dbl = SpecFor(quality).double_precision;
   // The last window may read up to padded_taps() samples (zero taps beyond
@@ -104,7 +107,7 @@ Resampler::Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality 
                                    : SelectBaselineHalfband();
     halfband_ = std::make_unique<HalfbandDecimator>(transition,
                                                     SpecFor(quality).attenuation_db + 3.0,
-                                                    num_channels_, block_frames_, dbl, hb.f32,
+                                                    num_channels_, 2 * block_frames_, dbl, hb.f32,
                                                     hb.f64);
   }
   state_.filter = &filter_;
