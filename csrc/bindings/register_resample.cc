@@ -205,8 +205,19 @@ void RegisterResample(py::module_& m) {
                              [](const PyResampler& r) { return r.impl().filter_rate_hz(); })
       .def_property_readonly("halfband_taps",
                              [](const PyResampler& r) -> std::size_t {
-                               const auto* hb = r.impl().halfband();
-                               return hb == nullptr ? 0 : 2 * hb->half_width() + 1;
+                               if (const auto* hb = r.impl().halfband()) {
+                                 return 2 * hb->half_width() + 1;
+                               }
+                               if (const auto* hi = r.impl().interpolator()) {
+                                 return 4 * hi->num_coefficients() - 1;
+                               }
+                               return 0;
+                             })
+      .def_property_readonly("halfband_stage",
+                             [](const PyResampler& r) -> const char* {
+                               if (r.impl().halfband() != nullptr) return "pre";
+                               if (r.impl().interpolator() != nullptr) return "post";
+                               return "none";
                              })
       .def_property_readonly("interpolated_phases",
                              [](const PyResampler& r) { return r.impl().filter().interpolated(); })

@@ -42,7 +42,7 @@ def _chunked(r: Resampler, x: np.ndarray, sizes: list[int]) -> np.ndarray:
 @pytest.mark.parametrize(
     ("in_rate", "out_rate", "quality"),
     [(48000, 16000, "high"), (16000, 48000, "high"), (44100, 16000, "very_high"),
-     (22050, 48000, "quick"), (48000, 44101, "medium")],
+     (22050, 48000, "quick"), (48000, 44101, "medium"), (16000, 44100, "very_high")],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.int16])
 @pytest.mark.parametrize("channels", [1, 2])
@@ -75,16 +75,21 @@ def test_stereo_channels_are_independent_and_match_mono() -> None:
 def _ready_outputs(r: Resampler, n_in: int) -> int:
     """Outputs whose whole input window has arrived after n_in frames (per stage)."""
     half_k = r.num_taps // 2
-    if r.halfband_taps:
+    if r.halfband_stage == "pre":
         # 2:1 half-band first: half-rate frame j needs input up to 2j + D.
         d = (r.halfband_taps - 1) // 2
         n_mid = max(0, (n_in - 1 - d) // 2 + 1)
         return max(0, math.ceil(Fraction(n_mid - half_k) * r.out_rate_hz / r.filter_rate_hz))
+    if r.halfband_stage == "post":
+        # 1:2 half-band last: output pair j needs half-rate frame j + Q.
+        q = (r.halfband_taps + 1) // 4
+        n_mid = max(0, math.ceil(Fraction(n_in - half_k) * (r.out_rate_hz // 2) / r.in_rate_hz))
+        return 2 * max(0, n_mid - q)
     return max(0, math.ceil(Fraction(n_in - half_k) * r.out_rate_hz / r.in_rate_hz))
 
 
 @pytest.mark.parametrize(("in_rate", "out_rate"), [(8000, 11025), (44100, 16000), (48000, 8000),
-                                                   (16000, 44100)])
+                                                   (16000, 44100), (8000, 48000)])
 def test_exact_length_over_a_long_stream(in_rate: int, out_rate: int) -> None:
     # Lengths follow the integer phase arithmetic exactly after every call: no drift.
     r = Resampler(in_rate, out_rate, quality="quick")

@@ -34,22 +34,8 @@ HalfbandDecimator::HalfbandDecimator(double transition, double attenuation_db, i
       double_precision_(double_precision),
       run_f32_(f32),
       run_f64_(f64) {
-  const double beta = 0.1102 * (attenuation_db - 8.7);
-  // Kaiser length estimate; the half-width D = 2Q - 1 must cover half of it.
-  const double length = (attenuation_db - 7.95) / (2.285 * 2.0 * kPi * transition);
-  const auto q = static_cast<std::size_t>(std::max(2.0, std::ceil((length / 2.0 + 1.0) / 2.0)));
-  const double half = static_cast<double>(2 * q);  // window half-length (taps at +-(2q-1))
-  coefs_.resize(q);
-  double sum = 0.0;
-  for (std::size_t m = 0; m < q; ++m) {
-    const double t = static_cast<double>(2 * m + 1);
-    const double sinc = std::sin(kPi * t / 2.0) / (kPi * t / 2.0);
-    const double r = t / half;
-    coefs_[m] = 0.5 * sinc * I0(beta * std::sqrt(1.0 - r * r)) / I0(beta);
-    sum += 2.0 * coefs_[m];
-  }
-  // Unit DC gain: the centre tap is exactly 0.5, so the odd taps sum to 0.5.
-  for (double& c : coefs_) c *= 0.5 / sum;
+  coefs_ = Design(transition, attenuation_db, 0.5);
+  const std::size_t q = coefs_.size();
   // Row slot i multiplies odd[j - Q + i]: c[Q-1-i] for i < Q, c[i-Q] after.
   const std::size_t align = PolyphaseFilter::kTapAlign;
   padded_taps_ = (2 * q + align - 1) / align * align;
@@ -70,6 +56,28 @@ HalfbandDecimator::HalfbandDecimator(double transition, double attenuation_db, i
     buf_f32_.assign(total, 0.0f);
   }
   Reset();
+}
+
+std::vector<double> HalfbandDecimator::Design(double transition, double attenuation_db,
+                                              double odd_sum) {
+  const double beta = 0.1102 * (attenuation_db - 8.7);
+  // Kaiser length estimate; the half-width D = 2Q - 1 must cover half of it.
+  const double length = (attenuation_db - 7.95) / (2.285 * 2.0 * kPi * transition);
+  const auto q = static_cast<std::size_t>(std::max(2.0, std::ceil((length / 2.0 + 1.0) / 2.0)));
+  const double half = static_cast<double>(2 * q);  // window half-length (taps at +-(2q-1))
+  std::vector<double> coefs(q);
+  double sum = 0.0;
+  for (std::size_t m = 0; m < q; ++m) {
+    const double t = static_cast<double>(2 * m + 1);
+    const double sinc = std::sin(kPi * t / 2.0) / (kPi * t / 2.0);
+    const double r = t / half;
+    coefs[m] = 0.5 * sinc * I0(beta * std::sqrt(1.0 - r * r)) / I0(beta);
+    sum += 2.0 * coefs[m];
+  }
+  // Exact DC gain: with the centre tap at exactly 0.5 the odd taps sum to
+  // 0.5 (decimator); the interpolator's odd phase alone must sum to 1.
+  for (double& c : coefs) c *= odd_sum / sum;
+  return coefs;
 }
 
 template <>

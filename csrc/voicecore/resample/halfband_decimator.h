@@ -56,6 +56,10 @@ class HalfbandDecimator {
 
   void Reset();
 
+  // Kaiser half-band odd-tap coefficients c[m] (taps at +-(2m + 1)), for a
+  // filter whose odd taps sum to `odd_sum`.
+  static std::vector<double> Design(double transition, double attenuation_db, double odd_sum);
+
  private:
   template <typename S>
   std::vector<S>& Buffer();

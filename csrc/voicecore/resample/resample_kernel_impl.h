@@ -26,6 +26,14 @@ struct Store<float> {
 };
 
 template <>
+struct Store<double> {
+  template <typename S>
+  static double Convert(S v) {
+    return static_cast<double>(v);
+  }
+};
+
+template <>
 struct Store<std::int16_t> {
   template <typename S>
   static std::int16_t Convert(S v) {
@@ -170,7 +178,8 @@ std::size_t RunKernel(KernelState& st, void* out_raw, std::size_t max_frames) {
 
 // The half-band's odd taps form one row shared by every output, and output
 // j + 1's window is output j's moved by one sample: three at a time share the
-// tap loads. The centre tap (0.5) is added last, in every case.
+// tap loads. The centre tap (0.5) is added last, in every case; the
+// interpolator passes even = nullptr (its odd outputs have no centre tap).
 template <typename S, typename Dot, typename Dot3H>
 void RunHalfband(const S* taps, std::size_t padded, const S* even, const S* odd,
                  std::size_t count, S* out) {
@@ -180,11 +189,20 @@ void RunHalfband(const S* taps, std::size_t padded, const S* even, const S* odd,
   for (; j + 3 <= count; j += 3) {
     S y[3];
     dot3h(taps, odd + j, odd + j + 1, odd + j + 2, padded, y);
-    out[j] = y[0] + S(0.5) * even[j];
-    out[j + 1] = y[1] + S(0.5) * even[j + 1];
-    out[j + 2] = y[2] + S(0.5) * even[j + 2];
+    if (even == nullptr) {
+      out[j] = y[0];
+      out[j + 1] = y[1];
+      out[j + 2] = y[2];
+    } else {
+      out[j] = y[0] + S(0.5) * even[j];
+      out[j + 1] = y[1] + S(0.5) * even[j + 1];
+      out[j + 2] = y[2] + S(0.5) * even[j + 2];
+    }
   }
-  for (; j < count; ++j) out[j] = dot(taps, odd + j, padded) + S(0.5) * even[j];
+  for (; j < count; ++j) {
+    const S y = dot(taps, odd + j, padded);
+    out[j] = even == nullptr ? y : y + S(0.5) * even[j];
+  }
 }
 
 template <typename F, typename D>
@@ -207,6 +225,17 @@ KernelFn SelectKernel(bool double_precision, bool int16_out) {
                                 typename F::Dot3H, typename F::Dot3X>
                    : &RunKernel<float, float, typename F::Dot, typename F::Dot2,
                                 typename F::Dot3H, typename F::Dot3X>;
+}
+
+// Output in the table's own precision (feeds the half-band interpolator).
+template <typename F, typename D>
+KernelFn SelectNativeKernel(bool double_precision) {
+  if (double_precision) {
+    return &RunKernel<double, double, typename D::Dot, typename D::Dot2, typename D::Dot3H,
+                      typename D::Dot3X>;
+  }
+  return &RunKernel<float, float, typename F::Dot, typename F::Dot2, typename F::Dot3H,
+                    typename F::Dot3X>;
 }
 
 }  // namespace

@@ -67,6 +67,10 @@ struct LaneKernels {
 
 namespace voicecore::resample {
 
+KernelFn SelectBaselineNativeKernel(bool double_precision) {
+  return SelectNativeKernel<LaneKernels<float, 16>, LaneKernels<double, 8>>(double_precision);
+}
+
 HalfbandKernels SelectBaselineHalfband() {
   return SelectHalfband<LaneKernels<float, 16>, LaneKernels<double, 8>>();
 }

@@ -26,5 +26,8 @@ HalfbandKernels SelectAvx2Halfband();  // {nullptr, nullptr} without an AVX2 pat
 KernelFn SelectBaselineKernel(bool double_precision, bool int16_out);
 // nullptr when this build has no AVX2 path (non-x86 targets).
 KernelFn SelectAvx2Kernel(bool double_precision, bool int16_out);
+// Kernels writing the table's own precision (float or double), interleaved.
+KernelFn SelectBaselineNativeKernel(bool double_precision);
+KernelFn SelectAvx2NativeKernel(bool double_precision);
 
 }  // namespace voicecore::resample

@@ -1,5 +1,7 @@
 #include "voicecore/resample/resampler.h"
 
+#include "voicecore/resample/halfband_interpolator.h"
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -36,13 +38,42 @@ int CheckedChannels(int num_channels) {
 
 std::int64_t Gcd(int a, int b) { return std::gcd(static_cast<std::int64_t>(a), b); }
 
-bool UseTwoStage(int in_rate_hz, int out_rate_hz) {
+// A half-band stage pays off once the rate changes by 2.5x or more: then its
+// transition band (between the lower Nyquist and its mirror) is wide enough
+// for a short filter, and it halves the polyphase stage's work.
+bool UsePreDecimator(int in_rate_hz, int out_rate_hz) {
   return in_rate_hz % 2 == 0 && 2 * static_cast<std::int64_t>(in_rate_hz) >= 5 * out_rate_hz;
 }
 
-int StageRate(int in_rate_hz, int out_rate_hz) {
-  return UseTwoStage(in_rate_hz, out_rate_hz) ? in_rate_hz / 2 : in_rate_hz;
+bool UsePostInterpolator(int in_rate_hz, int out_rate_hz) {
+  return out_rate_hz % 2 == 0 && 2 * static_cast<std::int64_t>(out_rate_hz) >= 5 * in_rate_hz;
 }
+
+// Input and output rates of the polyphase stage.
+int StageIn(int in_rate_hz, int out_rate_hz) {
+  return UsePreDecimator(in_rate_hz, out_rate_hz) ? in_rate_hz / 2 : in_rate_hz;
+}
+
+int StageOut(int in_rate_hz, int out_rate_hz) {
+  return UsePostInterpolator(in_rate_hz, out_rate_hz) ? out_rate_hz / 2 : out_rate_hz;
+}
+
+std::int64_t StageL(int in_rate_hz, int out_rate_hz) {
+  const int a = StageIn(in_rate_hz, out_rate_hz);
+  const int b = StageOut(in_rate_hz, out_rate_hz);
+  return b / Gcd(a, b);
+}
+
+std::int64_t StageM(int in_rate_hz, int out_rate_hz) {
+  const int a = StageIn(in_rate_hz, out_rate_hz);
+  const int b = StageOut(in_rate_hz, out_rate_hz);
+  return a / Gcd(a, b);
+}
+
+// The half-band's images/aliases land anywhere in the band (not only near the
+// edge like the polyphase stage's), so it gets extra attenuation; it is short,
+// so this costs little.
+constexpr double kHalfbandExtraDb = 15.0;
 
 const char* FormatName(SampleFormat format) {
   switch (format) {
@@ -66,13 +97,11 @@ Resampler::Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality 
       quality_(quality),
       interpolation_(out_rate_hz / Gcd(in_rate_hz, out_rate_hz)),
       decimation_(in_rate_hz / Gcd(in_rate_hz, out_rate_hz)),
-      two_stage_(UseTwoStage(in_rate_hz_, out_rate_hz_)),
-      stage_interpolation_(out_rate_hz / Gcd(StageRate(in_rate_hz, out_rate_hz), out_rate_hz)),
-      stage_decimation_(StageRate(in_rate_hz, out_rate_hz) /
-                        Gcd(StageRate(in_rate_hz, out_rate_hz), out_rate_hz)),
+      two_stage_(UsePreDecimator(in_rate_hz_, out_rate_hz_) ||
+                 UsePostInterpolator(in_rate_hz_, out_rate_hz_)),
+      stage_interpolation_(StageL(in_rate_hz_, out_rate_hz_)),
+      stage_decimation_(StageM(in_rate_hz_, out_rate_hz_)),
       filter_(stage_interpolation_, stage_decimation_, SpecFor(quality)),
-      // Large enough that the per-block history shift costs at most about one
-      // extra copy of each input sample.
       // Room for at least eight steps of M (so the kernels can run outputs in
       // threes of L apart) and at most about one extra copy of each sample.
       block_frames_(std::max<std::size_t>({4096, filter_.num_taps(),
@@ -91,22 +120,40 @@ Resampler::Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality 
   if (allow_simd_dispatch && cpu.avx2 && cpu.fma && SelectAvx2Kernel(dbl, false) != nullptr) {
     kernel_f32_ = SelectAvx2Kernel(dbl, false);
     kernel_i16_ = SelectAvx2Kernel(dbl, true);
+    kernel_native_ = SelectAvx2NativeKernel(dbl);
     isa_path_ = "avx2+fma";
   } else {
     kernel_f32_ = SelectBaselineKernel(dbl, false);
     kernel_i16_ = SelectBaselineKernel(dbl, true);
+    kernel_native_ = SelectBaselineNativeKernel(dbl);
     isa_path_ = "baseline";
   }
-  if (two_stage_) {
-    // Flat to the output Nyquist, stopband where the 2:1 fold would land on
-    // it; a little more attenuation than the preset since both stages leak.
+  if (UsePostInterpolator(in_rate_hz_, out_rate_hz_)) {
+    const double transition =
+        (0.5 * out_rate_hz_ - in_rate_hz_) / static_cast<double>(out_rate_hz_);
+    const HalfbandKernels hb = std::string_view(isa_path_) == "avx2+fma"
+                                   ? SelectAvx2Halfband()
+                                   : SelectBaselineHalfband();
+    // The polyphase stage writes at most this many half-rate frames per call.
+    scratch_frames_ = block_frames_;
+    if (dbl) {
+      scratch_f64_.assign(scratch_frames_ * static_cast<std::size_t>(num_channels_), 0.0);
+    } else {
+      scratch_f32_.assign(scratch_frames_ * static_cast<std::size_t>(num_channels_), 0.0f);
+    }
+    interpolator_ = std::make_unique<HalfbandInterpolator>(
+        transition, SpecFor(quality).attenuation_db + kHalfbandExtraDb, num_channels_, scratch_frames_, dbl,
+        hb.f32, hb.f64);
+  }
+  if (UsePreDecimator(in_rate_hz_, out_rate_hz_)) {
+    // Flat to the output Nyquist, stopband where the 2:1 fold would land on it.
     const double transition =
         (0.5 * in_rate_hz_ - out_rate_hz_) / static_cast<double>(in_rate_hz_);
     const HalfbandKernels hb = std::string_view(isa_path_) == "avx2+fma"
                                    ? SelectAvx2Halfband()
                                    : SelectBaselineHalfband();
     halfband_ = std::make_unique<HalfbandDecimator>(transition,
-                                                    SpecFor(quality).attenuation_db + 3.0,
+                                                    SpecFor(quality).attenuation_db + kHalfbandExtraDb,
                                                     num_channels_, 2 * block_frames_, dbl, hb.f32,
                                                     hb.f64);
   }
@@ -135,6 +182,7 @@ void Resampler::Reset() {
   n_in_ = 0;
   n_out_ = 0;
   if (halfband_) halfband_->Reset();
+  if (interpolator_) interpolator_->Reset();
 }
 
 std::int64_t Resampler::TargetLength() const {
@@ -207,14 +255,64 @@ std::size_t Resampler::CountOutputs(std::size_t history_len) const {
   return static_cast<std::size_t>((numer + stage_decimation_ - 1) / stage_decimation_);
 }
 
+template <typename S, typename In, typename Out>
+std::size_t Resampler::RunPostStage(const In* in, std::size_t in_frames, Out* out,
+                                    std::size_t max_out) {
+  const auto channels = static_cast<std::size_t>(num_channels_);
+  S* hist = History<S>();
+  S* scratch = nullptr;
+  if constexpr (sizeof(S) == sizeof(double)) {
+    scratch = scratch_f64_.data();
+  } else {
+    scratch = scratch_f32_.data();
+  }
+  std::size_t produced = 0;
+  while (in_frames > 0) {
+    const std::size_t take = std::min(in_frames, capacity_ - state_.history_len);
+    AppendInput(hist, in, take);
+    if (in != nullptr) in += take * channels;
+    in_frames -= take;
+    for (;;) {
+      const std::size_t n1 = kernel_native_(state_, scratch, scratch_frames_);
+      if (n1 == 0) break;
+      interpolator_->Push<S>(scratch, n1);
+      produced += interpolator_->Run<S>(out + produced * channels, max_out - produced);
+    }
+    DropConsumed();
+  }
+  return produced;
+}
+
+template <typename S, typename In>
+void Resampler::AppendInput(S* hist, const In* in, std::size_t take) {
+  const auto channels = static_cast<std::size_t>(num_channels_);
+  const std::size_t stride = state_.channel_stride;
+  const std::size_t at = state_.history_len;
+  if (in == nullptr) {
+    for (std::size_t c = 0; c < channels; ++c) std::fill_n(hist + c * stride + at, take, S(0));
+  } else if (channels == 1) {
+    S* dst = hist + at;
+    for (std::size_t i = 0; i < take; ++i) dst[i] = static_cast<S>(in[i]);
+  } else {
+    for (std::size_t c = 0; c < channels; ++c) {
+      S* dst = hist + c * stride + at;
+      for (std::size_t i = 0; i < take; ++i) dst[i] = static_cast<S>(in[i * channels + c]);
+    }
+  }
+  state_.history_len += take;
+}
+
 std::size_t Resampler::OutputFramesFor(std::size_t in_frames) const {
   if (halfband_) return CountOutputs(state_.history_len + halfband_->CountFor(in_frames));
+  if (interpolator_) {
+    return 2 * interpolator_->PairsFor(CountOutputs(state_.history_len + in_frames));
+  }
   return CountOutputs(state_.history_len + in_frames);
 }
 
 std::size_t Resampler::FlushFrames() const {
   if (format_ == SampleFormat::kNone) return 0;
-  if (halfband_) return static_cast<std::size_t>(TargetLength() - n_out_);
+  if (two_stage_) return static_cast<std::size_t>(TargetLength() - n_out_);
   return CountOutputs(state_.history_len + latency_frames());
 }
 
@@ -271,18 +369,30 @@ std::size_t Resampler::Dispatch(const In* in, std::size_t in_frames, Out* out, b
   // The caller sized `out` from OutputFramesFor / FlushFrames; capping the
   // kernels at that count keeps a counting bug from ever writing past it.
   const std::size_t expected = flush ? FlushFrames() : OutputFramesFor(in_frames);
-  if (!halfband_) return Run(in, flush ? latency_frames() : in_frames, out, expected);
+  if (!two_stage_) return Run(in, flush ? latency_frames() : in_frames, out, expected);
+  const bool dbl = !history_f64_.empty();
+  std::size_t n = 0;
   if (flush) {
     // Zeros through both stages until the last output inside the input is
-    // computable, keeping exactly ceil(n * L / M) frames in total.
-    const std::size_t zeros = filter_.num_taps() + halfband_->half_width() + 2;
-    if (history_f64_.empty()) {
-      return RunTwoStage<float>(static_cast<const In*>(nullptr), zeros, out, expected);
+    // computable; the cap keeps exactly ceil(n * L / M) frames in total.
+    const std::size_t zeros = latency_frames() + 4;
+    const auto* none = static_cast<const In*>(nullptr);
+    if (halfband_) {
+      n = dbl ? RunTwoStage<double>(none, zeros, out, expected)
+              : RunTwoStage<float>(none, zeros, out, expected);
+    } else {
+      n = dbl ? RunPostStage<double>(none, zeros, out, expected)
+              : RunPostStage<float>(none, zeros, out, expected);
     }
-    return RunTwoStage<double>(static_cast<const In*>(nullptr), zeros, out, expected);
+    return n;
   }
-  const std::size_t n = history_f64_.empty() ? RunTwoStage<float>(in, in_frames, out, expected)
-                                             : RunTwoStage<double>(in, in_frames, out, expected);
+  if (halfband_) {
+    n = dbl ? RunTwoStage<double>(in, in_frames, out, expected)
+            : RunTwoStage<float>(in, in_frames, out, expected);
+  } else {
+    n = dbl ? RunPostStage<double>(in, in_frames, out, expected)
+            : RunPostStage<float>(in, in_frames, out, expected);
+  }
   n_in_ += static_cast<std::int64_t>(in_frames);
   n_out_ += static_cast<std::int64_t>(n);
   return n;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "voicecore/resample/halfband_decimator.h"
+#include "voicecore/resample/halfband_interpolator.h"
 #include "voicecore/resample/polyphase_filter.h"
 #include "voicecore/resample/quality.h"
 
@@ -99,9 +100,18 @@ class Resampler {
   // the half-band first stage.
   int filter_rate_hz() const { return halfband_ ? in_rate_hz_ / 2 : in_rate_hz_; }
   const HalfbandDecimator* halfband() const { return halfband_.get(); }
-  // Lookahead in input frames (both stages), and in milliseconds.
+  const HalfbandInterpolator* interpolator() const { return interpolator_.get(); }
+  // Lookahead in input frames (all stages), and in milliseconds.
   std::size_t latency_frames() const {
-    return halfband_ ? filter_.num_taps() + halfband_->half_width() : filter_.num_taps() / 2;
+    if (halfband_) return filter_.num_taps() + halfband_->half_width();
+    if (interpolator_) {
+      // Output pair j needs half-rate frame j + Q, i.e. Q * M/L input frames on.
+      const auto q = static_cast<std::int64_t>(interpolator_->num_coefficients());
+      return filter_.num_taps() / 2 +
+             static_cast<std::size_t>((q * stage_decimation_ + stage_interpolation_ - 1) /
+                                      stage_interpolation_);
+    }
+    return filter_.num_taps() / 2;
   }
   double latency_ms() const;
   // "avx2+fma" or "baseline": the kernel path this instance uses.
@@ -114,6 +124,10 @@ class Resampler {
   std::size_t Dispatch(const In* in, std::size_t in_frames, Out* out, bool flush);
   template <typename S, typename In, typename Out>
   std::size_t RunTwoStage(const In* in, std::size_t in_frames, Out* out, std::size_t max_out);
+  template <typename S, typename In, typename Out>
+  std::size_t RunPostStage(const In* in, std::size_t in_frames, Out* out, std::size_t max_out);
+  template <typename S, typename In>
+  void AppendInput(S* hist, const In* in, std::size_t take);
   template <typename S>
   S* History();
   std::size_t CountOutputs(std::size_t history_len) const;
@@ -127,7 +141,8 @@ class Resampler {
   const Quality quality_;
   const std::int64_t interpolation_;
   const std::int64_t decimation_;
-  // Halve the rate first when it drops by 2.5x or more (see HalfbandDecimator).
+  // A half-band stage before (rate drops >= 2.5x, HalfbandDecimator) or after
+  // (rate rises >= 2.5x, HalfbandInterpolator) the polyphase stage.
   const bool two_stage_;
   const std::int64_t stage_interpolation_;  // L and M of the polyphase stage
   const std::int64_t stage_decimation_;
@@ -139,8 +154,14 @@ class Resampler {
   std::vector<double> history_f64_;
   KernelFn kernel_f32_ = nullptr;
   KernelFn kernel_i16_ = nullptr;
+  KernelFn kernel_native_ = nullptr;
   const char* isa_path_ = "baseline";
   std::unique_ptr<HalfbandDecimator> halfband_;
+  std::unique_ptr<HalfbandInterpolator> interpolator_;
+  // Half-rate frames between the polyphase stage and the interpolator.
+  std::size_t scratch_frames_ = 0;
+  std::vector<float> scratch_f32_;
+  std::vector<double> scratch_f64_;
   KernelState state_{};
   SampleFormat format_ = SampleFormat::kNone;
   // Real input frames and output frames since Reset() (two-stage flush length).
