@@ -118,7 +118,12 @@ void HalfbandDecimator::Push(const In* in, std::size_t frames) {
     std::size_t i = 0;
     if (in == nullptr) {
       for (; i < frames; ++i, ++t) {
-        ((t & 1) != 0 ? odd : even)[static_cast<std::size_t>((t >> 1) - base_)] = S(0);
+        const auto k = static_cast<std::size_t>((t >> 1) - base_);
+        if ((t & 1) != 0) {
+          odd[k] = S(0);
+        } else {
+          even[k] = S(0);
+        }
       }
       continue;
     }
