@@ -8,6 +8,11 @@
 // produced exactly ceil(n * L / M) output frames (every output time k*M/L that
 // lies inside the input, [0, n)).
 //
+// When the rate drops by 2.5x or more a zero-phase half-band 2:1 stage runs
+// first (HalfbandDecimator); when it rises by 2.5x or more a 1:2 half-band
+// stage runs last (HalfbandInterpolator). Either halves the polyphase stage's
+// work; both are centred, so alignment and length are unchanged.
+//
 // Chunk invariance: each output frame is one fixed-order dot product over the
 // same input window whatever the chunking, so any split of the input followed
 // by Flush() is bit-identical to one Process() + Flush(). Results are
