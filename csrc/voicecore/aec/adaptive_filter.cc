@@ -69,6 +69,18 @@ void AdaptiveFilter::Adapt(const FarSpectrumBuffer& far, std::size_t offset, con
   }
 }
 
+void AdaptiveFilter::FilterPair(const AecKernels& kernels, const FarSpan& far,
+                                const AdaptiveFilter& a, const AdaptiveFilter& b, float* a_re,
+                                float* a_im, float* b_re, float* b_im) {
+  kernels.filter_pair(far, a.re_.data(), a.im_.data(), b.re_.data(), b.im_.data(), a.stride_, a_re,
+                      a_im, b_re, b_im);
+}
+
+void AdaptiveFilter::Adapt(const AecKernels& kernels, const FarSpan& far, const float* gain_re,
+                           const float* gain_im, const float* partition_weights) {
+  kernels.adapt(far, re_.data(), im_.data(), stride_, gain_re, gain_im, partition_weights);
+}
+
 void AdaptiveFilter::ConstrainNext(AecRealFft& fft, std::complex<float>* spectrum_scratch,
                                    float* time_scratch) {
   const std::size_t p = next_constrained_;

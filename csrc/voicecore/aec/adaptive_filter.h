@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "voicecore/aec/aec_kernels.h"
 #include "voicecore/aec/far_spectrum_buffer.h"
 #include "voicecore/common/aec_real_fft.h"
 
@@ -30,6 +31,10 @@ class AdaptiveFilter {
   // Echo estimate spectrum: sum over p of W_p * X(offset + p). `out_re/out_im`
   // hold num_bins values.
   void Filter(const FarSpectrumBuffer& far, std::size_t offset, float* out_re, float* out_im);
+  // Both filters' echo estimate spectra in one pass over the far spectra
+  // (out arrays: PaddedBins(num_bins) values each).
+  static void FilterPair(const AecKernels& kernels, const FarSpan& far, const AdaptiveFilter& a,
+                         const AdaptiveFilter& b, float* a_re, float* a_im, float* b_re, float* b_im);
 
   // Power-domain echo estimate: sum over p of |W_p|^2 |X(offset + p)|^2. It
   // ignores phase, so it stays close to the echo's power spectrum while the
@@ -45,6 +50,13 @@ class AdaptiveFilter {
   // partition's share of the step (see EchoCanceller: proportionate update).
   void Adapt(const FarSpectrumBuffer& far, std::size_t offset, const float* gain_re,
              const float* gain_im, const float* partition_weights);
+  // The same over a precomputed span; gains padded to PaddedBins(num_bins).
+  void Adapt(const AecKernels& kernels, const FarSpan& far, const float* gain_re,
+             const float* gain_im, const float* partition_weights);
+
+  // |W|^2 per partition (cached, see PowerEstimate), `stride()` floats apart.
+  const float* coefficient_power() const { return power_.data(); }
+  std::size_t stride() const { return stride_; }
 
   // Applies the gradient constraint to the next partition in turn. `fft` and
   // `scratch` (2 * block_size floats) are the caller's.

@@ -23,6 +23,18 @@ constexpr int kRunsToSwitch = 12;        // ~50 ms of agreement before a change
 constexpr int kRunsToSwitchHeld = 100;
 constexpr float kMinQuality = 0.2f;
 constexpr float kSwitchRatio = 1.25f;  // a new lag must correlate 25 % better
+// Feature vectors are stored kBandStride floats apart, zero-padded, so the
+// per-lag dot product is two fixed 8-wide passes the compiler vectorises.
+constexpr std::size_t kBandStride = 16;
+static_assert(kMaxBands <= kBandStride);
+
+float Dot16(const float* a, const float* b) {
+  float s[8] = {};
+  for (std::size_t j = 0; j < kBandStride; j += 8) {
+    for (std::size_t k = 0; k < 8; ++k) s[k] += a[j + k] * b[j + k];
+  }
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
 
 std::size_t BandsFor(std::size_t num_bins) {
   const std::size_t usable = num_bins > kFirstBin ? (num_bins - kFirstBin) / kBinsPerBand : 0;
@@ -35,9 +47,9 @@ DelayEstimator::DelayEstimator(std::size_t num_bins, std::size_t max_lag_blocks)
       max_lag_(max_lag_blocks),
       far_mean_(num_bands_, 0.0f),
       near_mean_(num_bands_, 0.0f),
-      far_history_((max_lag_blocks + 1) * num_bands_, 0.0f),
+      far_history_((max_lag_blocks + 1) * kBandStride, 0.0f),
       far_energy_(max_lag_blocks + 1, 0.0f),
-      near_features_(num_bands_, 0.0f),
+      near_features_(kBandStride, 0.0f),
       cross_(max_lag_blocks + 1, 0.0f),
       far_power_lag_(max_lag_blocks + 1, 0.0f) {
   Reset();
@@ -73,7 +85,7 @@ void DelayEstimator::Features(const float* power, std::vector<float>& mean, floa
 void DelayEstimator::Update(const float* far_power, const float* near_power, bool hold) {
   const std::size_t slots = max_lag_ + 1;
   newest_ = (newest_ + 1) % slots;
-  float* far_now = far_history_.data() + newest_ * num_bands_;
+  float* far_now = far_history_.data() + newest_ * kBandStride;
   Features(far_power, far_mean_, far_now);
   float fe = 0.0f;
   for (std::size_t b = 0; b < num_bands_; ++b) fe += far_now[b] * far_now[b];
@@ -84,22 +96,27 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
   near_power_ = kScoreForget * near_power_ + (1.0f - kScoreForget) * ne;
   ++blocks_seen_;
 
+  // The lag search ranks c |c| / far_power (monotonic in the normalised
+  // correlation c / sqrt(far_power * near_power) for positive c): one square
+  // root for the winner instead of one per lag.
   int best = -1;
-  float best_score = 0.0f;
+  float best_rank = 0.0f;
   for (std::size_t lag = 0; lag <= max_lag_; ++lag) {
-    const std::size_t slot = (newest_ + slots - lag) % slots;
-    const float* f = far_history_.data() + slot * num_bands_;
-    float c = 0.0f;
-    for (std::size_t b = 0; b < num_bands_; ++b) c += near_features_[b] * f[b];
-    cross_[lag] = kScoreForget * cross_[lag] + (1.0f - kScoreForget) * c;
-    far_power_lag_[lag] = kScoreForget * far_power_lag_[lag] + (1.0f - kScoreForget) * far_energy_[slot];
-    const float denom = std::sqrt(far_power_lag_[lag] * near_power_) + 1e-9f;
-    const float score = cross_[lag] / denom;
-    if (score > best_score) {
-      best_score = score;
+    const std::size_t slot = newest_ >= lag ? newest_ - lag : newest_ + slots - lag;
+    const float c = Dot16(near_features_.data(), far_history_.data() + slot * kBandStride);
+    const float cross = kScoreForget * cross_[lag] + (1.0f - kScoreForget) * c;
+    const float fp = kScoreForget * far_power_lag_[lag] + (1.0f - kScoreForget) * far_energy_[slot];
+    cross_[lag] = cross;
+    far_power_lag_[lag] = fp;
+    if (cross > 0.0f && cross * cross > best_rank * (fp + 1e-18f)) {
+      best_rank = cross * cross / (fp + 1e-18f);
       best = static_cast<int>(lag);
     }
   }
+  const float best_score =
+      best < 0 ? 0.0f
+               : cross_[static_cast<std::size_t>(best)] /
+                     (std::sqrt(far_power_lag_[static_cast<std::size_t>(best)] * near_power_) + 1e-9f);
   // Lags beyond the history seen so far are not meaningful yet.
   if (blocks_seen_ <= max_lag_ && best > static_cast<int>(blocks_seen_)) best = -1;
   if (best < 0 || best_score < kMinQuality) {

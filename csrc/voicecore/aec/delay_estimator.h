@@ -46,7 +46,7 @@ class DelayEstimator {
   std::size_t newest_ = 0;  // slot of the newest far feature vector
   std::vector<float> far_mean_;
   std::vector<float> near_mean_;
-  std::vector<float> far_history_;     // (max_lag_ + 1) x num_bands_
+  std::vector<float> far_history_;     // (max_lag_ + 1) slots of kBandStride
   std::vector<float> far_energy_;      // per slot: sum of squared features
   std::vector<float> near_features_;
   std::vector<float> cross_;           // per lag: smoothed sum near * far(lag)

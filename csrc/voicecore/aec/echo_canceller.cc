@@ -86,6 +86,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       max_delay_blocks_(CheckedMaxDelayBlocks(max_delay_ms)),
       num_partitions_(CheckedPartitions(tail_ms)),
       prefill_(block_size_ - std::gcd(frame_size_, block_size_)),
+      kernels_(SelectAecKernels()),
       fft_(fft_size_),
       far_spectra_(num_bins_, max_delay_blocks_ + num_partitions_ + 2),
       delay_estimator_(num_bins_, max_delay_blocks_),
@@ -109,15 +110,22 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       echo_bg_(block_size_, 0.0f),
       error_fg_(block_size_, 0.0f),
       error_bg_(block_size_, 0.0f),
-      far_power_sum_(num_bins_, 0.0f),
-      far_power_prior_(num_bins_, 0.0f),
-      gain_re_(num_bins_, 0.0f),
-      gain_im_(num_bins_, 0.0f),
+      far_power_sum_(PaddedBins(num_bins_), 0.0f),
+      far_power_prior_(PaddedBins(num_bins_), 0.0f),
+      gain_re_(PaddedBins(num_bins_), 0.0f),
+      gain_im_(PaddedBins(num_bins_), 0.0f),
       out_block_(block_size_, 0.0f),
       constrain_time_(fft_size_, 0.0f),
       constrain_spec_(num_bins_),
+      span_re_(num_partitions_, nullptr),
+      span_im_(num_partitions_, nullptr),
+      span_power_(num_partitions_, nullptr),
+      fg_re_(PaddedBins(num_bins_), 0.0f),
+      fg_im_(PaddedBins(num_bins_), 0.0f),
+      bg_re_(PaddedBins(num_bins_), 0.0f),
+      bg_im_(PaddedBins(num_bins_), 0.0f),
       partition_weights_(num_partitions_, 1.0f),
-      echo_power_(num_bins_, 0.0f),
+      echo_power_(PaddedBins(num_bins_), 0.0f),
       erl_num_(num_bins_, 0.0f),
       erl_den_(num_bins_, 0.0f),
       prior_(num_partitions_, 0.0f) {
@@ -263,13 +271,13 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_);
   UpdateOffset();
 
-  // Echo estimates of both filters (overlap-save: the last block is valid).
-  auto echo_of = [&](AdaptiveFilter& filter, std::vector<float>& echo) {
-    filter.Filter(far_spectra_, offset_, split_re_.data(), split_im_.data());
-    for (std::size_t k = 0; k < num_bins_; ++k) spec_[k] = {split_re_[k], split_im_[k]};
-    fft_.Inverse(spec_.data(), time_.data());
-    std::copy(time_.begin() + static_cast<std::ptrdiff_t>(b), time_.end(), echo.begin());
-  };
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    span_re_[p] = far_spectra_.re(offset_ + p);
+    span_im_[p] = far_spectra_.im(offset_ + p);
+    span_power_[p] = far_spectra_.power(offset_ + p);
+  }
+  const FarSpan span{span_re_.data(), span_im_.data(), span_power_.data(), num_partitions_,
+                     PaddedBins(num_bins_)};
   float span_energy = 0.0f;
   for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
   // Block energy of a white signal of power s in this FFT: about N^2 s / 2.
@@ -278,9 +286,19 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       span_energy > kActivityPower * per_block * static_cast<float>(num_partitions_);
   // With the far end silent over the whole filter span the echo estimates are
   // below the sensor noise: skip both filters (the agent is often silent).
+  // Otherwise both estimates come from one pass over the far spectra
+  // (overlap-save: the last block of each inverse transform is valid).
   if (far_active) {
-    echo_of(foreground_, echo_fg_);
-    echo_of(background_, echo_bg_);
+    AdaptiveFilter::FilterPair(kernels_, span, foreground_, background_, fg_re_.data(),
+                               fg_im_.data(), bg_re_.data(), bg_im_.data());
+    auto to_time = [&](const std::vector<float>& re, const std::vector<float>& im,
+                       std::vector<float>& echo) {
+      for (std::size_t k = 0; k < num_bins_; ++k) spec_[k] = {re[k], im[k]};
+      fft_.Inverse(spec_.data(), time_.data());
+      std::copy(time_.begin() + static_cast<std::ptrdiff_t>(b), time_.end(), echo.begin());
+    };
+    to_time(fg_re_, fg_im_, echo_fg_);
+    to_time(bg_re_, bg_im_, echo_bg_);
   } else {
     std::fill(echo_fg_.begin(), echo_fg_.end(), 0.0f);
     std::fill(echo_bg_.begin(), echo_bg_.end(), 0.0f);
@@ -318,20 +336,14 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
         partition_weights_[p] = pn * ((1.0f - kProportion) * prior_[p] + kProportion * prop);
       }
     }
-    // Two far power sums over the span in one pass: weighted like the step
-    // (normalisation), and with the fixed prior alone (the double-talk
-    // detector's echo predictor must not move when the filter does).
-    std::fill(far_power_sum_.begin(), far_power_sum_.end(), 0.0f);
-    std::fill(far_power_prior_.begin(), far_power_prior_.end(), 0.0f);
-    for (std::size_t p = 0; p < num_partitions_; ++p) {
-      const float* pw = far_spectra_.power(offset_ + p);
-      const float a = partition_weights_[p];
-      const float q = prior_[p];
-      for (std::size_t k = 0; k < num_bins_; ++k) {
-        far_power_sum_[k] += a * pw[k];
-        far_power_prior_[k] += q * pw[k];
-      }
-    }
+    // Three power sums over the span in one pass: the far power weighted like
+    // the step (normalisation), with the fixed prior alone (the double-talk
+    // detector's echo predictor must not move when the filter does), and
+    // through the foreground's coefficient powers (the suppressor's
+    // power-domain echo estimate; redone below if the foreground changes).
+    kernels_.power_sums(span, partition_weights_.data(), prior_.data(),
+                        foreground_.coefficient_power(), foreground_.stride(),
+                        far_power_sum_.data(), far_power_prior_.data(), echo_power_.data());
     // Energy double-talk detector, independent of the filters' state: the mic
     // power each bin should show is the far power over the filter span times
     // an echo-return gain learnt while the far end plays alone. Near-end
@@ -376,7 +388,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       gain_re_[k] = g * spec_[k].real();
       gain_im_[k] = g * spec_[k].imag();
     }
-    background_.Adapt(far_spectra_, offset_, gain_re_.data(), gain_im_.data(),
+    background_.Adapt(kernels_, span, gain_re_.data(), gain_im_.data(),
                       partition_weights_.data());
     background_.ConstrainNext(fft_, constrain_spec_.data(), constrain_time_.data());
   }
@@ -389,6 +401,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
         !energy_talk_ && smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
     if (bg_better_runs_ >= kCopyRuns) {
       foreground_.CopyFrom(background_);
+      foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
       smooth_fg_ = smooth_bg_;
       bg_better_runs_ = 0;
     }
@@ -400,12 +413,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     }
   }
 
-  if (far_active) {
-    foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
-  } else {
-    std::fill(echo_power_.begin(), echo_power_.end(), 0.0f);
-  }
-  suppressor_.Process(near, error_fg_.data(), echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active,
+  if (!far_active) std::fill(echo_power_.begin(), echo_power_.end(), 0.0f);
+  suppressor_.Process(near, echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active,
                       energy_talk_, out);
 
   if (far_active) {

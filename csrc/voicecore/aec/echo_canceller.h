@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "voicecore/aec/adaptive_filter.h"
+#include "voicecore/aec/aec_kernels.h"
 #include "voicecore/aec/delay_estimator.h"
 #include "voicecore/aec/far_spectrum_buffer.h"
 #include "voicecore/aec/residual_suppressor.h"
@@ -101,6 +102,7 @@ class EchoCanceller {
   const std::size_t num_partitions_;
   const std::size_t prefill_;
 
+  const AecKernels& kernels_;
   AecRealFft fft_;
   FarSpectrumBuffer far_spectra_;
   DelayEstimator delay_estimator_;
@@ -139,6 +141,15 @@ class EchoCanceller {
   std::vector<float> out_block_;
   std::vector<float> constrain_time_;
   std::vector<std::complex<float>> constrain_spec_;
+
+  // Far spectra feeding each partition this block (the ring buffer's slots).
+  std::vector<const float*> span_re_;
+  std::vector<const float*> span_im_;
+  std::vector<const float*> span_power_;
+  std::vector<float> fg_re_;
+  std::vector<float> fg_im_;
+  std::vector<float> bg_re_;
+  std::vector<float> bg_im_;
 
   std::vector<float> partition_weights_;
   std::vector<float> echo_power_;

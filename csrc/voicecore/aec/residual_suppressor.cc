@@ -45,7 +45,6 @@ ResidualSuppressor::ResidualSuppressor(std::size_t block_size, std::uint32_t see
       num_bins_(block_size + 1),
       fft_(2 * block_size),
       window_(2 * block_size),
-      prev_error_(block_size, 0.0f),
       prev_echo_(block_size, 0.0f),
       overlap_(block_size, 0.0f),
       time_(2 * block_size, 0.0f),
@@ -58,6 +57,9 @@ ResidualSuppressor::ResidualSuppressor(std::size_t block_size, std::uint32_t see
       syy_(block_size + 1, 0.0f),
       sey_(block_size + 1),
       coherence_(block_size + 1, 0.0f),
+      mic_coh_(block_size + 1, 0.0f),
+      mic_power_(block_size + 1, 0.0f),
+      error_power_(block_size + 1, 0.0f),
       leak_num_(block_size + 1, 0.0f),
       leak_den_(block_size + 1, 0.0f),
       prev_near_(block_size, 0.0f),
@@ -79,7 +81,6 @@ ResidualSuppressor::ResidualSuppressor(std::size_t block_size, std::uint32_t see
 }
 
 void ResidualSuppressor::Reset() {
-  std::fill(prev_error_.begin(), prev_error_.end(), 0.0f);
   std::fill(prev_echo_.begin(), prev_echo_.end(), 0.0f);
   std::fill(overlap_.begin(), overlap_.end(), 0.0f);
   std::fill(residual_.begin(), residual_.end(), 0.0f);
@@ -112,15 +113,10 @@ float ResidualSuppressor::NextUniform() {
   return static_cast<float>(rng_) * (2.0f / 4294967296.0f) - 1.0f;
 }
 
-void ResidualSuppressor::Process(const float* near, const float* error, const float* echo,
+void ResidualSuppressor::Process(const float* near, const float* echo,
                                  const float* shadow_echo, const float* echo_power, bool far_active,
                                  bool external_talk, float* out) {
   const std::size_t b = block_size_;
-  for (std::size_t n = 0; n < b; ++n) {
-    time_[n] = prev_error_[n] * window_[n];
-    time_[b + n] = error[n] * window_[b + n];
-  }
-  fft_.Forward(time_.data(), error_spec_.data());
   for (std::size_t n = 0; n < b; ++n) {
     time_[n] = prev_echo_[n] * window_[n];
     time_[b + n] = echo[n] * window_[b + n];
@@ -138,7 +134,9 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
   }
   fft_.Forward(time_.data(), shadow_spec_.data());
   std::copy(shadow_echo, shadow_echo + b, prev_shadow_.begin());
-  std::copy(error, error + b, prev_error_.begin());
+  // error = near - echo, and the transform is linear: the error's spectrum is
+  // the difference of the two (one transform fewer per block).
+  for (std::size_t k = 0; k < num_bins_; ++k) error_spec_[k] = near_spec_[k] - echo_spec_[k];
   std::copy(echo, echo + b, prev_echo_.begin());
 
   // Residual echo per bin = the part of the error power that is linearly
@@ -146,12 +144,12 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
   // the echo estimate are linear functions of the far signal, so in single
   // talk their coherence is near 1 however far the filter is from converged;
   // near-end speech and noise are incoherent with it and are kept.
-  float sum_e = 0.0f;
-  float sum_coherent = 0.0f;
-  float sum_noise = 0.0f;
-  float coh_sum = 0.0f;
-  float mic_coherent = 0.0f;
-  float mic_incoherent = 0.0f;
+  // First a per-bin pass with no branches and no running sums, so it
+  // vectorises; the sums follow in a short scalar pass.
+  if (!noise_init_) {
+    for (std::size_t k = 0; k < num_bins_; ++k) noise_[k] = Norm(error_spec_[k]);
+  }
+  const float active = far_active ? 1.0f : 0.0f;
   for (std::size_t k = 0; k < num_bins_; ++k) {
     const std::complex<float> e = error_spec_[k];
     const std::complex<float> y = echo_spec_[k];
@@ -160,9 +158,7 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
     see_[k] = kCohForget * see_[k] + (1.0f - kCohForget) * pe;
     syy_[k] = kCohForget * syy_[k] + (1.0f - kCohForget) * py;
     sey_[k] = kCohForget * sey_[k] + (1.0f - kCohForget) * MulConj(e, y);
-    const float coh =
-        far_active ? std::min(1.0f, Norm(sey_[k]) / (see_[k] * syy_[k] + kTiny)) : 0.0f;
-    coherence_[k] = coh;
+    coherence_[k] = active * std::min(1.0f, Norm(sey_[k]) / (see_[k] * syy_[k] + kTiny));
     // Mic / echo-estimate coherence: the echo's share of the mic power in this
     // bin; what is left is near-end speech, noise, or unmodelled echo.
     const std::complex<float> m = near_spec_[k];
@@ -172,26 +168,25 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
     // The same for the background filter's estimate: after an echo path
     // change the background re-learns the path first, and its coherence with
     // the mic tells a path change (coherent again) from double talk (not).
-    const std::complex<float> s = shadow_spec_[k];
-    sss_[k] = kCohForget * sss_[k] + (1.0f - kCohForget) * Norm(s);
-    sms_[k] = kCohForget * sms_[k] + (1.0f - kCohForget) * MulConj(m, s);
-    const float coh_m =
-        far_active ? std::min(1.0f, std::max(Norm(smy_[k]) / (smm_[k] * syy_[k] + kTiny),
-                                             Norm(sms_[k]) / (smm_[k] * sss_[k] + kTiny)))
-                   : 0.0f;
-    mic_coherent += coh_m * pm;
-    mic_incoherent += (1.0f - coh_m) * pm;
-    coh_sum += coh;
-    sum_e += pe;
-    sum_coherent += coh * pe;
+    const std::complex<float> sh = shadow_spec_[k];
+    sss_[k] = kCohForget * sss_[k] + (1.0f - kCohForget) * Norm(sh);
+    sms_[k] = kCohForget * sms_[k] + (1.0f - kCohForget) * MulConj(m, sh);
+    mic_coh_[k] = active * std::min(1.0f, std::max(Norm(smy_[k]) / (smm_[k] * syy_[k] + kTiny),
+                                                   Norm(sms_[k]) / (smm_[k] * sss_[k] + kTiny)));
+    mic_power_[k] = pm;
+    error_power_[k] = pe;
     // Noise floor: follows drops quickly, rises slowly (minimum tracking).
-    if (!noise_init_) {
-      noise_[k] = pe;
-    } else if (pe < noise_[k]) {
-      noise_[k] += kNoiseFall * (pe - noise_[k]);
-    } else {
-      noise_[k] *= kNoiseRise;
-    }
+    const float nk = noise_[k];
+    noise_[k] = pe < nk ? nk + kNoiseFall * (pe - nk) : nk * kNoiseRise;
+  }
+  float coh_sum = 0.0f;
+  float sum_noise = 0.0f;
+  float mic_coherent = 0.0f;
+  float mic_incoherent = 0.0f;
+  for (std::size_t k = 0; k < num_bins_; ++k) {
+    mic_coherent += mic_coh_[k] * mic_power_[k];
+    mic_incoherent += (1.0f - mic_coh_[k]) * mic_power_[k];
+    coh_sum += coherence_[k];
     sum_noise += noise_[k];
   }
   noise_init_ = true;
@@ -218,7 +213,7 @@ void ResidualSuppressor::Process(const float* near, const float* error, const fl
   const bool learn = far_active && !near_talk_;
   float gain_sum = 0.0f;
   for (std::size_t k = 0; k < num_bins_; ++k) {
-    const float pe = Norm(error_spec_[k]);
+    const float pe = error_power_[k];
     if (learn) {
       leak_num_[k] = kLeakForget * leak_num_[k] + (1.0f - kLeakForget) * pe;
       leak_den_[k] = kLeakForget * leak_den_[k] + (1.0f - kLeakForget) * echo_power[k];

@@ -31,15 +31,17 @@ class ResidualSuppressor {
   ResidualSuppressor(const ResidualSuppressor&) = delete;
   ResidualSuppressor& operator=(const ResidualSuppressor&) = delete;
 
-  // `near`: the microphone block; `error`: the linear canceller's output block; `echo`: its echo estimate
-  // block; `far_active`: the far end plays into the filter's span. Writes
-  // block_size samples to `out` (the block before `error`, one block late).
+  // `near`: the microphone block; `echo`: the linear canceller's echo
+  // estimate block (its output, the error, is near - echo and is formed here
+  // in the frequency domain); `far_active`: the far end plays into the
+  // filter's span. Writes block_size samples to `out` (the block before
+  // `near`, one block late).
   // `shadow_echo`: the background filter's echo estimate (for double-talk
   // detection only).
   // `echo_power`: power-domain echo estimate (num_bins values, see
   // AdaptiveFilter::PowerEstimate); `external_talk`: the canceller's energy
   // double-talk detector.
-  void Process(const float* near, const float* error, const float* echo, const float* shadow_echo,
+  void Process(const float* near, const float* echo, const float* shadow_echo,
                const float* echo_power, bool far_active, bool external_talk, float* out);
   void Reset();
 
@@ -59,7 +61,6 @@ class ResidualSuppressor {
   const std::size_t num_bins_;
   AecRealFft fft_;
   std::vector<float> window_;
-  std::vector<float> prev_error_;
   std::vector<float> prev_echo_;
   std::vector<float> overlap_;
   std::vector<float> time_;
@@ -72,6 +73,9 @@ class ResidualSuppressor {
   std::vector<float> syy_;                 // smoothed |Y|^2
   std::vector<std::complex<float>> sey_;   // smoothed E conj(Y)
   std::vector<float> coherence_;
+  std::vector<float> mic_coh_;      // per-bin scratch of Process
+  std::vector<float> mic_power_;
+  std::vector<float> error_power_;
   std::vector<float> leak_num_;
   std::vector<float> leak_den_;
   std::vector<float> prev_near_;
