@@ -150,34 +150,71 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     for (std::size_t k = 0; k < num_bins_; ++k) noise_[k] = Norm(error_spec_[k]);
   }
   const float active = far_active ? 1.0f : 0.0f;
+  // std::complex<float> is float[2]: the loop reads the spectra as
+  // interleaved floats, which the vectoriser handles (complex-typed loads and
+  // stores it does not).
+  const float* ef = reinterpret_cast<const float*>(error_spec_.data());
+  const float* yf = reinterpret_cast<const float*>(echo_spec_.data());
+  const float* mf = reinterpret_cast<const float*>(near_spec_.data());
+  const float* hf = reinterpret_cast<const float*>(shadow_spec_.data());
+  float* sey = reinterpret_cast<float*>(sey_.data());
+  float* smy = reinterpret_cast<float*>(smy_.data());
+  float* sms = reinterpret_cast<float*>(sms_.data());
+  float* see = see_.data();
+  float* syy = syy_.data();
+  float* smm = smm_.data();
+  float* sss = sss_.data();
+  float* noise = noise_.data();
+  float* coherence = coherence_.data();
+  float* mic_coh = mic_coh_.data();
+  float* mic_power = mic_power_.data();
+  float* error_power = error_power_.data();
+  constexpr float kA = kCohForget;
+  constexpr float kB = 1.0f - kCohForget;
   for (std::size_t k = 0; k < num_bins_; ++k) {
-    const std::complex<float> e = error_spec_[k];
-    const std::complex<float> y = echo_spec_[k];
-    const float pe = Norm(e);
-    const float py = Norm(y);
-    see_[k] = kCohForget * see_[k] + (1.0f - kCohForget) * pe;
-    syy_[k] = kCohForget * syy_[k] + (1.0f - kCohForget) * py;
-    sey_[k] = kCohForget * sey_[k] + (1.0f - kCohForget) * MulConj(e, y);
-    coherence_[k] = active * std::min(1.0f, Norm(sey_[k]) / (see_[k] * syy_[k] + kTiny));
+    const float er = ef[2 * k], ei = ef[2 * k + 1];
+    const float yr = yf[2 * k], yi = yf[2 * k + 1];
+    const float mr = mf[2 * k], mi = mf[2 * k + 1];
+    const float hr = hf[2 * k], hi = hf[2 * k + 1];
+    const float pe = er * er + ei * ei;
+    const float py = yr * yr + yi * yi;
+    const float pm = mr * mr + mi * mi;
+    const float ph = hr * hr + hi * hi;
+    see[k] = kA * see[k] + kB * pe;
+    syy[k] = kA * syy[k] + kB * py;
+    smm[k] = kA * smm[k] + kB * pm;
+    sss[k] = kA * sss[k] + kB * ph;
+    // Cross spectra a * conj(b).
+    const float ey_r = kA * sey[2 * k] + kB * (er * yr + ei * yi);
+    const float ey_i = kA * sey[2 * k + 1] + kB * (ei * yr - er * yi);
+    const float my_r = kA * smy[2 * k] + kB * (mr * yr + mi * yi);
+    const float my_i = kA * smy[2 * k + 1] + kB * (mi * yr - mr * yi);
+    const float mh_r = kA * sms[2 * k] + kB * (mr * hr + mi * hi);
+    const float mh_i = kA * sms[2 * k + 1] + kB * (mi * hr - mr * hi);
+    sey[2 * k] = ey_r;
+    sey[2 * k + 1] = ey_i;
+    smy[2 * k] = my_r;
+    smy[2 * k + 1] = my_i;
+    sms[2 * k] = mh_r;
+    sms[2 * k + 1] = mh_i;
+    // Error / echo-estimate coherence (the residual echo's share).
+    const float coh = (ey_r * ey_r + ey_i * ey_i) / (see[k] * syy[k] + kTiny);
+    coherence[k] = active * std::min(coh, 1.0f);
     // Mic / echo-estimate coherence: the echo's share of the mic power in this
-    // bin; what is left is near-end speech, noise, or unmodelled echo.
-    const std::complex<float> m = near_spec_[k];
-    const float pm = Norm(m);
-    smm_[k] = kCohForget * smm_[k] + (1.0f - kCohForget) * pm;
-    smy_[k] = kCohForget * smy_[k] + (1.0f - kCohForget) * MulConj(m, y);
-    // The same for the background filter's estimate: after an echo path
-    // change the background re-learns the path first, and its coherence with
-    // the mic tells a path change (coherent again) from double talk (not).
-    const std::complex<float> sh = shadow_spec_[k];
-    sss_[k] = kCohForget * sss_[k] + (1.0f - kCohForget) * Norm(sh);
-    sms_[k] = kCohForget * sms_[k] + (1.0f - kCohForget) * MulConj(m, sh);
-    mic_coh_[k] = active * std::min(1.0f, std::max(Norm(smy_[k]) / (smm_[k] * syy_[k] + kTiny),
-                                                   Norm(sms_[k]) / (smm_[k] * sss_[k] + kTiny)));
-    mic_power_[k] = pm;
-    error_power_[k] = pe;
+    // bin; what is left is near-end speech, noise, or unmodelled echo. The
+    // same for the background filter's estimate: after an echo path change
+    // the background re-learns the path first, and its coherence with the mic
+    // tells a path change (coherent again) from double talk (not).
+    const float c_my = (my_r * my_r + my_i * my_i) / (smm[k] * syy[k] + kTiny);
+    const float c_mh = (mh_r * mh_r + mh_i * mh_i) / (smm[k] * sss[k] + kTiny);
+    mic_coh[k] = active * std::min(std::max(c_my, c_mh), 1.0f);
+    mic_power[k] = pm;
+    error_power[k] = pe;
     // Noise floor: follows drops quickly, rises slowly (minimum tracking).
-    const float nk = noise_[k];
-    noise_[k] = pe < nk ? nk + kNoiseFall * (pe - nk) : nk * kNoiseRise;
+    const float nk = noise[k];
+    const float fall = nk + kNoiseFall * (pe - nk);
+    const float rise = nk * kNoiseRise;
+    noise[k] = pe < nk ? fall : rise;
   }
   float coh_sum = 0.0f;
   float sum_noise = 0.0f;
