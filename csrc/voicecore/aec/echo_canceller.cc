@@ -40,6 +40,10 @@ constexpr float kErlForget = 0.995f;
 constexpr float kTalkStepScale = 0.1f;
 constexpr int kErlWarmupBlocks = 250;
 constexpr float kTiny = 1e-12f;
+constexpr float kNoiseFall = 0.2f;
+constexpr float kNoiseRise = 1.003f;  // ~3 dB/s at 250 blocks/s
+constexpr float kNoiseSmooth = 0.3f;
+constexpr float kNoiseBias = 2.0f;    // the tracked minimum's offset under the mean
 
 int CheckRate(int sample_rate_hz) {
   if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
@@ -128,6 +132,8 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       echo_power_(PaddedBins(num_bins_), 0.0f),
       erl_num_(num_bins_, 0.0f),
       erl_den_(num_bins_, 0.0f),
+      near_smooth_(num_bins_, 0.0f),
+      near_noise_(num_bins_, 0.0f),
       prior_(num_partitions_, 0.0f) {
   const float decay = kPriorDecay;
   const std::size_t flat = kMarginBlocks + 3;
@@ -157,6 +163,9 @@ void EchoCanceller::Reset() {
   offset_ = 0;
   std::fill(erl_num_.begin(), erl_num_.end(), 0.0f);
   std::fill(erl_den_.begin(), erl_den_.end(), 0.0f);
+  std::fill(near_smooth_.begin(), near_smooth_.end(), 0.0f);
+  std::fill(near_noise_.begin(), near_noise_.end(), 0.0f);
+  noise_init_ = false;
   talk_hangover_ = 0;
   energy_talk_ = false;
   erl_blocks_ = 0;
@@ -266,6 +275,19 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   std::copy(near, near + b, time_.begin() + static_cast<std::ptrdiff_t>(b));
   fft_.Forward(time_.data(), spec_.data());
   for (std::size_t k = 0; k < num_bins_; ++k) near_power_[k] = std::norm(spec_[k]);
+  // Mic noise floor per bin for the double-talk detector: the power smoothed
+  // over a few blocks (less spread, so its minimum sits only a few dB under
+  // the mean), followed down quickly and up by about 3 dB/s (minimum
+  // tracking), so speech and echo do not lift it but a louder room is learnt
+  // within seconds.
+  for (std::size_t k = 0; k < num_bins_; ++k) {
+    const float sm = noise_init_ ? near_smooth_[k] + kNoiseSmooth * (near_power_[k] - near_smooth_[k])
+                                 : near_power_[k];
+    near_smooth_[k] = sm;
+    const float nk = noise_init_ ? near_noise_[k] : sm;
+    near_noise_[k] = sm < nk ? nk + kNoiseFall * (sm - nk) : nk * kNoiseRise;
+  }
+  noise_init_ = true;
   std::copy(near, near + b, near_prev_.begin());
 
   delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_);
@@ -357,7 +379,12 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       mic_total += near_power_[k];
       if (erl_den_[k] > kTiny) {
         learnt = true;
-        const float predicted = erl_num_[k] / erl_den_[k] * far_power_prior_[k];
+        // Sensor and room noise is not near-end speech: a bin counts only
+        // above the predicted echo plus the noise floor. Without the floor,
+        // the noise in the far end's pauses (the echo prediction near zero
+        // while the span still holds far samples) read as double talk.
+        const float predicted = erl_num_[k] / erl_den_[k] * far_power_prior_[k] +
+                                kNoiseBias * near_noise_[k];
         excess += std::max(0.0f, near_power_[k] - kTalkExcess * predicted);
       }
     }

@@ -155,6 +155,9 @@ class EchoCanceller {
   std::vector<float> echo_power_;
   std::vector<float> erl_num_;  // smoothed mic power per bin (far end alone)
   std::vector<float> erl_den_;  // smoothed far power over the span, same blocks
+  std::vector<float> near_smooth_;  // mic power per bin smoothed over ~3 blocks
+  std::vector<float> near_noise_;   // its minimum-tracked floor
+  bool noise_init_ = false;
   int talk_hangover_ = 0;
   bool energy_talk_ = false;
   int erl_blocks_ = 0;
