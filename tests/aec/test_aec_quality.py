@@ -15,11 +15,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from aec_cases import corpus_case, generated, run  # noqa: E402
 
-from voicecore.dsp.aec_eval import evaluate_output  # noqa: E402
+from voicecore.dsp.aec import EchoCanceller  # noqa: E402
+from voicecore.dsp.aec_eval import EchoCase, evaluate_output  # noqa: E402
 
 
-@pytest.mark.parametrize(("name", "min_erle"), [("c01_st_rt150_d20", 30.0), ("c02_st_rt250_d80", 30.0),
-                                                ("c06_dt_ser0_rt250_d50", 15.0)])
+# Measured (AVX2 path): c01 45, c02 46, c03 41.4 (AEC3 40.6), c06 42.
+@pytest.mark.parametrize(("name", "min_erle"), [("c01_st_rt150_d20", 38.0), ("c02_st_rt250_d80", 38.0),
+                                                ("c03_st_rt400_d200", 37.5),
+                                                ("c06_dt_ser0_rt250_d50", 30.0)])
 def test_corpus_single_talk_erle(eval_dir: Path, name: str, min_erle: float) -> None:
     case = corpus_case(eval_dir, name)
     m = evaluate_output(case, run(case))
@@ -32,6 +35,30 @@ def test_generated_room_erle(eval_dir: Path) -> None:
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= 15.0, m
     assert m["t20_s"] <= 1.5, m
+
+
+def _energy_talk_fraction(case: EchoCase) -> tuple[float, np.ndarray]:
+    ec = EchoCanceller(16000, 10, 500, 250)
+    far, mic = case.far.astype(np.float32), case.mic.astype(np.float32)
+    n = len(mic) // 160 * 160
+    out = np.zeros(len(mic), np.float32)
+    flags = []
+    for i in range(0, n, 160):
+        ec.push_far(far[i : i + 160])
+        out[i : i + 160] = ec.process_near(mic[i : i + 160])
+        flags.append(ec.stats["energy_double_talk"])
+    return float(np.mean(flags[100:])), out.astype(np.float64)
+
+
+@pytest.mark.parametrize(("name", "max_fraction"), [("c03_st_rt400_d200", 0.16), ("gen", 0.08)])
+def test_energy_detector_quiet_in_single_talk(eval_dir: Path, name: str, max_fraction: float) -> None:
+    """Single talk with far-end pauses: the sensor noise in the pauses is not near-end speech. Before
+    the detector had a noise floor it fired in 20 % of c03's blocks (measured now: 11 %; gen: 3 %)."""
+    case = (corpus_case(eval_dir, name) if name != "gen"
+            else generated(eval_dir, "gen_st_pauses", 906, rt60=0.4, delay_ms=(100, 100)))
+    fraction, out = _energy_talk_fraction(case)
+    assert fraction <= max_fraction, fraction
+    assert evaluate_output(case, out)["erle_db"] >= 28.0
 
 
 def test_no_near_end_loss_when_far_silent(eval_dir: Path) -> None:
