@@ -1,9 +1,14 @@
 // AVX2+FMA kernels, selected at run time when the CPU has both. Functions are
 // compiled for that ISA through target attributes, so the rest of the library
-// stays baseline. Each dot product keeps four 8-wide (float) or 4-wide
-// (double) fused multiply-add accumulators and reduces them in a fixed order,
-// so results are deterministic on this path (they differ from the baseline
-// path in the last bits, because FMA rounds once per multiply-add).
+// stays baseline. Two summation families, each fixed per configuration:
+//  * one-chain (float polyphase tables of <= 16 phases, and the float
+//    half-band stages): one 8-lane accumulator per output, eight outputs in
+//    flight sharing tap or input loads (Dot8H, Dot8X, Dot4G below);
+//  * four accumulators per output (DotF32 ... ; double precision, tables of
+//    many phases, interpolated tables).
+// Either way every output is reduced in a fixed order, so results are
+// deterministic on this path (they differ from the baseline path in the last
+// bits, because FMA rounds once per multiply-add).
 #include <cstddef>
 
 #include "voicecore/resample/resample_kernels.h"
