@@ -461,6 +461,13 @@ std::size_t RunKernelChains(KernelState& st, void* out_raw, std::size_t max_fram
 // every output and output j + 1's window is output j's moved by one sample.
 // Only the taps up to the next multiple of 8 are run (the row is zero-padded
 // to 32 for the other family: 2Q = 34 taps would otherwise cost 64).
+// One explicit fused multiply-add at both call sites: left to the compiler,
+// `y + 0.5f * e` may be contracted at one site and not the other, and the
+// grouping would then change bits.
+VC_AVX2 inline float AddCentreTap(float y, const float* even, std::size_t j) {
+  return even == nullptr ? y : std::fma(0.5f, even[j], y);
+}
+
 void RunHalfbandChains(const float* taps, std::size_t padded, const float* even, const float* odd,
                        std::size_t count, float* out) {
   std::size_t n8 = padded;
@@ -473,9 +480,7 @@ void RunHalfbandChains(const float* taps, std::size_t padded, const float* even,
   alignas(32) float y[8];
   for (; j + 8 <= count; j += 8) {
     Dot8H(taps, odd + j, 1, n8, y);
-    for (std::size_t k = 0; k < 8; ++k) {
-      out[j + k] = even == nullptr ? y[k] : y[k] + 0.5f * even[j + k];
-    }
+    for (std::size_t k = 0; k < 8; ++k) out[j + k] = AddCentreTap(y[k], even, j + k);
   }
   while (j < count) {
     const std::size_t k_real = std::min<std::size_t>(4, count - j);
@@ -483,9 +488,7 @@ void RunHalfbandChains(const float* taps, std::size_t padded, const float* even,
     const float* wins[4];
     for (std::size_t k = 0; k < 4; ++k) wins[k] = odd + j + std::min(k, k_real - 1);
     Dot4G(rows, wins, n8, y);
-    for (std::size_t k = 0; k < k_real; ++k) {
-      out[j + k] = even == nullptr ? y[k] : y[k] + 0.5f * even[j + k];
-    }
+    for (std::size_t k = 0; k < k_real; ++k) out[j + k] = AddCentreTap(y[k], even, j + k);
     j += k_real;
   }
 }
