@@ -295,15 +295,18 @@ class SynthesizedAudio:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
+_CLAUSE_END = re.compile(r"(?<=[.!?;:,])\s+|\n+")
 
 
-def split_sentences(buffer: str, *, min_chars: int = 12) -> tuple[list[str], str]:
-    """Split complete sentences off ``buffer``; returns (sentences, remainder)."""
+def split_sentences(buffer: str, *, min_chars: int = 12, first: bool = False) -> tuple[list[str], str]:
+    """Split complete sentences off ``buffer``; returns (sentences, remainder). With ``first``, the
+    first piece may also end at a comma (and be as short as 8 characters)."""
     out: list[str] = []
     start = 0
-    for m in _SENTENCE_END.finditer(buffer):
+    pattern = _CLAUSE_END if first else _SENTENCE_END
+    for m in pattern.finditer(buffer):
         piece = buffer[start : m.start()].strip()
-        if len(piece) >= min_chars:
+        if len(piece) >= (8 if first and not out else min_chars):
             out.append(piece)
             start = m.end()
     return out, buffer[start:]
@@ -331,7 +334,8 @@ class TTSStream:
         if self._ended:
             raise AdapterError("TTS stream input already ended; open a new stream")
         self._text += text
-        sentences, self._text = split_sentences(self._text)
+        # The first segment may end at a comma: a short first segment means earlier first audio.
+        sentences, self._text = split_sentences(self._text, first=self.num_segments == 0)
         for s in sentences:
             self.num_segments += 1
             self._segments.put_nowait(s)

@@ -1,5 +1,7 @@
 """The agent runtime: chat context, events, and :class:`AgentSession`."""
 
+from typing import TYPE_CHECKING
+
 from voicecore.agent.context import ChatContext, ChatMessage, FunctionTool, ToolCall
 from voicecore.agent.events import (
     AgentEvent,
@@ -12,7 +14,19 @@ from voicecore.agent.events import (
     UserSpeechStarted,
     UserTranscript,
 )
-from voicecore.agent.session import AgentSession, InterruptionOptions, SessionOptions, Tool
+
+# The session imports the adapters, whose base imports this package's context module: load the
+# session lazily so either side can be imported first.
+_LAZY = {"AgentSession", "InterruptionOptions", "SessionOptions", "Tool"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from voicecore.agent import session
+
+        return getattr(session, name)
+    raise AttributeError(f"module 'voicecore.agent' has no attribute {name!r}")
+
 
 __all__ = [
     "AgentEvent",
@@ -33,3 +47,6 @@ __all__ = [
     "UserSpeechStarted",
     "UserTranscript",
 ]
+
+if TYPE_CHECKING:
+    from voicecore.agent.session import AgentSession, InterruptionOptions, SessionOptions, Tool

@@ -108,6 +108,7 @@ class _Reply:
         self.ctx = ctx
         self.preemptive = preemptive
         self.committed = False
+        self.cancelled = False
         self.interrupted = False
         self.finished = False
         self.generating = True
@@ -459,6 +460,7 @@ class AgentSession:
         return reply
 
     def _cancel_reply(self, reply: _Reply) -> None:
+        reply.cancelled = True
         reply.generating = False
         if reply.task is not None and not reply.task.done():
             reply.task.cancel()
@@ -530,7 +532,7 @@ class AgentSession:
             seg[3] += samples.size
             if item.is_segment_end:
                 seg[1] = seg[3]
-            if samples.size:
+            if samples.size and not reply.cancelled:
                 if reply.committed:
                     self._enqueue(reply, item.segment_id, samples)
                 else:
@@ -562,6 +564,8 @@ class AgentSession:
                 reply.pending.append((last, tail))
 
     def _enqueue(self, reply: _Reply, seg_id: int, samples: NDArray[np.float32]) -> None:
+        if reply.cancelled:
+            return  # a cancelled reply's reader may still deliver one chunk before it sees the cancel
         if reply.first_audio_enqueued is None:
             reply.first_audio_enqueued = self.clock.now()
         self.output.enqueue(reply, seg_id, samples)
@@ -577,9 +581,12 @@ class AgentSession:
         return frame
 
     def _on_output_frame(self, samples: NDArray[np.float32]) -> None:
-        if self._interrupt_decision_clock is not None and not np.any(samples):
-            self.stop_latencies_ms.append((self.clock.now() - self._interrupt_decision_clock) * 1000.0)
-            self._interrupt_decision_clock = None
+        if self._interrupt_decision_clock is not None:
+            # Barge-in stop time in device time: output frames after the decision until silence.
+            self._frames_since_decision += 1
+            if not np.any(samples):
+                self.stop_latencies_ms.append(self._frames_since_decision * float(self.options.frame_ms))
+                self._interrupt_decision_clock = None
         if self.aec is None:
             return
         if not self._far_active and not np.any(samples):
@@ -648,6 +655,7 @@ class AgentSession:
             return
         self._segment_counts = True
         self._interrupt_decision_clock = now
+        self._frames_since_decision = 0
         self.interruptions.append({"clock": now, "reply": reply.id, "played_samples": reply.played_samples})
         if reply.first_play is None or not io.resume_false_interruption:
             self._emit(Interrupted(now, reply.played_samples / self.options.sample_rate_hz))
@@ -720,3 +728,4 @@ class AgentSession:
         return [(m.role, m.content) for m in self.chat_ctx.messages if m.role in ("user", "assistant") and m.content]
 
     _segment_counts: bool = True
+    _frames_since_decision: int = 0
