@@ -415,3 +415,12 @@ class TTS(Adapter):
 async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
     """Run CPU-bound model code off the event loop (models release the GIL in native code)."""
     return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+
+def conn_options(conn: ConnOptions, timeout_s: float | None = None, max_retries: int | None = None) -> ConnOptions:
+    """``conn`` with ``timeout_s``/``max_retries`` overridden (as given in a configuration file)."""
+    return ConnOptions(
+        timeout_s=float(timeout_s) if timeout_s is not None else conn.timeout_s,
+        max_retries=int(max_retries) if max_retries is not None else conn.max_retries,
+        retry_interval_s=conn.retry_interval_s,
+    )
