@@ -202,10 +202,12 @@ async def test_openai_5xx_exhausts_retries_and_4xx_is_not_retried(server: Server
 
 
 async def test_openai_stall_times_out(server: Server) -> None:
+    release = asyncio.Event()
+
     async def h(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
-        await asyncio.sleep(5)
+        await asyncio.wait([asyncio.ensure_future(release.wait())], timeout=5)  # stalls until the test ends
         return resp
 
     server.route("/v1/chat/completions", h)
@@ -215,6 +217,7 @@ async def test_openai_stall_times_out(server: Server) -> None:
         with pytest.raises(AdapterError, match="no data"):
             await llm.chat(ctx_with("hi")).collect()
     assert time.monotonic() - t0 < 2.0
+    release.set()
 
 
 async def test_openai_connection_dropped_mid_stream_then_fallback_completes(server: Server) -> None:
