@@ -10,7 +10,7 @@ python3 -m venv "$venv"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q '.[test,dev]'
-"$venv/bin/ruff" check python tests bench
+"$venv/bin/ruff" check python tests bench conftest.py
 "$venv/bin/mypy" python/voicecore
 set +e
 "$venv/bin/python" -m pytest --benchmark-disable -q "$@"

@@ -27,6 +27,9 @@ __all__ = [
 ]
 
 # --- resample ---
+from voicecore.dsp.resample import Resampler  # noqa: E402
+
+__all__ += ["Resampler"]
 # --- vad ---
 # --- aec ---
 # --- jitter ---

@@ -1,4 +1,4 @@
-"""Shared fixtures: the evaluation corpus beside the project (../shared/eval)."""
+"""Fixtures shared by tests/ and bench/: the evaluation corpus beside the project (../shared/eval)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent
 
 
 def find_eval_dir() -> Path | None:

@@ -1,0 +1,47 @@
+// Baseline-ISA kernels (SSE2 on x86-64, NEON on aarch64). The dot products keep
+// a fixed number of independent partial sums and reduce them in a fixed order:
+// the compiler vectorises the lanes at -O3 without reassociating anything, so
+// the result never depends on how the history happens to be aligned.
+#include <cstddef>
+
+#include "voicecore/resample/resample_kernels.h"
+
+namespace voicecore::resample {
+namespace {
+
+template <typename S, int kLanes>
+struct LaneDot {
+  S operator()(const S* h, const S* x, std::size_t n) const {
+    S acc[kLanes] = {};
+    for (std::size_t i = 0; i < n; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) acc[k] += h[i + k] * x[i + k];
+    }
+    for (int width = kLanes / 2; width > 0; width /= 2) {
+      for (int k = 0; k < width; ++k) acc[k] += acc[k + width];
+    }
+    return acc[0];
+  }
+};
+
+template <typename S, int kLanes>
+struct LaneDot2 {
+  void operator()(const S* h, const S* x0, const S* x1, std::size_t n, S* y0, S* y1) const {
+    const LaneDot<S, kLanes> dot;
+    *y0 = dot(h, x0, n);
+    *y1 = dot(h, x1, n);
+  }
+};
+
+}  // namespace
+}  // namespace voicecore::resample
+
+#include "voicecore/resample/resample_kernel_impl.h"
+
+namespace voicecore::resample {
+
+KernelFn SelectBaselineKernel(bool double_precision, bool int16_out) {
+  return SelectKernel<LaneDot<float, 16>, LaneDot2<float, 16>, LaneDot<double, 8>,
+                      LaneDot2<double, 8>>(double_precision, int16_out);
+}
+
+}  // namespace voicecore::resample
