@@ -77,6 +77,7 @@ class ConversationResult:
     played: NDArray[np.float32]
     mic: NDArray[np.float32]
     user_intervals: list[tuple[float, float]] = field(default_factory=list)
+    tick_clock: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))  # clock of each output frame
 
 
 async def run_conversation(
@@ -105,6 +106,7 @@ async def run_conversation(
     agent_done_at: float | None = t0
     idle_since: float | None = None
     played_log: list[NDArray[np.float32]] = []
+    tick_clock: list[float] = []
     mic_log: list[NDArray[np.float32]] = []
     while True:
         now = clock.now()
@@ -128,6 +130,7 @@ async def run_conversation(
             if go:
                 active, pos = pending.pop(0).audio, 0
                 user_intervals.append((now, now + active.size / o.sample_rate_hz))
+        tick_clock.append(now)
         played = session.pull_audio().samples
         mic = room.echo(played)
         if active is not None:
@@ -176,6 +179,7 @@ async def run_conversation(
         wall_s=time.monotonic() - wall0, sim_s=clock.now() - t0,
         played=np.concatenate(played_log) if played_log else np.zeros(0, np.float32),
         mic=np.concatenate(mic_log) if mic_log else np.zeros(0, np.float32), user_intervals=user_intervals,
+        tick_clock=np.array(tick_clock),
     )
 
 
