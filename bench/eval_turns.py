@@ -63,7 +63,9 @@ def segments_from_labels(labels: NDArray[np.uint8]) -> list[tuple[float, float]]
     return segs
 
 
-def segments_from_vad(audio: NDArray[np.float32], make_vad: Callable[[], object]) -> list[tuple[float, float]]:
+def segments_from_vad(
+    audio: NDArray[np.float32], make_vad: Callable[[], object]
+) -> list[tuple[float, float]]:
     from voicecore.agent.kernels import vad_edges
 
     vad = make_vad()
@@ -81,8 +83,12 @@ def segments_from_vad(audio: NDArray[np.float32], make_vad: Callable[[], object]
     return segs
 
 
-def load_pauses(eval_dir: Path, items: Sequence[str], segs_of: dict[str, list[tuple[float, float]]],
-                audio_len: dict[str, float]) -> list[Pause]:
+def load_pauses(
+    eval_dir: Path,
+    items: Sequence[str],
+    segs_of: dict[str, list[tuple[float, float]]],
+    audio_len: dict[str, float],
+) -> list[Pause]:
     turns: dict[str, list[dict[str, str]]] = {}
     with open(eval_dir / "turns" / "turns.csv") as f:
         for row in csv.DictReader(f):
@@ -160,14 +166,23 @@ def evaluate(pauses: list[Pause], delay_of: Callable[[int, Pause], float]) -> di
                 late += 1
     arr = np.array(lat)
     return {
-        "internal": internal, "false_eot": false_eot, "eot": len(lat), "late": late,
+        "internal": internal,
+        "false_eot": false_eot,
+        "eot": len(lat),
+        "late": late,
         "median_ms": float(np.median(arr)) if lat else float("nan"),
         "p90_ms": float(np.percentile(arr, 90)) if lat else float("nan"),
     }
 
 
-def run(eval_dir: Path, items: Sequence[str] | None = None, *, vad: str = "frame", hangover_ms: int = 200,
-        models: Sequence[str] = ("vad-only", "text-heuristic", "smart-turn")) -> list[dict[str, object]]:
+def run(
+    eval_dir: Path,
+    items: Sequence[str] | None = None,
+    *,
+    vad: str = "frame",
+    hangover_ms: int = 200,
+    models: Sequence[str] = ("vad-only", "text-heuristic", "smart-turn"),
+) -> list[dict[str, object]]:
     from voicecore.turn import SmartTurnModel, TextHeuristicModel, find_smart_turn_model
 
     tdir = eval_dir / "turns"
@@ -178,15 +193,22 @@ def run(eval_dir: Path, items: Sequence[str] | None = None, *, vad: str = "frame
     else:
         from voicecore.agent.kernels import make_speech_detector
 
-        segs = {it: segments_from_vad(audio[it], lambda: make_speech_detector(
-            vad, min_silence_ms=hangover_ms)) for it in items}
+        segs = {
+            it: segments_from_vad(audio[it], lambda: make_speech_detector(vad, min_silence_ms=hangover_ms))
+            for it in items
+        }
     pauses = load_pauses(eval_dir, items, segs, {it: a.size / RATE for it, a in audio.items()})
     scorer = Scorer(eval_dir, audio, hangover_ms)
     rows: list[dict[str, object]] = []
     if "vad-only" in models:
         for x in (300, 400, 500, 600, 700, 800, 1000, 1200, 1500):
-            rows.append({"method": "vad-only", "setting": f"silence {x} ms",
-                         **evaluate(pauses, lambda i, p, x=x: float(x))})
+            rows.append(
+                {
+                    "method": "vad-only",
+                    "setting": f"silence {x} ms",
+                    **evaluate(pauses, lambda i, p, x=x: float(x)),
+                }
+            )
     candidates: list[tuple[str, object]] = []
     if "text-heuristic" in models:
         candidates.append(("text-heuristic", TextHeuristicModel()))
@@ -194,6 +216,7 @@ def run(eval_dir: Path, items: Sequence[str] | None = None, *, vad: str = "frame
         candidates.append(("smart-turn", SmartTurnModel()))
     for name, model in candidates:
         for lo in (300, 400, 500, 600):
+
             def delay(i: int, p: Pause, lo: int = lo, name: str = name, model: object = model) -> float:
                 prob = scorer.prob(name, model, p, i)
                 return float(lo) if prob >= 0.5 else 3000.0
@@ -204,15 +227,20 @@ def run(eval_dir: Path, items: Sequence[str] | None = None, *, vad: str = "frame
 
 def matched_vad_false_eot(rows: list[dict[str, object]], median_ms: float) -> float:
     """VAD-only false end-of-turn count interpolated at ``median_ms`` median latency."""
-    pts = sorted((float(r["median_ms"]), float(r["false_eot"])) for r in rows  # type: ignore[arg-type]
-                 if r["method"] == "vad-only")
+    pts = sorted(
+        (float(r["median_ms"]), float(r["false_eot"]))
+        for r in rows  # type: ignore[arg-type]
+        if r["method"] == "vad-only"
+    )
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
     return float(np.interp(median_ms, xs, ys))
 
 
 def format_rows(rows: list[dict[str, object]]) -> str:
-    head = ("| method | setting | false EOT in internal pauses | median latency ms | p90 latency ms "
-            "| real ends missed (user spoke first) |")
+    head = (
+        "| method | setting | false EOT in internal pauses | median latency ms | p90 latency ms "
+        "| real ends missed (user spoke first) |"
+    )
     lines = [head, "|---|---|---|---|---|---|"]
     for r in rows:
         med, p90 = float(r["median_ms"]), float(r["p90_ms"])  # type: ignore[arg-type]
@@ -229,7 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     default = os.environ.get("VOICECORE_EVAL_DIR") or str(here.parent / "shared" / "eval")
     ap.add_argument("--eval-dir", type=Path, default=Path(default))
     ap.add_argument("--items", default="")
-    ap.add_argument("--vad", default="frame", help="SpeechDetector vad kind, or 'labels' for the corpus labels")
+    ap.add_argument(
+        "--vad", default="frame", help="SpeechDetector vad kind, or 'labels' for the corpus labels"
+    )
     args = ap.parse_args(argv)
     items = [s for s in args.items.split(",") if s] or None
     rows = run(args.eval_dir, items, vad=args.vad)
@@ -237,8 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in rows:
         if r["method"] != "vad-only":
             m = float(r["median_ms"])  # type: ignore[arg-type]
-            print(f"{r['method']} {r['setting']}: {r['false_eot']} false EOT vs VAD-only "
-                  f"{matched_vad_false_eot(rows, m):.1f} at the same median latency ({m:.0f} ms)")
+            print(
+                f"{r['method']} {r['setting']}: {r['false_eot']} false EOT vs VAD-only "
+                f"{matched_vad_false_eot(rows, m):.1f} at the same median latency ({m:.0f} ms)"
+            )
     return 0
 
 

@@ -38,10 +38,10 @@ async def cancel_and_wait(*futures: asyncio.Future[Any] | None) -> None:
                 raise
         except Exception:  # noqa: BLE001 - the child's error is logged, not re-raised, on purpose
             _log.debug("task ended with an error while being cancelled", exc_info=True)
-    for f in futures:
-        if f is not None and f.done() and not f.cancelled():
+    for fut in futures:
+        if fut is not None and fut.done() and not fut.cancelled():
             with contextlib.suppress(Exception):
-                f.exception()
+                fut.exception()
 
 
 class TaskSet:

@@ -65,14 +65,19 @@ class AudioFrame:
         """Mono samples (a view for mono frames, a channel mean otherwise)."""
         if self.num_channels == 1:
             return self.samples
-        return self.samples.mean(axis=1, dtype=np.float32)
+        return np.asarray(self.samples.mean(axis=1, dtype=np.float32), dtype=np.float32)
 
     def to_int16(self) -> NDArray[np.int16]:
         return float32_to_int16(self.samples)
 
     @classmethod
     def from_int16(
-        cls, samples: NDArray[np.int16], sample_rate_hz: int, *, num_channels: int = 1, timestamp_s: float = 0.0
+        cls,
+        samples: NDArray[np.int16],
+        sample_rate_hz: int,
+        *,
+        num_channels: int = 1,
+        timestamp_s: float = 0.0,
     ) -> AudioFrame:
         return cls(int16_to_float32(samples), sample_rate_hz, num_channels, timestamp_s)
 
@@ -111,5 +116,7 @@ def concat_frames(frames: list[AudioFrame]) -> NDArray[np.float32]:
     rate = frames[0].sample_rate_hz
     for f in frames:
         if f.sample_rate_hz != rate:
-            raise AudioFormatError(f"cannot concatenate frames at {rate} Hz and {f.sample_rate_hz} Hz; resample first")
+            raise AudioFormatError(
+                f"cannot concatenate frames at {rate} Hz and {f.sample_rate_hz} Hz; resample first"
+            )
     return np.concatenate([f.mono() for f in frames]).astype(np.float32, copy=False)

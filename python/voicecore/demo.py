@@ -31,7 +31,14 @@ __all__ = ["DEMO_CLIPS", "format_table", "load_wav", "run_demo"]
 
 DEMO_CLIPS = ("ps_goforward", "librivox_ss_0880", "ps_something", "librivox_ss_0930")
 RATE = 16000
-METRIC_KEYS = ("eou_delay_ms", "stt_delay_ms", "llm_ttft_ms", "tts_ttfb_ms", "e2e_latency_ms", "voicecore_overhead_ms")
+METRIC_KEYS = (
+    "eou_delay_ms",
+    "stt_delay_ms",
+    "llm_ttft_ms",
+    "tts_ttfb_ms",
+    "e2e_latency_ms",
+    "voicecore_overhead_ms",
+)
 
 
 def load_wav(path: str | Path, *, sample_rate_hz: int = RATE) -> NDArray[np.float32]:
@@ -39,7 +46,9 @@ def load_wav(path: str | Path, *, sample_rate_hz: int = RATE) -> NDArray[np.floa
     try:
         with wave.open(str(path), "rb") as w:
             if w.getsampwidth() != 2:
-                raise AudioFormatError(f"{path}: only 16-bit PCM WAV is supported; convert it with sox or ffmpeg")
+                raise AudioFormatError(
+                    f"{path}: only 16-bit PCM WAV is supported; convert it with sox or ffmpeg"
+                )
             rate, channels = w.getframerate(), w.getnchannels()
             pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
     except (wave.Error, EOFError) as exc:
@@ -77,18 +86,26 @@ def _time_tool() -> Tool:
 
 
 async def run_demo(
-    *, wav: str | None = None, echo: bool = True, echo_canceller: bool = True, config: str | None = None,
-    vad: Any = None, resampler_factory: Any = None,
+    *,
+    wav: str | None = None,
+    echo: bool = True,
+    echo_canceller: bool = True,
+    config: str | None = None,
+    vad: Any = None,
+    resampler_factory: Any = None,
 ) -> tuple[ConversationResult, AgentSession]:
     stt, llm, tts = build_adapters(load_config(config))
     clock = SimClock()
     options = SessionOptions(echo_cancellation=echo_canceller, tools=[_time_tool()])
-    session = AgentSession(stt=stt, llm=llm, tts=tts, vad=vad, clock=clock, options=options,
-                           resampler_factory=resampler_factory)
+    session = AgentSession(
+        stt=stt, llm=llm, tts=tts, vad=vad, clock=clock, options=options, resampler_factory=resampler_factory
+    )
     warm = getattr(tts, "warm_up", None)
     if warm is not None:
         await warm()
-    script = [ScriptedUtterance(load_wav(wav), "after_agent", 0.5, Path(wav).name)] if wav else default_script()
+    script = (
+        [ScriptedUtterance(load_wav(wav), "after_agent", 0.5, Path(wav).name)] if wav else default_script()
+    )
     try:
         async with session:
             result = await run_conversation(session, script, room=RoomSimulator(enabled=echo))
@@ -114,21 +131,28 @@ def format_table(result: ConversationResult, session: AgentSession) -> str:
         lines.append(f"      agent: {t['agent_transcript']}{flag}")
     lines.append("")
     head = ["turn", "eou", "stt", "llm_ttft", "tts_ttfb", "e2e", "overhead", "interrupted"]
-    lines.append("Per-turn latency (ms): eou = end of user speech -> end-of-turn decision; e2e = end of user "
-                 "speech -> first agent audio; overhead = time voicecore added (no model time)")
+    lines.append(
+        "Per-turn latency (ms): eou = end of user speech -> end-of-turn decision; e2e = end of user "
+        "speech -> first agent audio; overhead = time voicecore added (no model time)"
+    )
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * len(head))
     for i, t in enumerate(result.turns, 1):
         m = t["metrics"]
         assert isinstance(m, dict)
-        lines.append("| " + " | ".join([str(i)] + [_fmt(m.get(k)) for k in METRIC_KEYS] + [str(t["interrupted"])]) + " |")
+        lines.append(
+            "| "
+            + " | ".join([str(i)] + [_fmt(m.get(k)) for k in METRIC_KEYS] + [str(t["interrupted"])])
+            + " |"
+        )
     stops = ", ".join(f"{v:.0f}" for v in result.stop_latencies_ms) or "-"
     lines.append("")
     lines.append(
         f"interruptions: {result.interruptions} (self-interruptions: {result.self_interruptions}); "
         f"barge-in stop time after the decision: {stops} ms; echo canceller: "
         f"{'on' if session.aec is not None else 'off'}; providers: stt={session.stt.provider} "
-        f"llm={session.llm.provider} tts={session.tts.provider}; end-of-turn model: {session.turn_detector.name}"
+        f"llm={session.llm.provider} tts={session.tts.provider}; "
+        f"end-of-turn model: {session.turn_detector.name}"
     )
     lines.append(f"simulated {result.sim_s:.1f} s of conversation in {result.wall_s:.1f} s wall time")
     return "\n".join(lines)

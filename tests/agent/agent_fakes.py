@@ -59,8 +59,14 @@ class FakeSTT(STT):
 
     provider = "fake-stt"
 
-    def __init__(self, texts: Sequence[str], *, interim_after_frames: int = 20, final_delay_s: float = 0.0,
-                 fail: bool = False) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        *,
+        interim_after_frames: int = 20,
+        final_delay_s: float = 0.0,
+        fail: bool = False,
+    ) -> None:
         super().__init__(conn=NO_RETRY)
         self.texts = list(texts)
         self.i = 0
@@ -117,8 +123,15 @@ class FakeTTS(TTS):
 
     provider = "fake-tts"
 
-    def __init__(self, *, seconds_per_word: float = 0.3, voice: str = "librivox_ss_0930", sample_rate_hz: int = 16000,
-                 fail: bool = False, gain: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        seconds_per_word: float = 0.3,
+        voice: str = "librivox_ss_0930",
+        sample_rate_hz: int = 16000,
+        fail: bool = False,
+        gain: float = 1.0,
+    ) -> None:
         super().__init__(conn=NO_RETRY)
         self.sample_rate_hz = sample_rate_hz
         self.seconds_per_word = seconds_per_word

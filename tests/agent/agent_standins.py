@@ -19,7 +19,9 @@ class SpeechEnded:
 
 
 class EnergyDetector:
-    def __init__(self, threshold_dbfs: float = -42.0, min_speech_ms: int = 60, min_silence_ms: int = 200) -> None:
+    def __init__(
+        self, threshold_dbfs: float = -42.0, min_speech_ms: int = 60, min_silence_ms: int = 200
+    ) -> None:
         self.th = threshold_dbfs
         self.min_speech = min_speech_ms / 1000
         self.min_silence = min_silence_ms / 1000

@@ -32,10 +32,19 @@ GRAMMAR = textwrap.dedent("""\
 """)
 
 
-async def run_agent(stt: STT, llm: LLM, tts: TTS, script: list[ScriptedUtterance]) -> tuple[Any, AgentSession]:
+async def run_agent(
+    stt: STT, llm: LLM, tts: TTS, script: list[ScriptedUtterance]
+) -> tuple[Any, AgentSession]:
     """The agent code under test: identical whichever providers the configuration picked."""
-    session = AgentSession(stt=stt, llm=llm, tts=tts, vad=make_vad(), clock=SimClock(),
-                           options=SessionOptions(echo_cancellation=False), resampler_factory=resampler_factory())
+    session = AgentSession(
+        stt=stt,
+        llm=llm,
+        tts=tts,
+        vad=make_vad(),
+        clock=SimClock(),
+        options=SessionOptions(echo_cancellation=False),
+        resampler_factory=resampler_factory(),
+    )
     async with session:
         result = await run_conversation(session, script, room=RoomSimulator(enabled=False), max_sim_s=40)
     return result, session
@@ -59,7 +68,10 @@ async def test_pocketsphinx_grammar_transcribes_real_speech_in_a_stream() -> Non
 async def test_open_vocabulary_pocketsphinx_word_error_rate_on_real_speech() -> None:
     from voicecore.adapters.stt.pocketsphinx import PocketsphinxSTT
 
-    refs = {"ps_goforward": "go forward ten meters", "librivox_ss_0880": "he was not an ill disposed young man"}
+    refs = {
+        "ps_goforward": "go forward ten meters",
+        "librivox_ss_0880": "he was not an ill disposed young man",
+    }
     errors = words = 0
     async with PocketsphinxSTT() as stt:
         for name, ref in refs.items():
@@ -87,11 +99,15 @@ def _edit_distance(a: list[str], b: list[str]) -> int:
 async def test_offline_defaults_hold_a_real_conversation(tmp_path: Path) -> None:
     pytest.importorskip("piper")
     cfg = tmp_path / "voicecore.toml"
-    cfg.write_text(f'llm = "rules"\ntts = ["piper", "espeak"]\n[stt]\nprovider = "pocketsphinx"\n'
-                   f"grammar = '''{GRAMMAR}'''\n")
+    cfg.write_text(
+        f'llm = "rules"\ntts = ["piper", "espeak"]\n[stt]\nprovider = "pocketsphinx"\n'
+        f"grammar = '''{GRAMMAR}'''\n"
+    )
     stt, llm, tts = registry.build_adapters(registry.load_config(cfg, env={}))
     assert (stt.provider, llm.provider) == ("pocketsphinx", "rules")
-    result, session = await run_agent(stt, llm, tts, [ScriptedUtterance(trim(clip("ps_goforward")), delay_s=0.3)])
+    result, session = await run_agent(
+        stt, llm, tts, [ScriptedUtterance(trim(clip("ps_goforward")), delay_s=0.3)]
+    )
     await tts.aclose()
     assert result.turns[0]["user_transcript"] == "go forward ten meters"
     assert result.turns[0]["agent_transcript"] == "Understood, moving forward. Tell me when to stop."
@@ -110,7 +126,8 @@ async def test_espeak_fallback_synthesizes_speech() -> None:
         pytest.skip("espeak-ng not installed (scripts/system-packages.txt installs it)")
     frames = [f async for f in tts.synthesize("Hello from the fallback voice.")]
     audio = np.concatenate([f.samples for f in frames])
-    assert frames[0].sample_rate_hz == 22050 and audio.size > 22050
+    assert frames[0].sample_rate_hz == 22050
+    assert audio.size > 22050
     assert float(np.sqrt(np.mean(audio**2))) > 0.02
 
 
@@ -143,12 +160,19 @@ async def test_swapping_the_llm_by_configuration_changes_no_agent_code(tmp_path:
         registry.register_provider("tts", "scripted", lambda **_: FakeTTS())
         for name, env in {
             "rules": {"VOICECORE_LLM": "rules"},
-            "openai": {"VOICECORE_LLM": "openai", "VOICECORE_LLM_BASE_URL": f"http://127.0.0.1:{port}/v1",
-                       "VOICECORE_LLM_MODEL": "local-model"},
+            "openai": {
+                "VOICECORE_LLM": "openai",
+                "VOICECORE_LLM_BASE_URL": f"http://127.0.0.1:{port}/v1",
+                "VOICECORE_LLM_MODEL": "local-model",
+            },
         }.items():
-            cfg = registry.load_config(None, env={"VOICECORE_STT": "scripted", "VOICECORE_TTS": "scripted", **env})
+            cfg = registry.load_config(
+                None, env={"VOICECORE_STT": "scripted", "VOICECORE_TTS": "scripted", **env}
+            )
             stt, llm, tts = registry.build_adapters(cfg)
-            result, _ = await run_agent(stt, llm, tts, [ScriptedUtterance(trim(clip("ps_goforward")), delay_s=0.3)])
+            result, _ = await run_agent(
+                stt, llm, tts, [ScriptedUtterance(trim(clip("ps_goforward")), delay_s=0.3)]
+            )
             await llm.aclose()
             replies[name] = result.turns[0]["agent_transcript"]
         assert replies == {"rules": RulesLLM().reply_for(_ctx("hello")), "openai": "Hi from the server."}
@@ -167,11 +191,15 @@ def _ctx(text: str) -> Any:
 
 def test_config_file_env_overrides_fallback_lists_and_errors(tmp_path: Path) -> None:
     cfg = tmp_path / "agent.toml"
-    cfg.write_text('stt = "pocketsphinx"\ntts = "espeak"\n[llm]\nprovider = "openai"\n'
-                   'base_url = "http://127.0.0.1:9/v1"\nmodel = "m"\nfallback = "rules"\n')
+    cfg.write_text(
+        'stt = "pocketsphinx"\ntts = "espeak"\n[llm]\nprovider = "openai"\n'
+        'base_url = "http://127.0.0.1:9/v1"\nmodel = "m"\nfallback = "rules"\n'
+    )
     c = registry.load_config(cfg, env={})
-    assert [(s.name, s.options) for s in c.llm] == [("openai", {"base_url": "http://127.0.0.1:9/v1", "model": "m"}),
-                                                  ("rules", {})]
+    assert [(s.name, s.options) for s in c.llm] == [
+        ("openai", {"base_url": "http://127.0.0.1:9/v1", "model": "m"}),
+        ("rules", {}),
+    ]
     c2 = registry.load_config(cfg, env={"VOICECORE_TTS": "piper,espeak", "VOICECORE_LLM_MODEL": "other"})
     assert [s.name for s in c2.tts] == ["piper", "espeak"]
     assert c2.llm[0].options["model"] == "other"

@@ -33,18 +33,28 @@ from voicecore.turn import EndpointingOptions, TextHeuristicModel, TurnDetector
 RATE = 16000
 
 
-def session_with(stt: Any, llm: Any, tts: Any, *, options: SessionOptions | None = None, **kw: Any) -> AgentSession:
+def session_with(
+    stt: Any, llm: Any, tts: Any, *, options: SessionOptions | None = None, **kw: Any
+) -> AgentSession:
     return AgentSession(
-        stt=stt, llm=llm, tts=tts, vad=make_vad(), clock=SimClock(),
+        stt=stt,
+        llm=llm,
+        tts=tts,
+        vad=make_vad(),
+        clock=SimClock(),
         options=options or SessionOptions(echo_cancellation=False, instructions="test"),
-        resampler_factory=resampler_factory(), **kw,
+        resampler_factory=resampler_factory(),
+        **kw,
     )
 
 
-async def converse(session: AgentSession, script: list[ScriptedUtterance],
-                   room: RoomSimulator | None = None) -> ConversationResult:
+async def converse(
+    session: AgentSession, script: list[ScriptedUtterance], room: RoomSimulator | None = None
+) -> ConversationResult:
     async with session:
-        return await run_conversation(session, script, room=room or RoomSimulator(enabled=False), max_sim_s=60)
+        return await run_conversation(
+            session, script, room=room or RoomSimulator(enabled=False), max_sim_s=60
+        )
 
 
 def events_of(r: ConversationResult, cls: type) -> list[Any]:
@@ -69,7 +79,8 @@ async def test_two_turns_are_endpointed_after_min_endpointing_and_answered() -> 
     s = session_with(stt, llm, FakeTTS())
     r = await converse(s, [ScriptedUtterance(A, delay_s=0.3), ScriptedUtterance(B, delay_s=0.6)])
     assert [(t["user_transcript"], t["agent_transcript"]) for t in r.turns] == [
-        ("go forward ten meters", "Okay, going."), ("he was not an ill disposed young man", "Noted."),
+        ("go forward ten meters", "Okay, going."),
+        ("he was not an ill disposed young man", "Noted."),
     ]
     for t in r.turns:
         m = t["metrics"]
@@ -89,9 +100,13 @@ async def test_text_model_keeps_an_unfinished_turn_open_where_vad_only_splits_it
 
     s_vad = session_with(FakeSTT(texts), FakeLLM(["Sure."]), FakeTTS())
     r_vad = await converse(s_vad, [ScriptedUtterance(audio, delay_s=0.3)])
-    assert [t["user_transcript"] for t in r_vad.turns][:1] == ["i would like to go to the"]  # split: false end
+    assert [t["user_transcript"] for t in r_vad.turns][:1] == [
+        "i would like to go to the"
+    ]  # split: false end
 
-    detector = TurnDetector(TextHeuristicModel(), EndpointingOptions(min_endpointing_ms=500, max_endpointing_ms=3000))
+    detector = TurnDetector(
+        TextHeuristicModel(), EndpointingOptions(min_endpointing_ms=500, max_endpointing_ms=3000)
+    )
     s_txt = session_with(FakeSTT(texts), FakeLLM(["Sure."]), FakeTTS(), turn_detector=detector)
     r_txt = await converse(s_txt, [ScriptedUtterance(audio, delay_s=0.3)])
     assert [t["user_transcript"] for t in r_txt.turns] == ["i would like to go to the station please"]
@@ -115,13 +130,14 @@ async def test_barge_in_stops_audio_within_one_frame_and_keeps_only_played_words
     s = session_with(stt, FakeLLM([words, "Stopped."]), tts)
     r = await converse(s, [ScriptedUtterance(A, delay_s=0.3), ScriptedUtterance(C, "barge_in", 1.5)])
 
-    assert len(s.interruptions) == 1 and r.self_interruptions == 0
+    assert len(s.interruptions) == 1
+    assert r.self_interruptions == 0
     assert s.stop_latencies_ms == [10.0]  # the very next output frame was silent
     k = _decision_tick(r, s)
     frames = r.played.reshape(-1, 160)
     assert np.any(frames[k - 5 : k]), "the agent was speaking before the decision"
     next_reply = next(i for i in range(k + 1, len(frames)) if np.any(frames[i]))
-    assert not np.any(frames[k:next_reply - 1][1:]), "no agent audio between the stop and the next reply"
+    assert not np.any(frames[k : next_reply - 1][1:]), "no agent audio between the stop and the next reply"
     # The decision came min_interruption_ms after the user started (VAD start edge).
     starts = [e.timestamp_s for e in events_of(r, UserSpeechStarted)]
     assert 0.5 <= float(s.interruptions[0]["clock"]) - starts[1] < 0.52
@@ -129,12 +145,15 @@ async def test_barge_in_stops_audio_within_one_frame_and_keeps_only_played_words
     interrupted = [m for m in s.chat_ctx.messages if m.interrupted]
     assert len(interrupted) == 1
     kept = interrupted[0].content.split()
-    assert 0 < len(kept) < 30 and kept == words.split()[: len(kept)]
+    assert 0 < len(kept) < 30
+    assert kept == words.split()[: len(kept)]
     played_s = float(s.interruptions[0]["played_samples"]) / RATE
     assert abs(len(kept) - played_s / 0.3) <= 1.0
     ev = events_of(r, AgentTranscript)[0]
-    assert ev.interrupted and ev.full_text == words
-    assert r.turns[1]["user_transcript"] == "stop please" and r.turns[1]["agent_transcript"] == "Stopped."
+    assert ev.interrupted
+    assert ev.full_text == words
+    assert r.turns[1]["user_transcript"] == "stop please"
+    assert r.turns[1]["agent_transcript"] == "Stopped."
 
 
 async def test_false_interruption_resumes_the_paused_speech() -> None:
@@ -142,17 +161,26 @@ async def test_false_interruption_resumes_the_paused_speech() -> None:
     # The second user segment (a cough/mumble) gets no transcript at all.
     stt = FakeSTT(["tell me more", ""], interim_after_frames=0)
     tts = FakeTTS(seconds_per_word=0.3)
-    opts = SessionOptions(echo_cancellation=False, instructions="test",
-                          interruption=InterruptionOptions(min_interruption_ms=500, false_interruption_timeout_ms=800))
+    opts = SessionOptions(
+        echo_cancellation=False,
+        instructions="test",
+        interruption=InterruptionOptions(min_interruption_ms=500, false_interruption_timeout_ms=800),
+    )
     s = session_with(stt, FakeLLM([words]), tts, options=opts)
-    r = await converse(s, [ScriptedUtterance(A, delay_s=0.3), ScriptedUtterance(B[: int(0.9 * RATE)], "barge_in", 1.0)])
+    r = await converse(
+        s, [ScriptedUtterance(A, delay_s=0.3), ScriptedUtterance(B[: int(0.9 * RATE)], "barge_in", 1.0)]
+    )
 
     ints = events_of(r, Interrupted)
     assert [i.resumed for i in ints] == [False, True]
     final = events_of(r, AgentTranscript)
-    assert len(final) == 1 and not final[0].interrupted and final[0].text == words
+    assert len(final) == 1
+    assert not final[0].interrupted
+    assert final[0].text == words
     # Nothing was dropped: every synthesized sample was played, only later.
-    assert int(np.count_nonzero(np.any(r.played.reshape(-1, 160), axis=1))) * 160 >= tts.samples_for(words) - 160
+    assert (
+        int(np.count_nonzero(np.any(r.played.reshape(-1, 160), axis=1))) * 160 >= tts.samples_for(words) - 160
+    )
     assert [m.content for m in s.chat_ctx.messages if m.role == "user"] == ["tell me more"]
     assert [m.content for m in s.chat_ctx.messages if m.role == "assistant"] == [words]
 
@@ -160,7 +188,9 @@ async def test_false_interruption_resumes_the_paused_speech() -> None:
 async def test_short_user_noise_below_min_interruption_does_not_stop_the_agent() -> None:
     words = " ".join(f"w{i}" for i in range(15))
     s = session_with(FakeSTT(["hi", "mm"]), FakeLLM([words]), FakeTTS())
-    r = await converse(s, [ScriptedUtterance(A, delay_s=0.3), ScriptedUtterance(C[: int(0.25 * RATE)], "barge_in", 1.0)])
+    r = await converse(
+        s, [ScriptedUtterance(A, delay_s=0.3), ScriptedUtterance(C[: int(0.25 * RATE)], "barge_in", 1.0)]
+    )
     assert s.interruptions == []
     assert [t["agent_transcript"] for t in r.turns] == [words]
 
@@ -188,8 +218,12 @@ async def test_tool_call_round_trip_with_the_rules_responder() -> None:
     r = await converse(s, [ScriptedUtterance(A, delay_s=0.3)])
     assert r.turns[0]["agent_transcript"] == "It is noon."
     roles = [(m.role, m.content, [c.name for c in m.tool_calls]) for m in s.chat_ctx.messages[1:]]
-    assert roles == [("user", "what time is it", []), ("assistant", "", ["get_time"]), ("tool", "noon", []),
-                     ("assistant", "It is noon.", [])]
+    assert roles == [
+        ("user", "what time is it", []),
+        ("assistant", "", ["get_time"]),
+        ("tool", "noon", []),
+        ("assistant", "It is noon.", []),
+    ]
 
 
 # ------------------------------------------------------------------------------- lifecycle, input checks

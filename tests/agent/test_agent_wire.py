@@ -78,8 +78,9 @@ async def server() -> AsyncIterator[Server]:
     await s.stop()
 
 
-async def sse(request: web.Request, events: list[str], *, drop_after: int | None = None,
-              delay_s: float = 0.0) -> web.StreamResponse:
+async def sse(
+    request: web.Request, events: list[str], *, drop_after: int | None = None, delay_s: float = 0.0
+) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await resp.prepare(request)
     for i, ev in enumerate(events):
@@ -95,7 +96,9 @@ async def sse(request: web.Request, events: list[str], *, drop_after: int | None
 
 
 def oa_chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-    return "data: " + json.dumps({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+    return (
+        "data: " + json.dumps({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+    )
 
 
 def oa_text_events(words: list[str]) -> list[str]:
@@ -112,7 +115,9 @@ def ctx_with(text: str) -> ChatContext:
     return ctx
 
 
-TIME_TOOL = FunctionTool("get_time", "current time", {"type": "object", "properties": {"tz": {"type": "string"}}})
+TIME_TOOL = FunctionTool(
+    "get_time", "current time", {"type": "object", "properties": {"tz": {"type": "string"}}}
+)
 
 
 # ------------------------------------------------------------------------------- OpenAI chat
@@ -130,15 +135,26 @@ async def test_openai_streams_text_and_sends_the_request_shape(server: Server) -
     assert chunks[-1].finish_reason == "stop"
     req = server.requests[0]
     assert req["headers"]["Authorization"] == "Bearer sk-test"
-    assert req["json"]["stream"] is True and req["json"]["model"] == "m1"
+    assert req["json"]["stream"] is True
+    assert req["json"]["model"] == "m1"
     assert req["json"]["messages"][-1] == {"role": "user", "content": "hi"}
     assert req["json"]["tools"][0]["function"]["name"] == "get_time"
 
 
 async def test_openai_tool_call_arguments_are_assembled_from_fragments(server: Server) -> None:
     evs = [
-        oa_chunk({"tool_calls": [{"index": 0, "id": "call_9", "type": "function",
-                                  "function": {"name": "get_time", "arguments": ""}}]}),
+        oa_chunk(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "call_9",
+                        "type": "function",
+                        "function": {"name": "get_time", "arguments": ""},
+                    }
+                ]
+            }
+        ),
         oa_chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"tz": '}}]}),
         oa_chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"UTC"}'}}]}),
         oa_chunk({}, "tool_calls"),
@@ -163,7 +179,9 @@ async def test_openai_429_is_retried_after_retry_after(server: Server) -> None:
     async def h(request: web.Request) -> web.StreamResponse:
         hits["n"] += 1
         if hits["n"] == 1:
-            return web.json_response({"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "0.2"})
+            return web.json_response(
+                {"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "0.2"}
+            )
         return await sse(request, oa_text_events(["ok"]))
 
     server.route("/v1/chat/completions", h)
@@ -246,13 +264,20 @@ def an_event(kind: str, payload: dict[str, Any]) -> str:
 
 
 def an_text_events(parts: list[str]) -> list[str]:
-    evs = [an_event("message_start", {"message": {"id": "msg_1", "role": "assistant", "content": []}}),
-           an_event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
-           ": ping comment\n\n"]
-    evs += [an_event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": p}}) for p in parts]
-    evs += [an_event("content_block_stop", {"index": 0}),
-            an_event("message_delta", {"delta": {"stop_reason": "end_turn"}}),
-            an_event("message_stop", {})]
+    evs = [
+        an_event("message_start", {"message": {"id": "msg_1", "role": "assistant", "content": []}}),
+        an_event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
+        ": ping comment\n\n",
+    ]
+    evs += [
+        an_event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": p}})
+        for p in parts
+    ]
+    evs += [
+        an_event("content_block_stop", {"index": 0}),
+        an_event("message_delta", {"delta": {"stop_reason": "end_turn"}}),
+        an_event("message_stop", {}),
+    ]
     return evs
 
 
@@ -273,17 +298,29 @@ async def test_anthropic_streams_text_with_its_headers_and_message_shape(server:
     assert req["headers"]["x-api-key"] == "k-test"
     assert req["headers"]["anthropic-version"] == "2023-06-01"
     body = req["json"]
-    assert body["system"] == "be brief" and body["stream"] is True
+    assert body["system"] == "be brief"
+    assert body["stream"] is True
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
 
 
 async def test_anthropic_tool_use_and_tool_result_round_trip(server: Server) -> None:
     evs = [
         an_event("message_start", {"message": {"id": "msg_2", "role": "assistant", "content": []}}),
-        an_event("content_block_start", {"index": 0, "content_block": {"type": "tool_use", "id": "toolu_1",
-                                                                       "name": "get_time", "input": {}}}),
-        an_event("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"tz"'}}),
-        an_event("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": ': "CET"}'}}),
+        an_event(
+            "content_block_start",
+            {
+                "index": 0,
+                "content_block": {"type": "tool_use", "id": "toolu_1", "name": "get_time", "input": {}},
+            },
+        ),
+        an_event(
+            "content_block_delta",
+            {"index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"tz"'}},
+        ),
+        an_event(
+            "content_block_delta",
+            {"index": 0, "delta": {"type": "input_json_delta", "partial_json": ': "CET"}'}},
+        ),
         an_event("content_block_stop", {"index": 0}),
         an_event("message_delta", {"delta": {"stop_reason": "tool_use"}}),
         an_event("message_stop", {}),
@@ -299,17 +336,26 @@ async def test_anthropic_tool_use_and_tool_result_round_trip(server: Server) -> 
     async with AnthropicLLM(base_url=base, conn=FAST) as llm:
         ctx = ctx_with("time?")
         _, calls = await llm.chat(ctx, tools=[TIME_TOOL]).collect()
-        assert [(c.id, c.name, c.parsed_arguments()) for c in calls] == [("toolu_1", "get_time", {"tz": "CET"})]
+        assert [(c.id, c.name, c.parsed_arguments()) for c in calls] == [
+            ("toolu_1", "get_time", {"tz": "CET"})
+        ]
         ctx.add("assistant", "", tool_calls=calls)
         ctx.add("tool", "12:00", tool_call_id="toolu_1")
         text, _ = await llm.chat(ctx, tools=[TIME_TOOL]).collect()
     assert text == "It is noon."
     second = server.requests[1]["json"]
     assert second["tools"][0]["input_schema"]["properties"]["tz"]["type"] == "string"
-    assert second["messages"][-2]["content"][-1] == {"type": "tool_use", "id": "toolu_1", "name": "get_time",
-                                                     "input": {"tz": "CET"}}
-    assert second["messages"][-1]["content"][-1] == {"type": "tool_result", "tool_use_id": "toolu_1",
-                                                     "content": "12:00"}
+    assert second["messages"][-2]["content"][-1] == {
+        "type": "tool_use",
+        "id": "toolu_1",
+        "name": "get_time",
+        "input": {"tz": "CET"},
+    }
+    assert second["messages"][-1]["content"][-1] == {
+        "type": "tool_result",
+        "tool_use_id": "toolu_1",
+        "content": "12:00",
+    }
 
 
 async def test_anthropic_overloaded_error_event_is_retried_and_dropped_stream_fails(server: Server) -> None:
@@ -318,11 +364,15 @@ async def test_anthropic_overloaded_error_event_is_retried_and_dropped_stream_fa
     async def h(request: web.Request) -> web.StreamResponse:
         hits["n"] += 1
         if hits["n"] == 1:
-            return await sse(request, [an_event("error", {"error": {"type": "overloaded_error",
-                                                                     "message": "busy"}})])
+            return await sse(
+                request, [an_event("error", {"error": {"type": "overloaded_error", "message": "busy"}})]
+            )
         if hits["n"] == 2:
-            return web.json_response({"type": "error", "error": {"type": "rate_limit_error"}}, status=429,
-                                     headers={"Retry-After": "0"})
+            return web.json_response(
+                {"type": "error", "error": {"type": "rate_limit_error"}},
+                status=429,
+                headers={"Retry-After": "0"},
+            )
         return await sse(request, an_text_events(["fine"]))
 
     async def dropped(request: web.Request) -> web.StreamResponse:
@@ -333,7 +383,8 @@ async def test_anthropic_overloaded_error_event_is_retried_and_dropped_stream_fa
     base = await server.start()
     async with AnthropicLLM(base_url=base, conn=FAST) as llm:
         text, _ = await llm.chat(ctx_with("hi")).collect()
-    assert text == "fine" and hits["n"] == 3
+    assert text == "fine"
+    assert hits["n"] == 3
     async with AnthropicLLM(base_url=base.replace("/v1", "/drop"), conn=ConnOptions(max_retries=0)) as llm:
         with pytest.raises(AdapterError, match="dropped|before message_stop"):
             await llm.chat(ctx_with("hi")).collect()
@@ -366,7 +417,8 @@ async def test_openai_transcriptions_uploads_wav_per_segment(server: Server) -> 
         results = [ev async for ev in stream]
         await stream.aclose()
     assert [(r.text, r.is_final) for r in results] == [("segment of 4800 samples", True)]
-    assert seen[-1] == (16000, 4800, "whisper-x") and len(seen) == 2  # 503 retried once
+    assert seen[-1] == (16000, 4800, "whisper-x")
+    assert len(seen) == 2  # 503 retried once
 
 
 async def test_openai_speech_streams_pcm_frames(server: Server) -> None:
@@ -374,7 +426,8 @@ async def test_openai_speech_streams_pcm_frames(server: Server) -> None:
 
     async def h(request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        assert body["response_format"] == "pcm" and body["input"] == "Hello."
+        assert body["response_format"] == "pcm"
+        assert body["input"] == "Hello."
         resp = web.StreamResponse(headers={"Content-Type": "audio/pcm"})
         await resp.prepare(request)
         raw = tone.tobytes()

@@ -63,7 +63,7 @@ class ConnOptions:
 DEFAULT_CONN = ConnOptions()
 
 
-class Adapter(abc.ABC):
+class Adapter(abc.ABC):  # noqa: B024 - concrete hooks only; kinds below are abstract
     """Base of every adapter: a provider name, ``aclose()`` and ``async with``."""
 
     provider: str = "unknown"
@@ -80,9 +80,7 @@ class Adapter(abc.ABC):
         await self.aclose()
 
 
-async def retrying(
-    factory: Callable[[], AsyncIterator[T]], conn: ConnOptions, what: str
-) -> AsyncIterator[T]:
+async def retrying(factory: Callable[[], AsyncIterator[T]], conn: ConnOptions, what: str) -> AsyncIterator[T]:
     """Iterate ``factory()`` with per-item timeout; retry retryable failures before the first item."""
     attempt = 0
     while True:
@@ -106,7 +104,9 @@ async def retrying(
             if emitted or not exc.retryable or attempt >= conn.max_retries:
                 raise
             delay = getattr(exc, "retry_after_s", None) or conn.backoff_s(attempt)
-            _log.warning("%s failed (%s); retry %d/%d in %.2f s", what, exc, attempt + 1, conn.max_retries, delay)
+            _log.warning(
+                "%s failed (%s); retry %d/%d in %.2f s", what, exc, attempt + 1, conn.max_retries, delay
+            )
             attempt += 1
             await asyncio.sleep(delay)
         finally:
@@ -274,7 +274,9 @@ class LLM(Adapter):
         self, ctx: ChatContext, *, tools: Sequence[FunctionTool] = (), conn: ConnOptions | None = None
     ) -> LLMStream:
         snapshot = ctx.copy()
-        return LLMStream(retrying(lambda: self._generate(snapshot, tools), conn or self.conn, f"llm {self.provider}"))
+        return LLMStream(
+            retrying(lambda: self._generate(snapshot, tools), conn or self.conn, f"llm {self.provider}")
+        )
 
     @abc.abstractmethod
     def _generate(self, ctx: ChatContext, tools: Sequence[FunctionTool]) -> AsyncIterator[ChatChunk]:
@@ -417,7 +419,9 @@ async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
 
-def conn_options(conn: ConnOptions, timeout_s: float | None = None, max_retries: int | None = None) -> ConnOptions:
+def conn_options(
+    conn: ConnOptions, timeout_s: float | None = None, max_retries: int | None = None
+) -> ConnOptions:
     """``conn`` with ``timeout_s``/``max_retries`` overridden (as given in a configuration file)."""
     return ConnOptions(
         timeout_s=float(timeout_s) if timeout_s is not None else conn.timeout_s,

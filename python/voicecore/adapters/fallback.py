@@ -50,7 +50,9 @@ class _Chain:
 
     def order(self) -> list[int]:
         now = time.monotonic()
-        healthy = [i for i in range(len(self.adapters)) if now - self._failed_at.get(i, -1e9) > self.cooldown_s]
+        healthy = [
+            i for i in range(len(self.adapters)) if now - self._failed_at.get(i, -1e9) > self.cooldown_s
+        ]
         rest = [i for i in range(len(self.adapters)) if i not in healthy]
         return healthy + rest
 
@@ -235,4 +237,3 @@ def FallbackAdapter(adapters: Sequence[A], *, cooldown_s: float = 30.0) -> A:  #
     if all(isinstance(a, TTS) for a in adapters):
         return FallbackTTS(adapters, cooldown_s=cooldown_s)  # type: ignore[arg-type,return-value]
     raise ConfigError("FallbackAdapter: mix of adapter kinds; pass only STTs, only LLMs or only TTSs")
-

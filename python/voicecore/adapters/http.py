@@ -19,7 +19,9 @@ __all__ = ["HttpClient", "iter_sse"]
 class RemoteError(AdapterError):
     """An HTTP error from a provider; ``retry_after_s`` comes from the Retry-After header."""
 
-    def __init__(self, message: str, *, status: int | None, retryable: bool, retry_after_s: float | None = None):
+    def __init__(
+        self, message: str, *, status: int | None, retryable: bool, retry_after_s: float | None = None
+    ):
         super().__init__(message, retryable=retryable)
         self.status = status
         self.retry_after_s = retry_after_s
@@ -50,7 +52,9 @@ class HttpClient:
         try:
             resp = await self._get().post(url, json=json_body, data=data)
         except aiohttp.ClientError as exc:
-            raise RemoteError(f"{self.provider}: cannot reach {url}: {exc}", status=None, retryable=True) from exc
+            raise RemoteError(
+                f"{self.provider}: cannot reach {url}: {exc}", status=None, retryable=True
+            ) from exc
         if resp.status >= 400:
             body = (await resp.text())[:300]
             resp.release()
@@ -64,7 +68,9 @@ class HttpClient:
             }.get(resp.status, "")
             raise RemoteError(
                 f"{self.provider}: HTTP {resp.status} from {url} ({hint}): {body}".replace(" ()", ""),
-                status=resp.status, retryable=retryable, retry_after_s=retry_after,
+                status=resp.status,
+                retryable=retryable,
+                retry_after_s=retry_after,
             )
         return resp
 
@@ -85,7 +91,8 @@ def _retry_after(value: str | None) -> float | None:
 
 async def iter_sse(resp: Any, provider: str) -> AsyncIterator[tuple[str, str]]:
     """(event, data) pairs of a ``text/event-stream`` response; a dropped connection is retryable."""
-    event, data_lines = "message", []
+    event = "message"
+    data_lines: list[str] = []
     try:
         async for raw in resp.content:
             line = raw.decode("utf-8").rstrip("\r\n")
@@ -105,7 +112,9 @@ async def iter_sse(resp: Any, provider: str) -> AsyncIterator[tuple[str, str]]:
         if data_lines:
             yield event, "\n".join(data_lines)
     except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionError) as exc:
-        raise RemoteError(f"{provider}: connection dropped mid-stream: {exc}", status=None, retryable=True) from exc
+        raise RemoteError(
+            f"{provider}: connection dropped mid-stream: {exc}", status=None, retryable=True
+        ) from exc
     finally:
         resp.release()
 
@@ -114,4 +123,6 @@ def loads(data: str, provider: str) -> Any:
     try:
         return json.loads(data)
     except json.JSONDecodeError as exc:
-        raise RemoteError(f"{provider}: malformed JSON in stream: {data[:120]!r}", status=None, retryable=True) from exc
+        raise RemoteError(
+            f"{provider}: malformed JSON in stream: {data[:120]!r}", status=None, retryable=True
+        ) from exc

@@ -151,7 +151,7 @@ def _parse_entry(kind: Kind, value: Any) -> list[ProviderSpec]:
         provider = opts.pop("provider", None)
         fallback = opts.pop("fallback", None)
         if not isinstance(provider, str):
-            raise ConfigError(f"[{kind}] table needs provider = \"<name>\"")
+            raise ConfigError(f'[{kind}] table needs provider = "<name>"')
         specs = [ProviderSpec(provider, opts)]
         if fallback is not None:
             specs += _parse_entry(kind, fallback)

@@ -88,7 +88,14 @@ class TurnMetrics:
     type: Literal["turn_metrics"] = "turn_metrics"
 
     def as_metrics_dict(self) -> dict[str, float | None]:
-        keys = ("eou_delay_ms", "stt_delay_ms", "llm_ttft_ms", "tts_ttfb_ms", "e2e_latency_ms", "voicecore_overhead_ms")
+        keys = (
+            "eou_delay_ms",
+            "stt_delay_ms",
+            "llm_ttft_ms",
+            "tts_ttfb_ms",
+            "e2e_latency_ms",
+            "voicecore_overhead_ms",
+        )
         return {k: getattr(self, k) for k in keys}
 
 

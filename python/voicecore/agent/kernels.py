@@ -69,29 +69,36 @@ def vad_edges(events: Sequence[Any]) -> list[VadEdge]:
     return out
 
 
+def _kernel(name: str) -> Any:
+    """A kernel class from the voicecore package, or None if this build does not have it."""
+    import voicecore
+
+    return getattr(voicecore, name, None)
+
+
 def make_speech_detector(vad: str = "frame", **options: Any) -> SpeechDetectorLike:
     try:
         from voicecore import SpeechDetector  # type: ignore[attr-defined]
     except ImportError as exc:
-        raise ConfigError("this voicecore build has no SpeechDetector (VAD kernel); rebuild voicecore") from exc
+        raise ConfigError(
+            "this voicecore build has no SpeechDetector (VAD kernel); rebuild voicecore"
+        ) from exc
     detector: SpeechDetectorLike = SpeechDetector(vad=vad, **options)
     return detector
 
 
 def make_echo_canceller(sample_rate_hz: int = 16000, frame_ms: int = 10) -> EchoCancellerLike | None:
     """The AEC kernel, or None when this build has none (echo cancellation is then off)."""
-    try:
-        from voicecore import EchoCanceller  # type: ignore[attr-defined]
-    except ImportError:
+    cls = _kernel("EchoCanceller")
+    if cls is None:
         return None
-    aec: EchoCancellerLike = EchoCanceller(sample_rate_hz=sample_rate_hz, frame_ms=frame_ms)
+    aec: EchoCancellerLike = cls(sample_rate_hz=sample_rate_hz, frame_ms=frame_ms)
     return aec
 
 
 def make_resampler(in_rate_hz: int, out_rate_hz: int) -> ResamplerLike:
-    try:
-        from voicecore import Resampler  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise ConfigError("this voicecore build has no Resampler kernel; rebuild voicecore") from exc
-    r: ResamplerLike = Resampler(in_rate_hz, out_rate_hz, num_channels=1, quality="high")
+    cls = _kernel("Resampler")
+    if cls is None:
+        raise ConfigError("this voicecore build has no Resampler kernel; rebuild voicecore")
+    r: ResamplerLike = cls(in_rate_hz, out_rate_hz, num_channels=1, quality="high")
     return r

@@ -25,7 +25,10 @@ class PlayoutListener(Protocol):
 
 class AudioOutput:
     def __init__(
-        self, sample_rate_hz: int, frame_ms: int, now: Callable[[], float],
+        self,
+        sample_rate_hz: int,
+        frame_ms: int,
+        now: Callable[[], float],
         on_frame: Callable[[NDArray[np.float32]], None] | None = None,
     ) -> None:
         self.sample_rate_hz = sample_rate_hz

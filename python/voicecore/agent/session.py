@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from voicecore.adapters.base import LLM, STT, TTS, STTStream
 from voicecore.agent.clock import Clock, RealClock
-from voicecore.agent.context import ChatContext, FunctionTool
+from voicecore.agent.context import ChatContext, FunctionTool, ToolCall
 from voicecore.agent.events import (
     AgentEvent,
     AgentState,
@@ -186,7 +186,8 @@ class AgentSession:
             raise ConfigError(f"frame_ms={o.frame_ms} does not give whole frames at {o.sample_rate_hz} Hz")
         if stt.sample_rate_hz != o.sample_rate_hz:
             raise ConfigError(
-                f"STT {stt.provider} expects {stt.sample_rate_hz} Hz but the session runs at {o.sample_rate_hz} Hz"
+                f"STT {stt.provider} expects {stt.sample_rate_hz} Hz but the session runs at "
+                f"{o.sample_rate_hz} Hz"
             )
         self.stt, self.llm, self.tts = stt, llm, tts
         self.clock: Clock = clock or RealClock()
@@ -307,8 +308,10 @@ class AgentSession:
         o = self.options
         if self.aec is not None and self._far_active:
             x = np.concatenate(
-                [self.aec.process_near(np.ascontiguousarray(x[i : i + self._aec_frame]))
-                 for i in range(0, x.size, self._aec_frame)]
+                [
+                    self.aec.process_near(np.ascontiguousarray(x[i : i + self._aec_frame]))
+                    for i in range(0, x.size, self._aec_frame)
+                ]
             ).astype(np.float32, copy=False)
         now = self.clock.now()
         self._stream_pos_s += x.size / o.sample_rate_hz
@@ -400,7 +403,9 @@ class AgentSession:
                 delay_ms, _p = self.turn_detector.endpoint_delay_ms(audio, text)
             else:
                 loop = asyncio.get_running_loop()
-                delay_ms, _p = await loop.run_in_executor(None, self.turn_detector.endpoint_delay_ms, audio, text)
+                delay_ms, _p = await loop.run_in_executor(
+                    None, self.turn_detector.endpoint_delay_ms, audio, text
+                )
         finally:
             self._predicting = False
         if text and self.options.preemptive_generation and self._reply is None:
@@ -478,7 +483,7 @@ class AgentSession:
             for _round in range(o.max_tool_rounds + 1):
                 if reply.llm_start is None:
                     reply.llm_start = self.clock.now()
-                calls = []
+                calls: list[ToolCall] = []
                 async with self.llm.chat(ctx, tools=specs) as stream:
                     async for chunk in stream:
                         if chunk.text:
@@ -546,7 +551,9 @@ class AgentSession:
         if reply.resampler is None or reply.resampler_rate != frame.sample_rate_hz:
             reply.resampler = self._resampler_factory(frame.sample_rate_hz, rate)
             reply.resampler_rate = frame.sample_rate_hz
-        return np.asarray(reply.resampler.process(np.ascontiguousarray(x, dtype=np.float32)), dtype=np.float32)
+        return np.asarray(
+            reply.resampler.process(np.ascontiguousarray(x, dtype=np.float32)), dtype=np.float32
+        )
 
     def _flush_resampler(self, reply: _Reply) -> None:
         flush = getattr(reply.resampler, "flush", None)
@@ -639,7 +646,9 @@ class AgentSession:
             self.chat_ctx.add("assistant", text)
         if reply.first_play is None:
             self._emit(self._metrics(reply))
-        self._emit(AgentTranscript(text, False, self.clock.now(), full_text=text, in_reply_to=reply.user_text))
+        self._emit(
+            AgentTranscript(text, False, self.clock.now(), full_text=text, in_reply_to=reply.user_text)
+        )
         if self._reply is reply:
             self._reply = None
             self._set_state("listening")
@@ -688,7 +697,9 @@ class AgentSession:
         if reply.first_play is None:
             self._emit(self._metrics(reply))
         self._emit(
-            AgentTranscript(played, True, self.clock.now(), full_text=reply.full_text(), in_reply_to=reply.user_text)
+            AgentTranscript(
+                played, True, self.clock.now(), full_text=reply.full_text(), in_reply_to=reply.user_text
+            )
         )
         self._reply = None
         self._set_state("listening")
@@ -702,8 +713,13 @@ class AgentSession:
         reply = self._reply
         self._interrupt_pending = False
         self.output.resume()
-        self._emit(Interrupted(self.clock.now(), (reply.played_samples if reply else 0) / self.options.sample_rate_hz,
-                               resumed=True))
+        self._emit(
+            Interrupted(
+                self.clock.now(),
+                (reply.played_samples if reply else 0) / self.options.sample_rate_hz,
+                resumed=True,
+            )
+        )
         # The noise segment must not become a user turn.
         if self._endpoint_task is not None:
             self._endpoint_task.cancel()
@@ -725,7 +741,11 @@ class AgentSession:
         return cls(stt=stt, llm=llm, tts=tts, **kwargs)
 
     def transcript(self) -> list[tuple[str, str]]:
-        return [(m.role, m.content) for m in self.chat_ctx.messages if m.role in ("user", "assistant") and m.content]
+        return [
+            (m.role, m.content)
+            for m in self.chat_ctx.messages
+            if m.role in ("user", "assistant") and m.content
+        ]
 
     _segment_counts: bool = True
     _frames_since_decision: int = 0

@@ -41,8 +41,15 @@ class RoomSimulator:
     plus white sensor noise at ``noise_dbfs``."""
 
     def __init__(
-        self, *, sample_rate_hz: int = 16000, delay_ms: float = 40.0, gain_db: float = -10.0,
-        cutoff_hz: float = 3000.0, noise_dbfs: float = -65.0, seed: int = 7, enabled: bool = True,
+        self,
+        *,
+        sample_rate_hz: int = 16000,
+        delay_ms: float = 40.0,
+        gain_db: float = -10.0,
+        cutoff_hz: float = 3000.0,
+        noise_dbfs: float = -65.0,
+        seed: int = 7,
+        enabled: bool = True,
     ) -> None:
         self.enabled = enabled
         self.gain = 10 ** (gain_db / 20)
@@ -122,10 +129,16 @@ async def run_conversation(
         if active is None and pending:
             nxt = pending[0]
             go = (
-                (nxt.when == "after_agent" and agent_done_at is not None and now - agent_done_at >= nxt.delay_s
-                 and session._reply is None and not session._in_speech and session._endpoint_task is None)
-                or (nxt.when == "barge_in" and agent_speaking_since is not None
-                    and now - agent_speaking_since >= nxt.delay_s)
+                nxt.when == "after_agent"
+                and agent_done_at is not None
+                and now - agent_done_at >= nxt.delay_s
+                and session._reply is None
+                and not session._in_speech
+                and session._endpoint_task is None
+            ) or (
+                nxt.when == "barge_in"
+                and agent_speaking_since is not None
+                and now - agent_speaking_since >= nxt.delay_s
             )
             if go:
                 active, pos = pending.pop(0).audio, 0
@@ -144,8 +157,15 @@ async def run_conversation(
         mic_log.append(mic)
         tick += 1
         # end: script done, agent quiet and nothing pending for tail_s
-        quiet = (active is None and not pending and session._reply is None and session._preemptive is None
-                 and not session._in_speech and session._endpoint_task is None and not session.busy)
+        quiet = (
+            active is None
+            and not pending
+            and session._reply is None
+            and session._preemptive is None
+            and not session._in_speech
+            and session._endpoint_task is None
+            and not session.busy
+        )
         if quiet:
             idle_since = idle_since or now
             if now - idle_since >= tail_s:
@@ -174,11 +194,16 @@ async def run_conversation(
         if not any(a <= c and b >= c - win for a, b in user_intervals):
             self_int += 1
     return ConversationResult(
-        events=list(session.events), turns=turns, self_interruptions=self_int,
-        interruptions=len(session.interruptions), stop_latencies_ms=list(session.stop_latencies_ms),
-        wall_s=time.monotonic() - wall0, sim_s=clock.now() - t0,
+        events=list(session.events),
+        turns=turns,
+        self_interruptions=self_int,
+        interruptions=len(session.interruptions),
+        stop_latencies_ms=list(session.stop_latencies_ms),
+        wall_s=time.monotonic() - wall0,
+        sim_s=clock.now() - t0,
         played=np.concatenate(played_log) if played_log else np.zeros(0, np.float32),
-        mic=np.concatenate(mic_log) if mic_log else np.zeros(0, np.float32), user_intervals=user_intervals,
+        mic=np.concatenate(mic_log) if mic_log else np.zeros(0, np.float32),
+        user_intervals=user_intervals,
         tick_clock=np.array(tick_clock),
     )
 
@@ -191,11 +216,13 @@ def summarize_turns(events: list[AgentEvent]) -> list[dict[str, object]]:
         if isinstance(ev, TurnMetrics):
             metrics = ev
         elif isinstance(ev, AgentTranscript):
-            turns.append({
-                "user_transcript": ev.in_reply_to,
-                "agent_transcript": ev.text,
-                "interrupted": ev.interrupted,
-                "metrics": metrics.as_metrics_dict() if metrics else {},
-            })
+            turns.append(
+                {
+                    "user_transcript": ev.in_reply_to,
+                    "agent_transcript": ev.text,
+                    "interrupted": ev.interrupted,
+                    "metrics": metrics.as_metrics_dict() if metrics else {},
+                }
+            )
             metrics = None
     return turns

@@ -93,7 +93,9 @@ class EndpointingOptions:
 class TurnDetector:
     """Combines an :class:`EndOfTurnModel` with :class:`EndpointingOptions`."""
 
-    def __init__(self, model: EndOfTurnModel | None = None, options: EndpointingOptions | None = None) -> None:
+    def __init__(
+        self, model: EndOfTurnModel | None = None, options: EndpointingOptions | None = None
+    ) -> None:
         self.model: EndOfTurnModel = model or VadOnlyModel()
         self.options = options or EndpointingOptions()
 

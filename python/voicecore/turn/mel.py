@@ -40,7 +40,9 @@ def _mel_to_hz(m: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 @lru_cache(maxsize=4)
-def mel_filterbank(num_mels: int = 80, n_fft: int = N_FFT, sample_rate_hz: int = SAMPLE_RATE_HZ) -> NDArray[np.float64]:
+def mel_filterbank(
+    num_mels: int = 80, n_fft: int = N_FFT, sample_rate_hz: int = SAMPLE_RATE_HZ
+) -> NDArray[np.float64]:
     """``[num_mels, n_fft // 2 + 1]`` triangular filters with Slaney area normalisation."""
     fft_hz = np.linspace(0.0, sample_rate_hz / 2.0, n_fft // 2 + 1)
     mel_pts = np.linspace(_hz_to_mel(np.array(0.0)), _hz_to_mel(np.array(sample_rate_hz / 2.0)), num_mels + 2)
@@ -72,7 +74,7 @@ def whisper_log_mel(
     mel = mel_filterbank() @ power.T
     log_spec = np.log10(np.maximum(mel, 1e-10))
     log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
-    out = ((log_spec + 4.0) / 4.0).astype(np.float32)
+    out: NDArray[np.float32] = ((log_spec + 4.0) / 4.0).astype(np.float32)
     if num_frames is not None:
         out = out[:, :num_frames]
     return out

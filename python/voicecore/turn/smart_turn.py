@@ -68,7 +68,9 @@ class SmartTurnModel:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = num_threads
         opts.inter_op_num_threads = 1
-        self._session: Any = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        self._session: Any = ort.InferenceSession(
+            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
         self._input = self._session.get_inputs()[0].name
         self._lock = threading.Lock()
         self.model_path = path

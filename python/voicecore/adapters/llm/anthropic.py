@@ -35,12 +35,15 @@ def to_anthropic_messages(ctx: ChatContext) -> tuple[str, list[dict[str, Any]]]:
         elif m.role == "assistant":
             blocks: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content else []
             blocks += [
-                {"type": "tool_use", "id": c.id, "name": c.name, "input": c.parsed_arguments()} for c in m.tool_calls
+                {"type": "tool_use", "id": c.id, "name": c.name, "input": c.parsed_arguments()}
+                for c in m.tool_calls
             ]
             if blocks:
                 append("assistant", blocks)
         elif m.role == "tool":
-            append("user", [{"type": "tool_result", "tool_use_id": m.tool_call_id or "", "content": m.content}])
+            append(
+                "user", [{"type": "tool_result", "tool_use_id": m.tool_call_id or "", "content": m.content}]
+            )
     return "\n".join(system), out
 
 
@@ -48,9 +51,16 @@ class AnthropicLLM(LLM):
     provider = "anthropic"
 
     def __init__(
-        self, *, model: str = "claude-3-5-haiku-latest", base_url: str | None = None, api_key: str | None = None,
-        max_tokens: int = 512, temperature: float | None = None, conn: ConnOptions = DEFAULT_CONN,
-        timeout_s: float | None = None, max_retries: int | None = None,
+        self,
+        *,
+        model: str = "claude-3-5-haiku-latest",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        max_tokens: int = 512,
+        temperature: float | None = None,
+        conn: ConnOptions = DEFAULT_CONN,
+        timeout_s: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         super().__init__(conn=conn_options(conn, timeout_s, max_retries))
         self.model = model
@@ -65,13 +75,18 @@ class AnthropicLLM(LLM):
 
     def request_body(self, ctx: ChatContext, tools: Sequence[FunctionTool]) -> dict[str, Any]:
         system, messages = to_anthropic_messages(ctx)
-        body: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages,
-                                "stream": True}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "messages": messages,
+            "stream": True,
+        }
         if system:
             body["system"] = system
         if tools:
-            body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
-                             for t in tools]
+            body["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
+            ]
         if self.temperature is not None:
             body["temperature"] = self.temperature
         return body
@@ -88,7 +103,8 @@ class AnthropicLLM(LLM):
                 err = obj.get("error") or {}
                 etype = err.get("type", "error")
                 raise RemoteError(
-                    f"anthropic: {etype}: {err.get('message', '')}", status=None,
+                    f"anthropic: {etype}: {err.get('message', '')}",
+                    status=None,
                     retryable=etype in ("overloaded_error", "api_error", "rate_limit_error"),
                 )
             if kind == "content_block_start":
@@ -111,15 +127,19 @@ class AnthropicLLM(LLM):
                 finished = True
                 break
         if not finished:
-            raise RemoteError("anthropic: stream ended before message_stop (connection dropped?)", status=None,
-                              retryable=True)
+            raise RemoteError(
+                "anthropic: stream ended before message_stop (connection dropped?)",
+                status=None,
+                retryable=True,
+            )
         if blocks:
             for c in blocks.values():
                 try:
                     json.loads(c.arguments or "{}")
                 except json.JSONDecodeError as exc:
-                    raise RemoteError(f"anthropic: malformed tool input for {c.name}", status=None,
-                                      retryable=True) from exc
+                    raise RemoteError(
+                        f"anthropic: malformed tool input for {c.name}", status=None, retryable=True
+                    ) from exc
             yield ChatChunk(tool_calls=tuple(blocks[i] for i in sorted(blocks)), finish_reason="tool_calls")
         else:
             yield ChatChunk(finish_reason=stop_reason or "stop")

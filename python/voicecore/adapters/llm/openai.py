@@ -23,9 +23,16 @@ class OpenAILLM(LLM):
     provider = "openai"
 
     def __init__(
-        self, *, model: str = "gpt-4o-mini", base_url: str | None = None, api_key: str | None = None,
-        temperature: float | None = None, max_tokens: int | None = None, conn: ConnOptions = DEFAULT_CONN,
-        timeout_s: float | None = None, max_retries: int | None = None,
+        self,
+        *,
+        model: str = "gpt-4o-mini",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        conn: ConnOptions = DEFAULT_CONN,
+        timeout_s: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         super().__init__(conn=conn_options(conn, timeout_s, max_retries))
         self.model = model
@@ -40,8 +47,10 @@ class OpenAILLM(LLM):
         body: dict[str, Any] = {"model": self.model, "messages": ctx.to_dicts(), "stream": True}
         if tools:
             body["tools"] = [
-                {"type": "function", "function": {"name": t.name, "description": t.description,
-                                                  "parameters": t.parameters}}
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
                 for t in tools
             ]
         if self.temperature is not None:
@@ -80,12 +89,16 @@ class OpenAILLM(LLM):
                     if calls:
                         for c in calls.values():
                             _check_json(c)
-                        yield ChatChunk(tool_calls=tuple(calls[i] for i in sorted(calls)), finish_reason=finish)
+                        yield ChatChunk(
+                            tool_calls=tuple(calls[i] for i in sorted(calls)), finish_reason=finish
+                        )
                         calls = {}
                     else:
                         yield ChatChunk(finish_reason=finish)
         if not done:
-            raise RemoteError("openai: stream ended before [DONE] (connection dropped?)", status=None, retryable=True)
+            raise RemoteError(
+                "openai: stream ended before [DONE] (connection dropped?)", status=None, retryable=True
+            )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -95,5 +108,6 @@ def _check_json(call: ToolCall) -> None:
     try:
         json.loads(call.arguments or "{}")
     except json.JSONDecodeError as exc:
-        raise RemoteError(f"openai: tool call {call.name} has malformed arguments", status=None,
-                          retryable=True) from exc
+        raise RemoteError(
+            f"openai: tool call {call.name} has malformed arguments", status=None, retryable=True
+        ) from exc

@@ -12,7 +12,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 
-from voicecore.adapters.base import LLM, ChatChunk, ConnOptions, DEFAULT_CONN
+from voicecore.adapters.base import DEFAULT_CONN, LLM, ChatChunk, ConnOptions
 from voicecore.agent.context import ChatContext, FunctionTool, ToolCall
 
 __all__ = ["RulesLLM"]

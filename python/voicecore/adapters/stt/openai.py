@@ -13,7 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from voicecore.adapters.base import DEFAULT_CONN, STT, ConnOptions, SpeechData, STTStream, conn_options, retrying
+from voicecore.adapters.base import (
+    DEFAULT_CONN,
+    STT,
+    ConnOptions,
+    SpeechData,
+    STTStream,
+    conn_options,
+    retrying,
+)
 from voicecore.adapters.http import HttpClient, loads
 from voicecore.audio import AudioFrame, float32_to_int16
 
@@ -54,8 +62,13 @@ class _Stream(STTStream):
                     rate = frames[0].sample_rate_hz
                     frames = []
                     text = ""
-                    async for t in retrying(lambda a=audio, r=rate: self._o.transcribe_once(a, r), self._conn,
-                                            "stt openai"):
+
+                    def attempt(
+                        a: np.ndarray = audio, r: int = rate, o: OpenAISTT = self._o
+                    ) -> AsyncIterator[str]:
+                        return o.transcribe_once(a, r)
+
+                    async for t in retrying(attempt, self._conn, "stt openai"):
                         text = t
                 finally:
                     self._working = False
@@ -72,8 +85,14 @@ class OpenAISTT(STT):
     sample_rate_hz = 16000
 
     def __init__(
-        self, *, model: str = "whisper-1", base_url: str | None = None, api_key: str | None = None,
-        language: str | None = None, conn: ConnOptions = DEFAULT_CONN, timeout_s: float | None = None,
+        self,
+        *,
+        model: str = "whisper-1",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        language: str | None = None,
+        conn: ConnOptions = DEFAULT_CONN,
+        timeout_s: float | None = None,
         max_retries: int | None = None,
     ) -> None:
         super().__init__(conn=conn_options(conn, timeout_s, max_retries))
@@ -81,14 +100,19 @@ class OpenAISTT(STT):
         self.language = language
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        self._http = HttpClient(self.base_url, {"Authorization": f"Bearer {key}"} if key else {},
-                                provider=f"openai-compatible stt {self.base_url}")
+        self._http = HttpClient(
+            self.base_url,
+            {"Authorization": f"Bearer {key}"} if key else {},
+            provider=f"openai-compatible stt {self.base_url}",
+        )
 
     async def transcribe_once(self, audio: np.ndarray, sample_rate_hz: int) -> AsyncIterator[str]:
         import aiohttp
 
         form = aiohttp.FormData()
-        form.add_field("file", wav_bytes(audio, sample_rate_hz), filename="audio.wav", content_type="audio/wav")
+        form.add_field(
+            "file", wav_bytes(audio, sample_rate_hz), filename="audio.wav", content_type="audio/wav"
+        )
         form.add_field("model", self.model)
         form.add_field("response_format", "json")
         if self.language:

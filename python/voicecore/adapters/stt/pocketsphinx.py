@@ -90,7 +90,11 @@ class PocketsphinxSTT(STT):
     sample_rate_hz = 16000
 
     def __init__(
-        self, *, grammar: str | None = None, keyphrase: str | None = None, interim_every_ms: int = 300,
+        self,
+        *,
+        grammar: str | None = None,
+        keyphrase: str | None = None,
+        interim_every_ms: int = 300,
         conn: ConnOptions = DEFAULT_CONN,
     ) -> None:
         super().__init__(conn=conn)

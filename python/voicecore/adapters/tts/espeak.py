@@ -23,21 +23,34 @@ class EspeakTTS(TTS):
     sample_rate_hz = 22050
 
     def __init__(
-        self, *, voice: str = "en-us", words_per_minute: int = 175, executable: str | None = None,
+        self,
+        *,
+        voice: str = "en-us",
+        words_per_minute: int = 175,
+        executable: str | None = None,
         conn: ConnOptions = DEFAULT_CONN,
     ) -> None:
         super().__init__(conn=conn)
         exe = executable or shutil.which("espeak-ng") or shutil.which("espeak")
         if exe is None:
-            raise ConfigError("espeak-ng is not installed; apt-get install espeak-ng (scripts/system-packages.txt)")
+            raise ConfigError(
+                "espeak-ng is not installed; apt-get install espeak-ng (scripts/system-packages.txt)"
+            )
         self._exe = exe
         self.voice = voice
         self.words_per_minute = words_per_minute
 
     async def _synthesize(self, text: str) -> AsyncIterator[AudioFrame]:
         proc = await asyncio.create_subprocess_exec(
-            self._exe, "-v", self.voice, "-s", str(self.words_per_minute), "--stdout", text,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            self._exe,
+            "-v",
+            self.voice,
+            "-s",
+            str(self.words_per_minute),
+            "--stdout",
+            text,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         try:
             out, err = await proc.communicate()

@@ -19,8 +19,14 @@ class OpenAITTS(TTS):
     sample_rate_hz = 24000
 
     def __init__(
-        self, *, model: str = "gpt-4o-mini-tts", voice: str = "alloy", base_url: str | None = None,
-        api_key: str | None = None, conn: ConnOptions = DEFAULT_CONN, timeout_s: float | None = None,
+        self,
+        *,
+        model: str = "gpt-4o-mini-tts",
+        voice: str = "alloy",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        conn: ConnOptions = DEFAULT_CONN,
+        timeout_s: float | None = None,
         max_retries: int | None = None,
     ) -> None:
         super().__init__(conn=conn_options(conn, timeout_s, max_retries))
@@ -28,8 +34,11 @@ class OpenAITTS(TTS):
         self.voice = voice
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        self._http = HttpClient(self.base_url, {"Authorization": f"Bearer {key}"} if key else {},
-                                provider=f"openai-compatible tts {self.base_url}")
+        self._http = HttpClient(
+            self.base_url,
+            {"Authorization": f"Bearer {key}"} if key else {},
+            provider=f"openai-compatible tts {self.base_url}",
+        )
 
     async def _synthesize(self, text: str) -> AsyncIterator[AudioFrame]:
         import aiohttp
@@ -46,8 +55,9 @@ class OpenAITTS(TTS):
                     pcm = np.frombuffer(data[:usable], dtype="<i2")
                     yield AudioFrame(int16_to_float32(pcm), self.sample_rate_hz)
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-            raise RemoteError(f"openai tts: connection dropped mid-stream: {exc}", status=None,
-                              retryable=True) from exc
+            raise RemoteError(
+                f"openai tts: connection dropped mid-stream: {exc}", status=None, retryable=True
+            ) from exc
         finally:
             resp.release()
 

