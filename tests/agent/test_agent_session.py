@@ -107,12 +107,21 @@ async def test_text_model_keeps_an_unfinished_turn_open_where_vad_only_splits_it
     detector = TurnDetector(
         TextHeuristicModel(), EndpointingOptions(min_endpointing_ms=500, max_endpointing_ms=3000)
     )
-    s_txt = session_with(FakeSTT(texts), FakeLLM(["Sure."]), FakeTTS(), turn_detector=detector)
+    llm = FakeLLM(["Sure."])
+    s_txt = session_with(FakeSTT(texts), llm, FakeTTS(), turn_detector=detector)
     r_txt = await converse(s_txt, [ScriptedUtterance(audio, delay_s=0.3)])
     assert [t["user_transcript"] for t in r_txt.turns] == ["i would like to go to the station please"]
     assert [m.content for m in s_txt.chat_ctx.messages if m.role == "user"] == [
         "i would like to go to the station please"
     ]
+    # Preemptive generation: the LLM started on the first final transcript, before endpointing
+    # finished; the user kept talking, so that reply was discarded and never played.
+    asked = [c.messages[-1].content for c in llm.calls]
+    assert asked == ["i would like to go to the", "i would like to go to the station please"]
+    assert [t["agent_transcript"] for t in r_txt.turns] == ["Sure."]
+    metrics = r_txt.turns[0]["metrics"]
+    assert isinstance(metrics, dict)
+    assert metrics["eou_delay_ms"] < 600  # "please" completes the turn: min_endpointing_ms
 
 
 # ------------------------------------------------------------------------------- interruptions

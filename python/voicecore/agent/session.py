@@ -606,7 +606,13 @@ class AgentSession:
         if reply is not self._reply:
             return
         self._set_state("speaking")
-        self._emit(self._metrics(reply))
+        m = self._metrics(reply)
+        _log.info(
+            "turn %d: eou %s ms, stt %s ms, llm ttft %s ms, tts ttfb %s ms, e2e %s ms, voicecore %s ms",
+            m.turn_index,
+            *(None if v is None else round(v) for v in m.as_metrics_dict().values()),
+        )
+        self._emit(m)
 
     def _metrics(self, r: _Reply) -> TurnMetrics:
         def ms(a: float | None, b: float | None) -> float | None:

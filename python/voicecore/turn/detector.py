@@ -38,7 +38,7 @@ _CONTINUATION = frozenset(
     as than like with without of to for from in on at by about into onto over under after before
     between through the a an my your his her their our its this these those some any every no
     is are was were be been am do does did have has had will would can could should must may might
-    i you he she we they it um uh er erm hmm uhm mm well let's lets please""".split()
+    i you he she we they it um uh er erm hmm uhm mm well let's lets""".split()
 )
 _WORD = re.compile(r"[a-z']+")
 
