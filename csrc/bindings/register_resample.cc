@@ -44,7 +44,13 @@ class PyResampler {
       : impl_(std::make_unique<Resampler>(in_rate_hz, out_rate_hz, num_channels,
                                           resample::ParseQuality(quality))) {}
 
-  py::array Process(const py::array& x) {
+  py::array Process(const py::object& obj) {
+    if (!py::isinstance<py::array>(obj)) {
+      throw AudioFormatError("x must be a numpy array, got " +
+                             py::str(py::type::of(obj).attr("__name__")).cast<std::string>() +
+                             "; pass np.asarray(x, dtype=np.float32)");
+    }
+    const auto x = py::reinterpret_borrow<py::array>(obj);
     const bool is_f32 = IsExactly<float>(x);
     const bool is_i16 = !is_f32 && IsExactly<std::int16_t>(x);
     if (!is_f32 && !is_i16) {

@@ -63,7 +63,8 @@ PolyphaseFilter::PolyphaseFilter(std::int64_t interpolation, std::int64_t decima
   const std::size_t sample_bytes = double_precision_ ? sizeof(double) : sizeof(float);
   const auto exact_phases = static_cast<std::size_t>(interpolation);
   std::size_t grid = exact_phases;
-  if (exact_phases * padded_taps_ * sample_bytes > kMaxTableBytes) {
+  if (interpolation > kMaxExactPhases ||
+      exact_phases * padded_taps_ * sample_bytes > kMaxTableBytes) {
     // Linear blending of neighbouring phases errs by about (pi*2fc/P)^2/8, so
     // a narrower (decimating) prototype needs proportionally fewer phases.
     interpolated_ = true;

@@ -30,6 +30,8 @@ class PolyphaseFilter {
   static constexpr std::size_t kTapAlign = 32;
   // Upper bound on an exact table before falling back to interpolation.
   static constexpr std::size_t kMaxTableBytes = 16u << 20;
+  // More distinct phases than this (e.g. 44100 -> 44101) use the interpolated mode.
+  static constexpr std::int64_t kMaxExactPhases = 4096;
 
   // `interpolation` = L and `decimation` = M, already reduced by their gcd.
   PolyphaseFilter(std::int64_t interpolation, std::int64_t decimation, const QualitySpec& spec);

@@ -12,7 +12,7 @@ namespace {
 constexpr QualitySpec kSpecs[] = {
     {"quick", 0.80, 1.0, 75.0, false, 512},
     {"medium", 0.85, 1.0, 100.0, false, 1024},
-    {"high", 0.875, 1.0, 130.0, false, 4096},
+    {"high", 0.862, 1.0, 123.0, false, 4096},
     {"very_high", 0.90, 1.0, 170.0, true, 8192},
 };
 }  // namespace

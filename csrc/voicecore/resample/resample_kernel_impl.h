@@ -38,8 +38,10 @@ struct Store<std::int16_t> {
 // Computes every output whose input window lies inside the history, writing
 // interleaved frames to `out_raw`. `Dot` is a functor with
 //   S operator()(const S* taps, const S* x, size_t padded_taps)
-// and `Dot2` the same for two channels sharing the taps.
-template <typename S, typename Out, typename Dot, typename Dot2>
+// `Dot2` the same for two channels sharing the taps, `Dot3H` three windows
+// sharing the taps and `Dot3X` three tap rows sharing one window; all must sum
+// each output in exactly the order `Dot` does.
+template <typename S, typename Out, typename Dot, typename Dot2, typename Dot3H, typename Dot3X>
 std::size_t RunKernel(KernelState& st, void* out_raw, std::size_t max_frames) {
   const PolyphaseFilter& filter = *st.filter;
   const std::size_t taps = filter.num_taps();
@@ -54,6 +56,8 @@ std::size_t RunKernel(KernelState& st, void* out_raw, std::size_t max_frames) {
   std::size_t n = 0;
   const Dot dot;
   const Dot2 dot2;
+  const Dot3H dot3h;
+  const Dot3X dot3x;
 
   auto row = [&filter](std::size_t phase) -> const S* {
     if constexpr (sizeof(S) == sizeof(double)) {
@@ -63,30 +67,80 @@ std::size_t RunKernel(KernelState& st, void* out_raw, std::size_t max_frames) {
     }
   };
 
-  if (!filter.interpolated()) {
+  auto advance = [&]() {
+    w += static_cast<std::size_t>(st.step_whole);
+    p += st.step_frac;
+    if (p >= l) {
+      p -= l;
+      ++w;
+    }
+  };
+
+  if (!filter.interpolated() && channels == 1) {
+    // Mono fast paths. Outputs j, j + L and j + 2L always use the same tap row
+    // (their windows are M apart), so once 3L outputs are computable they run
+    // in threes sharing every tap load; upsampling leftovers share their input
+    // window instead. Each output is still summed exactly as the single dot
+    // sums it, so the grouping (which depends on how much input is buffered)
+    // never changes a bit.
+    const auto big_l = static_cast<std::size_t>(l);
+    const auto big_m = static_cast<std::size_t>(st.step_whole * l + st.step_frac);
+    std::size_t avail = 0;
+    if (w + taps <= st.history_len) {
+      const auto d = static_cast<std::int64_t>(st.history_len - taps - w);
+      avail = static_cast<std::size_t>(((d + 1) * l - p + static_cast<std::int64_t>(big_m) - 1) /
+                                       static_cast<std::int64_t>(big_m));
+    }
+    if (avail > max_frames) avail = max_frames;
+    while (avail - n >= 3 * big_l) {
+      const std::size_t w_start = w;
+      for (std::size_t j = 0; j < big_l; ++j) {
+        S y[3];
+        dot3h(row(static_cast<std::size_t>(p)), hist + w, hist + w + big_m, hist + w + 2 * big_m,
+              padded, y);
+        out[n + j] = Store<Out>::Convert(y[0]);
+        out[n + j + big_l] = Store<Out>::Convert(y[1]);
+        out[n + j + 2 * big_l] = Store<Out>::Convert(y[2]);
+        advance();
+      }
+      // After L outputs the phase is back where it started, one M further on.
+      n += 3 * big_l;
+      w = w_start + 3 * big_m;
+    }
+    while (n < avail) {
+      if (st.step_whole == 0 && n + 3 <= avail && p + 2 * st.step_frac < l) {
+        S y[3];
+        const auto p0 = static_cast<std::size_t>(p);
+        const auto r = static_cast<std::size_t>(st.step_frac);
+        dot3x(row(p0), row(p0 + r), row(p0 + 2 * r), hist + w, padded, y);
+        out[n] = Store<Out>::Convert(y[0]);
+        out[n + 1] = Store<Out>::Convert(y[1]);
+        out[n + 2] = Store<Out>::Convert(y[2]);
+        n += 3;
+        advance();
+        advance();
+        advance();
+        continue;
+      }
+      out[n] = Store<Out>::Convert(dot(row(static_cast<std::size_t>(p)), hist + w, padded));
+      ++n;
+      advance();
+    }
+  } else if (!filter.interpolated()) {
     while (n < max_frames && w + taps <= st.history_len) {
       const S* h = row(static_cast<std::size_t>(p));
-      if (channels == 1) {
-        out[n] = Store<Out>::Convert(dot(h, hist + w, padded));
-      } else {
-        int c = 0;
-        for (; c + 1 < channels; c += 2) {
-          S a, b;
-          dot2(h, hist + c * stride + w, hist + (c + 1) * stride + w, padded, &a, &b);
-          out[n * channels + c] = Store<Out>::Convert(a);
-          out[n * channels + c + 1] = Store<Out>::Convert(b);
-        }
-        if (c < channels) {
-          out[n * channels + c] = Store<Out>::Convert(dot(h, hist + c * stride + w, padded));
-        }
+      int c = 0;
+      for (; c + 1 < channels; c += 2) {
+        S a, b;
+        dot2(h, hist + c * stride + w, hist + (c + 1) * stride + w, padded, &a, &b);
+        out[n * channels + c] = Store<Out>::Convert(a);
+        out[n * channels + c + 1] = Store<Out>::Convert(b);
+      }
+      if (c < channels) {
+        out[n * channels + c] = Store<Out>::Convert(dot(h, hist + c * stride + w, padded));
       }
       ++n;
-      w += static_cast<std::size_t>(st.step_whole);
-      p += st.step_frac;
-      if (p >= l) {
-        p -= l;
-        ++w;
-      }
+      advance();
     }
   } else {
     const auto grid = static_cast<std::uint64_t>(filter.grid_phases());
@@ -105,12 +159,7 @@ std::size_t RunKernel(KernelState& st, void* out_raw, std::size_t max_frames) {
         out[n * channels + c] = Store<Out>::Convert(d0 + frac * (d1 - d0));
       }
       ++n;
-      w += static_cast<std::size_t>(st.step_whole);
-      p += st.step_frac;
-      if (p >= l) {
-        p -= l;
-        ++w;
-      }
+      advance();
     }
   }
   st.window = w;
@@ -118,14 +167,18 @@ std::size_t RunKernel(KernelState& st, void* out_raw, std::size_t max_frames) {
   return n;
 }
 
-template <typename Dot, typename Dot2, typename DotD, typename Dot2D>
+template <typename F, typename D>
 KernelFn SelectKernel(bool double_precision, bool int16_out) {
   if (double_precision) {
-    return int16_out ? &RunKernel<double, std::int16_t, DotD, Dot2D>
-                     : &RunKernel<double, float, DotD, Dot2D>;
+    return int16_out ? &RunKernel<double, std::int16_t, typename D::Dot, typename D::Dot2,
+                                  typename D::Dot3H, typename D::Dot3X>
+                     : &RunKernel<double, float, typename D::Dot, typename D::Dot2,
+                                  typename D::Dot3H, typename D::Dot3X>;
   }
-  return int16_out ? &RunKernel<float, std::int16_t, Dot, Dot2>
-                   : &RunKernel<float, float, Dot, Dot2>;
+  return int16_out ? &RunKernel<float, std::int16_t, typename F::Dot, typename F::Dot2,
+                                typename F::Dot3H, typename F::Dot3X>
+                   : &RunKernel<float, float, typename F::Dot, typename F::Dot2,
+                                typename F::Dot3H, typename F::Dot3X>;
 }
 
 }  // namespace

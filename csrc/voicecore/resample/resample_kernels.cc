@@ -32,6 +32,34 @@ struct LaneDot2 {
   }
 };
 
+template <typename S, int kLanes>
+struct LaneDot3H {
+  void operator()(const S* h, const S* x0, const S* x1, const S* x2, std::size_t n, S* y) const {
+    const LaneDot<S, kLanes> dot;
+    y[0] = dot(h, x0, n);
+    y[1] = dot(h, x1, n);
+    y[2] = dot(h, x2, n);
+  }
+};
+
+template <typename S, int kLanes>
+struct LaneDot3X {
+  void operator()(const S* h0, const S* h1, const S* h2, const S* x, std::size_t n, S* y) const {
+    const LaneDot<S, kLanes> dot;
+    y[0] = dot(h0, x, n);
+    y[1] = dot(h1, x, n);
+    y[2] = dot(h2, x, n);
+  }
+};
+
+template <typename S, int kLanes>
+struct LaneKernels {
+  using Dot = LaneDot<S, kLanes>;
+  using Dot2 = LaneDot2<S, kLanes>;
+  using Dot3H = LaneDot3H<S, kLanes>;
+  using Dot3X = LaneDot3X<S, kLanes>;
+};
+
 }  // namespace
 }  // namespace voicecore::resample
 
@@ -40,8 +68,8 @@ struct LaneDot2 {
 namespace voicecore::resample {
 
 KernelFn SelectBaselineKernel(bool double_precision, bool int16_out) {
-  return SelectKernel<LaneDot<float, 16>, LaneDot2<float, 16>, LaneDot<double, 8>,
-                      LaneDot2<double, 8>>(double_precision, int16_out);
+  return SelectKernel<LaneKernels<float, 16>, LaneKernels<double, 8>>(double_precision,
+                                                                      int16_out);
 }
 
 }  // namespace voicecore::resample

@@ -102,6 +102,155 @@ struct Dot2F64 {
   }
 };
 
+// Three windows sharing one tap row (integer decimation): 12 accumulators,
+// each output's four partial sums formed exactly as in DotF32.
+struct Dot3HF32 {
+  VC_AVX2 void operator()(const float* h, const float* x0, const float* x1, const float* x2,
+                          std::size_t n, float* y) const {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+    __m256 b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
+    __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps();
+    __m256 c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+    for (std::size_t i = 0; i < n; i += 32) {
+      __m256 t = _mm256_loadu_ps(h + i);
+      a0 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x0 + i), a0);
+      b0 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x1 + i), b0);
+      c0 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x2 + i), c0);
+      t = _mm256_loadu_ps(h + i + 8);
+      a1 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x0 + i + 8), a1);
+      b1 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x1 + i + 8), b1);
+      c1 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x2 + i + 8), c1);
+      t = _mm256_loadu_ps(h + i + 16);
+      a2 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x0 + i + 16), a2);
+      b2 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x1 + i + 16), b2);
+      c2 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x2 + i + 16), c2);
+      t = _mm256_loadu_ps(h + i + 24);
+      a3 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x0 + i + 24), a3);
+      b3 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x1 + i + 24), b3);
+      c3 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x2 + i + 24), c3);
+    }
+    y[0] = HorizontalSum(a0, a1, a2, a3);
+    y[1] = HorizontalSum(b0, b1, b2, b3);
+    y[2] = HorizontalSum(c0, c1, c2, c3);
+  }
+};
+
+// Three tap rows sharing one window (upsampling).
+struct Dot3XF32 {
+  VC_AVX2 void operator()(const float* h0, const float* h1, const float* h2, const float* x,
+                          std::size_t n, float* y) const {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+    __m256 b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
+    __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps();
+    __m256 c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+    for (std::size_t i = 0; i < n; i += 32) {
+      __m256 t = _mm256_loadu_ps(x + i);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(h0 + i), t, a0);
+      b0 = _mm256_fmadd_ps(_mm256_loadu_ps(h1 + i), t, b0);
+      c0 = _mm256_fmadd_ps(_mm256_loadu_ps(h2 + i), t, c0);
+      t = _mm256_loadu_ps(x + i + 8);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(h0 + i + 8), t, a1);
+      b1 = _mm256_fmadd_ps(_mm256_loadu_ps(h1 + i + 8), t, b1);
+      c1 = _mm256_fmadd_ps(_mm256_loadu_ps(h2 + i + 8), t, c1);
+      t = _mm256_loadu_ps(x + i + 16);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(h0 + i + 16), t, a2);
+      b2 = _mm256_fmadd_ps(_mm256_loadu_ps(h1 + i + 16), t, b2);
+      c2 = _mm256_fmadd_ps(_mm256_loadu_ps(h2 + i + 16), t, c2);
+      t = _mm256_loadu_ps(x + i + 24);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(h0 + i + 24), t, a3);
+      b3 = _mm256_fmadd_ps(_mm256_loadu_ps(h1 + i + 24), t, b3);
+      c3 = _mm256_fmadd_ps(_mm256_loadu_ps(h2 + i + 24), t, c3);
+    }
+    y[0] = HorizontalSum(a0, a1, a2, a3);
+    y[1] = HorizontalSum(b0, b1, b2, b3);
+    y[2] = HorizontalSum(c0, c1, c2, c3);
+  }
+};
+
+struct Dot3HF64 {
+  VC_AVX2 void operator()(const double* h, const double* x0, const double* x1, const double* x2,
+                          std::size_t n, double* y) const {
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    __m256d a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
+    __m256d b0 = _mm256_setzero_pd(), b1 = _mm256_setzero_pd();
+    __m256d b2 = _mm256_setzero_pd(), b3 = _mm256_setzero_pd();
+    __m256d c0 = _mm256_setzero_pd(), c1 = _mm256_setzero_pd();
+    __m256d c2 = _mm256_setzero_pd(), c3 = _mm256_setzero_pd();
+    for (std::size_t i = 0; i < n; i += 16) {
+      __m256d t = _mm256_loadu_pd(h + i);
+      a0 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i), a0);
+      b0 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i), b0);
+      c0 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i), c0);
+      t = _mm256_loadu_pd(h + i + 4);
+      a1 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i + 4), a1);
+      b1 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i + 4), b1);
+      c1 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i + 4), c1);
+      t = _mm256_loadu_pd(h + i + 8);
+      a2 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i + 8), a2);
+      b2 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i + 8), b2);
+      c2 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i + 8), c2);
+      t = _mm256_loadu_pd(h + i + 12);
+      a3 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i + 12), a3);
+      b3 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i + 12), b3);
+      c3 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i + 12), c3);
+    }
+    y[0] = HorizontalSum(a0, a1, a2, a3);
+    y[1] = HorizontalSum(b0, b1, b2, b3);
+    y[2] = HorizontalSum(c0, c1, c2, c3);
+  }
+};
+
+struct Dot3XF64 {
+  VC_AVX2 void operator()(const double* h0, const double* h1, const double* h2, const double* x,
+                          std::size_t n, double* y) const {
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    __m256d a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
+    __m256d b0 = _mm256_setzero_pd(), b1 = _mm256_setzero_pd();
+    __m256d b2 = _mm256_setzero_pd(), b3 = _mm256_setzero_pd();
+    __m256d c0 = _mm256_setzero_pd(), c1 = _mm256_setzero_pd();
+    __m256d c2 = _mm256_setzero_pd(), c3 = _mm256_setzero_pd();
+    for (std::size_t i = 0; i < n; i += 16) {
+      __m256d t = _mm256_loadu_pd(x + i);
+      a0 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i), t, a0);
+      b0 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i), t, b0);
+      c0 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i), t, c0);
+      t = _mm256_loadu_pd(x + i + 4);
+      a1 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i + 4), t, a1);
+      b1 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i + 4), t, b1);
+      c1 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i + 4), t, c1);
+      t = _mm256_loadu_pd(x + i + 8);
+      a2 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i + 8), t, a2);
+      b2 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i + 8), t, b2);
+      c2 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i + 8), t, c2);
+      t = _mm256_loadu_pd(x + i + 12);
+      a3 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i + 12), t, a3);
+      b3 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i + 12), t, b3);
+      c3 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i + 12), t, c3);
+    }
+    y[0] = HorizontalSum(a0, a1, a2, a3);
+    y[1] = HorizontalSum(b0, b1, b2, b3);
+    y[2] = HorizontalSum(c0, c1, c2, c3);
+  }
+};
+
+struct KernelsF32 {
+  using Dot = DotF32;
+  using Dot2 = Dot2F32;
+  using Dot3H = Dot3HF32;
+  using Dot3X = Dot3XF32;
+};
+
+struct KernelsF64 {
+  using Dot = DotF64;
+  using Dot2 = Dot2F64;
+  using Dot3H = Dot3HF64;
+  using Dot3X = Dot3XF64;
+};
+
 }  // namespace
 }  // namespace voicecore::resample
 
@@ -110,7 +259,7 @@ struct Dot2F64 {
 namespace voicecore::resample {
 
 KernelFn SelectAvx2Kernel(bool double_precision, bool int16_out) {
-  return SelectKernel<DotF32, Dot2F32, DotF64, Dot2F64>(double_precision, int16_out);
+  return SelectKernel<KernelsF32, KernelsF64>(double_precision, int16_out);
 }
 
 }  // namespace voicecore::resample
