@@ -93,6 +93,8 @@ class SessionOptions:
     max_tool_rounds: int = 3
     tools: list[Tool] = field(default_factory=list)
     vad: str = "frame"
+    # The VAD only bridges short gaps; the turn detector decides the end of the turn.
+    vad_min_silence_ms: int = 250
 
 
 class _Reply:
@@ -191,7 +193,9 @@ class AgentSession:
             )
         self.stt, self.llm, self.tts = stt, llm, tts
         self.clock: Clock = clock or RealClock()
-        self.vad: SpeechDetectorLike = vad or make_speech_detector(o.vad)
+        self.vad: SpeechDetectorLike = vad or make_speech_detector(
+            o.vad, min_silence_ms=o.vad_min_silence_ms, prefix_padding_ms=o.prefix_padding_ms
+        )
         self.turn_detector = turn_detector or TurnDetector(options=o.endpointing)
         self.aec = echo_canceller
         if self.aec is None and o.echo_cancellation:
@@ -341,11 +345,21 @@ class AgentSession:
                 self._segment_flags.append(self._segment_counts)
                 stream.flush()
         if self._in_speech:
+            # Count voiced time only (the VAD's hangover is silence), when the detector exposes
+            # its per-hop probability; otherwise the time since the onset.
+            prob = getattr(self.vad, "probability", None)
+            threshold = float(getattr(self.vad, "deactivation_threshold", 0.35))
+            if isinstance(prob, float):
+                if prob >= threshold:
+                    self._voiced_s += x.size / o.sample_rate_hz
+            else:
+                self._voiced_s = now - self._speech_start_clock
             self._check_interruption(now)
 
     def _on_speech_start(self, t: float) -> None:
         self._in_speech = True
         self._speech_start_clock = t
+        self._voiced_s = max(0.0, self.clock.now() - t)  # the onset is detected min_speech_ms late
         self._emit(UserSpeechStarted(t))
         # The user goes on talking: the pending end of turn and any preemptive reply are void.
         if self._endpoint_task is not None:
@@ -666,7 +680,7 @@ class AgentSession:
         io = self.options.interruption
         if reply is None or not io.enabled or self._interrupt_pending:
             return
-        if (now - self._speech_start_clock) * 1000.0 < io.min_interruption_ms:
+        if self._voiced_s * 1000.0 < io.min_interruption_ms:
             return
         self._segment_counts = True
         self._interrupt_decision_clock = now
@@ -754,4 +768,5 @@ class AgentSession:
         ]
 
     _segment_counts: bool = True
+    _voiced_s: float = 0.0
     _frames_since_decision: int = 0
