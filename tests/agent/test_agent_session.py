@@ -28,7 +28,7 @@ from voicecore.agent.session import AgentSession, InterruptionOptions, Tool
 from voicecore.agent.simulate import ConversationResult, RoomSimulator, ScriptedUtterance, run_conversation
 from voicecore.audio import AudioFrame
 from voicecore.errors import AudioFormatError
-from voicecore.turn import EndpointingOptions, TextHeuristicModel, TurnDetector
+from voicecore.turn import EndpointingOptions, TextHeuristicModel, TurnDetector, VadOnlyModel
 
 RATE = 16000
 
@@ -36,6 +36,7 @@ RATE = 16000
 def session_with(
     stt: Any, llm: Any, tts: Any, *, options: SessionOptions | None = None, **kw: Any
 ) -> AgentSession:
+    kw.setdefault("turn_detector", TurnDetector(VadOnlyModel()))  # deterministic endpointing for logic tests
     return AgentSession(
         stt=stt,
         llm=llm,
@@ -98,7 +99,9 @@ async def test_text_model_keeps_an_unfinished_turn_open_where_vad_only_splits_it
     audio = with_gap(A, 0.9, C)  # one user turn with a 900 ms thinking pause
     texts = ["i would like to go to the", "station please"]
 
-    s_vad = session_with(FakeSTT(texts), FakeLLM(["Sure."]), FakeTTS())
+    s_vad = session_with(
+        FakeSTT(texts), FakeLLM(["Sure."]), FakeTTS(), turn_detector=TurnDetector(VadOnlyModel())
+    )
     r_vad = await converse(s_vad, [ScriptedUtterance(audio, delay_s=0.3)])
     assert [t["user_transcript"] for t in r_vad.turns][:1] == [
         "i would like to go to the"

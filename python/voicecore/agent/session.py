@@ -196,7 +196,7 @@ class AgentSession:
         self.vad: SpeechDetectorLike = vad or make_speech_detector(
             o.vad, min_silence_ms=o.vad_min_silence_ms, prefix_padding_ms=o.prefix_padding_ms
         )
-        self.turn_detector = turn_detector or TurnDetector(options=o.endpointing)
+        self.turn_detector = turn_detector or TurnDetector.default(o.endpointing)
         self.aec = echo_canceller
         if self.aec is None and o.echo_cancellation:
             self.aec = make_echo_canceller(o.sample_rate_hz, 10)

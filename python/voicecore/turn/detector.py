@@ -103,6 +103,18 @@ class TurnDetector:
     def name(self) -> str:
         return self.model.name
 
+    @classmethod
+    def default(cls, options: EndpointingOptions | None = None) -> TurnDetector:
+        """Smart Turn v3.2 when its ONNX file and onnxruntime are installed, else the text heuristic."""
+        from voicecore.turn.smart_turn import SmartTurnModel, find_smart_turn_model
+
+        if find_smart_turn_model() is not None:
+            try:
+                return cls(SmartTurnModel(), options)
+            except ConfigError:
+                pass
+        return cls(TextHeuristicModel(), options)
+
     def endpoint_delay_ms(self, audio_16k: NDArray[np.float32], transcript: str) -> tuple[float, float]:
         """(delay after the last speech before the turn ends, P(complete))."""
         p = float(self.model.predict(audio_16k, transcript))
