@@ -29,7 +29,7 @@ from voicecore.errors import AudioFormatError, ConfigError
 
 __all__ = ["DEMO_CLIPS", "format_table", "load_wav", "run_demo"]
 
-DEMO_CLIPS = ("ps_goforward", "librivox_ss_0880", "ps_something", "librivox_ss_0930")
+DEMO_CLIPS = ("ps_goforward", "librivox_ss_0920", "ps_something", "ps_cards_005")
 RATE = 16000
 METRIC_KEYS = (
     "eou_delay_ms",
@@ -75,9 +75,9 @@ def default_script() -> list[ScriptedUtterance]:
     a, b, c, d = (demo_clip(n) for n in DEMO_CLIPS)
     return [
         ScriptedUtterance(a, "after_agent", 0.5, "go forward ten meters"),
-        ScriptedUtterance(b, "after_agent", 0.8, "he was not an ill disposed young man"),
+        ScriptedUtterance(b, "after_agent", 0.8, "had he married a more amiable woman ..."),
         ScriptedUtterance(c, "barge_in", 1.2, "go somewhere and do something (barge-in)"),
-        ScriptedUtterance(d, "after_agent", 0.8, "he might even have been made amiable himself"),
+        ScriptedUtterance(d, "after_agent", 0.8, "eight of spades four of clubs seven of hearts"),
     ]
 
 
@@ -100,9 +100,6 @@ async def run_demo(
     session = AgentSession(
         stt=stt, llm=llm, tts=tts, vad=vad, clock=clock, options=options, resampler_factory=resampler_factory
     )
-    warm = getattr(tts, "warm_up", None)
-    if warm is not None:
-        await warm()
     script = (
         [ScriptedUtterance(load_wav(wav), "after_agent", 0.5, Path(wav).name)] if wav else default_script()
     )

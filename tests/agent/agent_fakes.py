@@ -127,7 +127,7 @@ class FakeTTS(TTS):
         self,
         *,
         seconds_per_word: float = 0.3,
-        voice: str = "librivox_ss_0930",
+        voice: str = "librivox_ss_0920",
         sample_rate_hz: int = 16000,
         fail: bool = False,
         gain: float = 1.0,

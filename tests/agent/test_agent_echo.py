@@ -23,7 +23,7 @@ async def _run(echo_cancellation: bool) -> tuple[int, int, AgentSession]:
     session = AgentSession(
         stt=stt,
         llm=FakeLLM([WORDS, "Okay."]),
-        tts=FakeTTS(seconds_per_word=0.3, voice="librivox_ss_0880"),
+        tts=FakeTTS(seconds_per_word=0.3, voice="librivox_ss_0920"),
         vad=make_vad(),
         clock=SimClock(),
         options=SessionOptions(echo_cancellation=echo_cancellation),

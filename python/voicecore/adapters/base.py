@@ -71,6 +71,9 @@ class Adapter(abc.ABC):  # noqa: B024 - concrete hooks only; kinds below are abs
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most adapters hold nothing
         """Release connections, threads and models."""
 
+    async def warm_up(self) -> None:  # noqa: B027 - optional hook
+        """Load models / open connections ahead of the first turn (sessions call it on start)."""
+
     async def __aenter__(self: A) -> A:
         return self
 
@@ -302,13 +305,13 @@ _CLAUSE_END = re.compile(r"(?<=[.!?;:,])\s+|\n+")
 
 def split_sentences(buffer: str, *, min_chars: int = 12, first: bool = False) -> tuple[list[str], str]:
     """Split complete sentences off ``buffer``; returns (sentences, remainder). With ``first``, the
-    first piece may also end at a comma (and be as short as 8 characters)."""
+    first piece may also end at a comma (16 characters at least)."""
     out: list[str] = []
     start = 0
     pattern = _CLAUSE_END if first else _SENTENCE_END
     for m in pattern.finditer(buffer):
         piece = buffer[start : m.start()].strip()
-        if len(piece) >= (8 if first and not out else min_chars):
+        if len(piece) >= (16 if first and not out else min_chars):
             out.append(piece)
             start = m.end()
     return out, buffer[start:]

@@ -105,6 +105,10 @@ class FallbackLLM(LLM):
         for a in self._chain.adapters:
             await a.aclose()
 
+    async def warm_up(self) -> None:
+        for a in self._chain.adapters:
+            await a.warm_up()
+
 
 class FallbackTTS(TTS):
     provider = "fallback"
@@ -149,6 +153,10 @@ class FallbackTTS(TTS):
     async def aclose(self) -> None:
         for a in self._chain.adapters:
             await a.aclose()
+
+    async def warm_up(self) -> None:
+        for a in self._chain.adapters:
+            await a.warm_up()
 
 
 class _FallbackSTTStream(STTStream):
@@ -224,6 +232,10 @@ class FallbackSTT(STT):
     async def aclose(self) -> None:
         for a in self._chain.adapters:
             await a.aclose()
+
+    async def warm_up(self) -> None:
+        for a in self._chain.adapters:
+            await a.warm_up()
 
 
 def FallbackAdapter(adapters: Sequence[A], *, cooldown_s: float = 30.0) -> A:  # noqa: N802 - factory

@@ -243,6 +243,11 @@ class AgentSession:
     # ------------------------------------------------------------------ lifecycle and events
 
     async def start(self) -> None:
+        for adapter in (self.stt, self.llm, self.tts):
+            try:
+                await adapter.warm_up()
+            except Exception as exc:  # noqa: BLE001 - a failed warm-up shows up again on first use
+                _log.warning("warm-up of %s failed: %s", adapter.provider, exc)
         self._stt_stream = self.stt.stream()
         self._stt_reader = self._tasks.spawn(self._read_stt(self._stt_stream), name="stt-reader")
         self._set_state("listening")
@@ -406,22 +411,28 @@ class AgentSession:
     # ------------------------------------------------------------------ turn taking
 
     async def _endpoint(self, speech_end: float) -> None:
-        while self._segment_flags:
-            self._finals_changed.clear()
-            await self._finals_changed.wait()
-        text = " ".join(self._turn_texts).strip()
-        audio = np.concatenate(list(self._turn_audio)) if self._turn_audio else np.zeros(0, np.float32)
-        self._predicting = True
+        audio_model = self.turn_detector.model.name not in ("vad-only", "text-heuristic")
+        prediction: asyncio.Future[tuple[float, float]] | None = None
+        if audio_model:
+            # An audio model does not need the transcript: run it while the STT finishes.
+            audio = np.concatenate(list(self._turn_audio)) if self._turn_audio else np.zeros(0, np.float32)
+            self._predicting = True
+            prediction = asyncio.get_running_loop().run_in_executor(
+                None, self.turn_detector.endpoint_delay_ms, audio, ""
+            )
         try:
-            if self.turn_detector.model.name in ("vad-only", "text-heuristic"):
-                delay_ms, _p = self.turn_detector.endpoint_delay_ms(audio, text)
+            while self._segment_flags:
+                self._finals_changed.clear()
+                await self._finals_changed.wait()
+            text = " ".join(self._turn_texts).strip()
+            if prediction is not None:
+                delay_ms, _p = await prediction
             else:
-                loop = asyncio.get_running_loop()
-                delay_ms, _p = await loop.run_in_executor(
-                    None, self.turn_detector.endpoint_delay_ms, audio, text
-                )
+                delay_ms, _p = self.turn_detector.endpoint_delay_ms(np.zeros(0, np.float32), text)
         finally:
             self._predicting = False
+            if prediction is not None and not prediction.done():
+                prediction.cancel()
         if text and self.options.preemptive_generation and self._reply is None:
             self._start_preemptive(text)
         await self.clock.sleep_until(speech_end + delay_ms / 1000.0)

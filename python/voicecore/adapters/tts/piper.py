@@ -60,7 +60,8 @@ class PiperTTS(TTS):
             return self._voice
 
     async def warm_up(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+        """Load the voice and run one short synthesis (the first inference allocates)."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._synth_all, "Hi.")
 
     def _synth_all(self, text: str) -> list[np.ndarray]:
         voice = self._load()
