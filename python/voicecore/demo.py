@@ -143,7 +143,17 @@ def format_table(result: ConversationResult, session: AgentSession) -> str:
             + " |"
         )
     stops = ", ".join(f"{v:.0f}" for v in result.stop_latencies_ms) or "-"
+    overheads = [
+        float(m["voicecore_overhead_ms"])
+        for t in result.turns
+        if isinstance(m := t["metrics"], dict) and m.get("voicecore_overhead_ms") is not None
+    ]
     lines.append("")
+    if overheads:
+        lines.append(
+            f"voicecore overhead per turn: median {np.median(overheads):.1f} ms, "
+            f"p95 {np.percentile(overheads, 95):.1f} ms, max {max(overheads):.1f} ms (target <= 20 ms p95)"
+        )
     lines.append(
         f"interruptions: {result.interruptions} (self-interruptions: {result.self_interruptions}); "
         f"barge-in stop time after the decision: {stops} ms; echo canceller: "
