@@ -275,3 +275,25 @@ async def test_bad_mic_audio_is_rejected_with_typed_errors() -> None:
             s.push_audio(AudioFrame(np.zeros(480, np.float32), 48000))
         with pytest.raises(AudioFormatError, match="1-D"):
             s.push_audio(np.zeros((160, 2), np.float32))
+
+
+async def test_stt_stream_failure_is_reported_and_the_session_keeps_listening() -> None:
+    class FlakySTT(FakeSTT):
+        def __init__(self) -> None:
+            super().__init__(["go forward ten meters"])
+            self.opened = 0
+
+        def stream(self):  # type: ignore[no-untyped-def]
+            self.opened += 1
+            self.fail = self.opened == 1  # the first stream breaks on its first frame
+            return super().stream()
+
+    stt = FlakySTT()
+    s = session_with(stt, FakeLLM(["Fine."]), FakeTTS())
+    r = await converse(s, [ScriptedUtterance(A, delay_s=1.0)])
+    errors = [e for e in r.events if type(e).__name__ == "ErrorEvent"]
+    assert len(errors) == 1
+    assert errors[0].source == "stt"
+    assert stt.opened == 2
+    turns = [(t["user_transcript"], t["agent_transcript"]) for t in r.turns]
+    assert turns == [("go forward ten meters", "Fine.")]

@@ -388,6 +388,18 @@ class AgentSession:
             self._endpoint_task = self._tasks.spawn(self._endpoint(t), name="endpoint")
 
     async def _read_stt(self, stream: STTStream) -> None:
+        while True:
+            await self._read_stt_once(stream)
+            if self._closed:
+                return
+            # The stream died (error or provider closed it): open a new one so the session goes on
+            # listening; the segments in flight are lost and their endpointing gets no text.
+            old, stream = stream, self.stt.stream()
+            self._stt_stream = stream
+            await old.aclose()
+            await asyncio.sleep(0.05)  # no hot loop if the provider fails at once
+
+    async def _read_stt_once(self, stream: STTStream) -> None:
         try:
             async for ev in stream:
                 now = self.clock.now()
@@ -404,9 +416,10 @@ class AgentSession:
                 self._emit(UserTranscript(ev.text, True, now))
                 self._finals_changed.set()
         except AdapterError as exc:
-            self._emit(ErrorEvent("stt", str(exc), False, self.clock.now()))
-            self._segment_flags.clear()
-            self._finals_changed.set()
+            self._emit(ErrorEvent("stt", str(exc), True, self.clock.now()))
+            _log.warning("STT stream failed (%s); reopening it", exc)
+        self._segment_flags.clear()
+        self._finals_changed.set()
 
     # ------------------------------------------------------------------ turn taking
 
