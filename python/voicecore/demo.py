@@ -94,16 +94,21 @@ async def run_demo(
     vad: Any = None,
     resampler_factory: Any = None,
 ) -> tuple[ConversationResult, AgentSession]:
-    stt, llm, tts = build_adapters(load_config(config))
-    clock = SimClock()
-    options = SessionOptions(echo_cancellation=echo_canceller, tools=[_time_tool()])
-    session = AgentSession(
-        stt=stt, llm=llm, tts=tts, vad=vad, clock=clock, options=options, resampler_factory=resampler_factory
-    )
     script = (
         [ScriptedUtterance(load_wav(wav), "after_agent", 0.5, Path(wav).name)] if wav else default_script()
     )
+    stt, llm, tts = build_adapters(load_config(config))
+    options = SessionOptions(echo_cancellation=echo_canceller, tools=[_time_tool()])
     try:
+        session = AgentSession(
+            stt=stt,
+            llm=llm,
+            tts=tts,
+            vad=vad,
+            clock=SimClock(),
+            options=options,
+            resampler_factory=resampler_factory,
+        )
         async with session:
             result = await run_conversation(session, script, room=RoomSimulator(enabled=echo))
     finally:

@@ -41,3 +41,39 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert "forward" in turns[0]["user_transcript"]
     if make_echo_canceller() is not None:
         assert out["self_interruptions"] == 0
+
+
+def test_demo_wav_errors_are_typed_and_reported(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from voicecore.demo import load_wav
+    from voicecore.errors import AudioFormatError, ConfigError
+
+    bad = tmp_path / "not.wav"
+    bad.write_bytes(b"RIFF....nonsense")
+    with pytest.raises(AudioFormatError, match="not a readable WAV"):
+        load_wav(bad)
+    with pytest.raises(ConfigError, match="no such file"):
+        load_wav(tmp_path / "missing.wav")
+    assert cli.main(["demo", "--wav", str(bad)]) == 1
+    assert "not a readable WAV" in capsys.readouterr().err
+
+
+def test_load_wav_resamples_and_downmixes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import wave
+
+    import numpy as np
+
+    from voicecore.demo import load_wav
+
+    t = np.arange(48000) / 48000
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 440 * t)], axis=1) * 0.5
+    p = tmp_path / "s.wav"
+    with wave.open(str(p), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes((stereo * 32767).astype("<i2").tobytes())
+    x = load_wav(p)
+    assert x.dtype == np.float32
+    assert abs(x.size - 16000) <= 1
+    peak_bin = int(np.argmax(np.abs(np.fft.rfft(x[:16000]))))
+    assert abs(peak_bin - 440) <= 1
