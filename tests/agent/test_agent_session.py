@@ -150,9 +150,10 @@ async def test_barge_in_stops_audio_within_one_frame_and_keeps_only_played_words
     assert np.any(frames[k - 5 : k]), "the agent was speaking before the decision"
     next_reply = next(i for i in range(k + 1, len(frames)) if np.any(frames[i]))
     assert not np.any(frames[k : next_reply - 1][1:]), "no agent audio between the stop and the next reply"
-    # The decision came min_interruption_ms after the user started (VAD start edge).
+    # The decision came after min_interruption_ms of voiced speech from the onset (VAD start edge);
+    # unvoiced hops inside the speech are not counted, so it may come a little later.
     starts = [e.timestamp_s for e in events_of(r, UserSpeechStarted)]
-    assert 0.5 <= float(s.interruptions[0]["clock"]) - starts[1] < 0.52
+    assert 0.5 <= float(s.interruptions[0]["clock"]) - starts[1] < 0.8
 
     interrupted = [m for m in s.chat_ctx.messages if m.interrupted]
     assert len(interrupted) == 1

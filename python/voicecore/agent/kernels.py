@@ -76,14 +76,19 @@ def _kernel(name: str) -> Any:
     return getattr(voicecore, name, None)
 
 
-def make_speech_detector(vad: str = "frame", **options: Any) -> SpeechDetectorLike:
-    try:
-        from voicecore import SpeechDetector  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise ConfigError(
-            "this voicecore build has no SpeechDetector (VAD kernel); rebuild voicecore"
-        ) from exc
-    detector: SpeechDetectorLike = SpeechDetector(vad=vad, **options)
+def make_speech_detector(vad: str = "auto", **options: Any) -> SpeechDetectorLike:
+    """voicecore's SpeechDetector; ``vad="auto"`` is "cascade" (FrameVad gating Silero) when Silero's
+    model is installed, else "frame"."""
+    cls = _kernel("SpeechDetector")
+    if cls is None:
+        raise ConfigError("this voicecore build has no SpeechDetector (VAD kernel); rebuild voicecore")
+    if vad == "auto":
+        try:
+            cascade: SpeechDetectorLike = cls(vad="cascade", **options)
+            return cascade
+        except ConfigError:
+            vad = "frame"
+    detector: SpeechDetectorLike = cls(vad=vad, **options)
     return detector
 
 

@@ -92,7 +92,8 @@ class SessionOptions:
     prefix_padding_ms: int = 300
     max_tool_rounds: int = 3
     tools: list[Tool] = field(default_factory=list)
-    vad: str = "frame"
+    vad: str = "auto"  # "cascade" (FrameVad gating Silero) when the Silero model is installed, else "frame"
+    speech_floor_dbfs: float = -55.0  # quieter frames are silence for the VAD (echo residual, room noise)
     # The VAD only bridges short gaps; the turn detector decides the end of the turn.
     vad_min_silence_ms: int = 250
 
@@ -206,6 +207,8 @@ class AgentSession:
             self.chat_ctx.add("system", o.instructions)
         self._frame = o.sample_rate_hz * o.frame_ms // 1000
         self._aec_frame = o.sample_rate_hz // 100
+        self._floor_power = 10.0 ** (o.speech_floor_dbfs / 10.0)
+        self._zeros = np.zeros(self._frame, np.float32)
         self.output = AudioOutput(o.sample_rate_hz, o.frame_ms, self.clock.now, self._on_output_frame)
         self._tasks = TaskSet("agent")
         self._listeners: list[Callable[[AgentEvent], None]] = []
@@ -329,7 +332,11 @@ class AgentSession:
             self._turn_audio.append(x)
         was = self._in_speech
         started = ended = False
-        for edge in vad_edges(self.vad.push(x, o.sample_rate_hz)):
+        # Below the speech floor a frame is silence for the VAD, whatever its spectral shape: the
+        # echo canceller's residual (and a quiet room) must not look like a talker.
+        level = float(np.dot(x, x)) / max(x.size, 1)
+        vad_in = x if level >= self._floor_power else self._zeros
+        for edge in vad_edges(self.vad.push(vad_in, o.sample_rate_hz)):
             t = now - max(0.0, self._stream_pos_s - edge.timestamp_s)
             if edge.kind == "start" and not self._in_speech:
                 started = True
@@ -355,7 +362,7 @@ class AgentSession:
             prob = getattr(self.vad, "probability", None)
             threshold = float(getattr(self.vad, "deactivation_threshold", 0.35))
             if isinstance(prob, float):
-                if prob >= threshold:
+                if prob >= threshold and not started:  # the onset block is counted at the start edge
                     self._voiced_s += x.size / o.sample_rate_hz
             else:
                 self._voiced_s = now - self._speech_start_clock
