@@ -12,10 +12,13 @@ import abc
 import asyncio
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
+
+import numpy as np
 
 from voicecore.agent.context import ChatContext, FunctionTool, ToolCall
 from voicecore.aio import cancel_and_wait
@@ -83,6 +86,15 @@ class Adapter(abc.ABC):  # noqa: B024 - concrete hooks only; kinds below are abs
         await self.aclose()
 
 
+async def _next_within(it: AsyncIterator[T], timeout_s: float) -> T:
+    # asyncio.timeout (3.11+) does not wrap the awaitable in a new task the way wait_for does,
+    # which saves event-loop hops on every streamed item.
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(timeout_s):
+            return await it.__anext__()
+    return await asyncio.wait_for(it.__anext__(), timeout_s)  # pragma: no cover - Python 3.10
+
+
 async def retrying(factory: Callable[[], AsyncIterator[T]], conn: ConnOptions, what: str) -> AsyncIterator[T]:
     """Iterate ``factory()`` with per-item timeout; retry retryable failures before the first item."""
     attempt = 0
@@ -92,7 +104,7 @@ async def retrying(factory: Callable[[], AsyncIterator[T]], conn: ConnOptions, w
         try:
             while True:
                 try:
-                    item = await asyncio.wait_for(it.__anext__(), conn.timeout_s)
+                    item = await _next_within(it, conn.timeout_s)
                 except StopAsyncIteration:
                     return
                 except TimeoutError as exc:
@@ -362,13 +374,13 @@ class TTSStream:
             while (text := await self._segments.get()) is not None:
                 seg = self._segment_id
                 self._segment_id += 1
-                last: AudioFrame | None = None
+                rate = self._tts.sample_rate_hz
                 async for frame in self._tts.synthesize(text, conn=self._conn):
-                    if last is not None:
-                        self._output.put_nowait(SynthesizedAudio(last, seg, text))
-                    last = frame
-                if last is not None:
-                    self._output.put_nowait(SynthesizedAudio(last, seg, text, is_segment_end=True))
+                    rate = frame.sample_rate_hz
+                    self._output.put_nowait(SynthesizedAudio(frame, seg, text))  # no holding back
+                # An empty frame closes the segment (its length is then known for playout tracking).
+                end = AudioFrame(np.zeros(0, np.float32), rate)
+                self._output.put_nowait(SynthesizedAudio(end, seg, text, is_segment_end=True))
         except Exception as exc:  # noqa: BLE001 - handed to the consumer
             self._output.put_nowait(exc)
         finally:

@@ -575,7 +575,7 @@ class AgentSession:
 
     async def _read_tts(self, reply: _Reply, stream: Any) -> None:
         async for item in stream:
-            if reply.tts_first_audio is None:
+            if reply.tts_first_audio is None and item.frame.num_samples:
                 reply.tts_first_audio = self.clock.now()
             seg = reply.segments.setdefault(item.segment_id, [item.segment_text, None, 0, 0])
             samples = self._to_output_rate(reply, item.frame)
