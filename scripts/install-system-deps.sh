@@ -3,7 +3,7 @@
 # Needs root (CI runs as root) or passwordless sudo; prints what to do otherwise.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/system-packages.txt")
+mapfile -t wanted < <(sed -e 's/#.*//' "$here/system-packages.txt" | awk 'NF {print $1}')
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

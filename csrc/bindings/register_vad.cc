@@ -1,6 +1,89 @@
-// Bindings for the vad kernel family (not yet implemented).
+// Bindings for the vad kernel family: FrameVad (the C++ first-stage VAD).
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bindings/numpy_views.h"
+#include "voicecore/common/errors.h"
+#include "voicecore/vad/frame_vad.h"
+#include "voicecore/vad/power_spectrum.h"
+
 namespace voicecore::bindings {
-void RegisterVad(pybind11::module_& /*m*/) {}
+
+namespace {
+
+// Validates a mono float32 frame with the GIL held and returns a zero-copy view.
+std::span<const float> MonoFloat32View(const py::array& frame, const char* what) {
+  if (!frame.dtype().is(py::dtype::of<float>())) {
+    throw AudioFormatError(std::string(what) + " must be float32 in [-1, 1], got dtype " +
+                           DtypeName(frame) + "; convert with x.astype(np.float32)");
+  }
+  if (frame.ndim() != 1) {
+    throw AudioFormatError(std::string(what) + " must be a 1-D mono array, got " +
+                           std::to_string(frame.ndim()) + " dimensions");
+  }
+  RequireContiguous(frame, what);
+  return {static_cast<const float*>(frame.data()), static_cast<std::size_t>(frame.shape(0))};
+}
+
+}  // namespace
+
+void RegisterVad(py::module_& m) {
+  py::class_<vad::FrameVadConfig>(m, "FrameVadConfig")
+      .def(py::init<>())
+      .def_readwrite("sample_rate_hz", &vad::FrameVadConfig::sample_rate_hz)
+      .def_readwrite("frame_ms", &vad::FrameVadConfig::frame_ms);
+
+  py::class_<vad::FrameVad>(m, "FrameVad")
+      .def(py::init<const vad::FrameVadConfig&>(), py::arg("config"))
+      .def(
+          "process",
+          [](vad::FrameVad& self, const py::array& frame) {
+            const std::span<const float> view = MonoFloat32View(frame, "FrameVad frame");
+            if (view.size() != self.frame_size()) {
+              throw AudioFormatError(
+                  "FrameVad expects frames of exactly " + std::to_string(self.frame_size()) +
+                  " samples (" + std::to_string(self.config().frame_ms) + " ms at " +
+                  std::to_string(self.config().sample_rate_hz) + " Hz), got " +
+                  std::to_string(view.size()) + "; use SpeechDetector for audio of any length");
+            }
+            // Safe: the kernel reads only the numpy buffer (kept alive by `frame`,
+            // which the caller holds) and its own state; no Python objects.
+            py::gil_scoped_release release;
+            return self.Process(view);
+          },
+          py::arg("frame"))
+      .def(
+          "_process_hop_with_features",
+          [](vad::FrameVad& self, const py::array& hop) {
+            const std::span<const float> view = MonoFloat32View(hop, "FrameVad hop");
+            py::array_t<float> features(vad::kNumFeatures);
+            const std::span<float> out(features.mutable_data(),
+                                       static_cast<std::size_t>(vad::kNumFeatures));
+            const float p = self.ProcessHopWithFeatures(view, out);
+            return py::make_tuple(p, features);
+          },
+          py::arg("hop"), "One 10 ms hop: (probability, model input features); for the offline fit.")
+      .def("reset", &vad::FrameVad::Reset)
+      .def_property_readonly("frame_size", &vad::FrameVad::frame_size)
+      .def_property_readonly("hop_size", &vad::FrameVad::hop_size);
+  m.attr("FRAME_VAD_NUM_FEATURES") = vad::kNumFeatures;
+  m.def(
+      "_vad_power_spectrum",
+      [](const py::array& x) {
+        const std::span<const float> view = MonoFloat32View(x, "x");
+        const std::size_t n = view.size();
+        if (n < 8 || (n & (n - 1)) != 0) throw ConfigError("size must be a power of two >= 8");
+        vad::PowerSpectrum spectrum(n);
+        std::vector<float> ones(n, 1.0f);
+        py::array_t<float> out(static_cast<py::ssize_t>(n / 2 + 1));
+        spectrum.Compute(view.data(), ones.data(), out.mutable_data());
+        return out;
+      },
+      py::arg("x"), "|rfft(x)|^2 by the VAD's transform (test hook).");
+}
+
 }  // namespace voicecore::bindings

@@ -31,5 +31,19 @@ from voicecore.dsp.resample import Resampler  # noqa: E402
 
 __all__ += ["Resampler"]
 # --- vad ---
+from voicecore.dsp.vad import FrameVad  # noqa: E402
+from voicecore.vad import (  # noqa: E402
+    SileroVad,
+    SpeechDetector,
+    SpeechEnded,
+    SpeechEvent,
+    SpeechStarted,
+)
+
+__all__ += ["FrameVad", "SileroVad", "SpeechDetector", "SpeechEnded", "SpeechEvent", "SpeechStarted"]
 # --- aec ---
 # --- jitter ---
+from voicecore.codecs.opus import OpusDecoder, OpusEncoder  # noqa: E402
+from voicecore.dsp.jitter import JitterBuffer, JitterFrame, JitterStats  # noqa: E402
+
+__all__ += ["JitterBuffer", "JitterFrame", "JitterStats", "OpusDecoder", "OpusEncoder"]

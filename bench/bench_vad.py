@@ -1,0 +1,124 @@
+"""VAD cost, side by side with the peers in one run (pytest-benchmark).
+
+    python -m pytest bench/bench_vad.py --benchmark-only --benchmark-group-by=group
+
+Groups:
+  vad-frame:        FrameVad.process vs webrtcvad.Vad.is_speech, 200 frames of 10 ms at 16 kHz each
+                    (per-frame cost = mean / 200). Target: FrameVad <= 2x webrtcvad.
+  vad-silero:       SileroVad.process, 30 chunks of 32 ms (per-chunk cost = mean / 30).
+  vad-half-silence: StreamingVad "cascade" (and StreamingVad.economy()) vs "silero" over a scene
+                    (white noise, 20 dB) that is about half silence. Target: cascade <= 40 % of Silero.
+Every benchmark also checks its result (speech scored above silence; cascade F1 near Silero's).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import voicecore as vc
+from voicecore.vad import StreamingVad
+from voicecore.vad.metrics import f1_score
+from voicecore.vad.scenes import Scene, SourceBank, find_eval_dir, make_scene
+
+NUM_FRAMES = 200
+NUM_CHUNKS = 30
+
+
+@pytest.fixture(scope="module")
+def bank() -> SourceBank:
+    pytest.importorskip("soundfile")
+    eval_dir = find_eval_dir(Path(__file__))
+    if eval_dir is None:
+        pytest.skip("eval corpus not found: set VOICECORE_EVAL_DIR")
+    return SourceBank(eval_dir)
+
+
+@pytest.fixture(scope="module")
+def scene(bank: SourceBank) -> Scene:
+    # Seed 9300: not used by the fit, the eval script or the tests. About half silence.
+    return make_scene(bank, 9300, "white", 20.0, utterances=4, gap_s=(1.5, 3.5))
+
+
+@pytest.fixture(scope="module")
+def frames(scene: Scene) -> tuple[list[np.ndarray], np.ndarray]:
+    """200 consecutive 10 ms frames around the first onset, with their labels."""
+    first = int(np.flatnonzero(scene.labels)[0])
+    start = max(0, first - NUM_FRAMES // 2)
+    fr = [scene.audio[(start + i) * 160 : (start + i + 1) * 160].copy() for i in range(NUM_FRAMES)]
+    return fr, scene.labels[start : start + NUM_FRAMES]
+
+
+def _separates(scores: list[float], labels: np.ndarray) -> bool:
+    s = np.asarray(scores, float)
+    y = labels.astype(bool)
+    return bool(y.any() and (~y).any() and s[y].mean() > s[~y].mean() + 0.2)
+
+
+@pytest.mark.benchmark(group="vad-frame")
+def test_framevad_200_frames(benchmark, frames) -> None:
+    fr, labels = frames
+    vad = vc.FrameVad()
+    for f in fr:  # warm up the noise floor so the timed run scores like a running stream
+        vad.process(f)
+
+    def run() -> list[float]:
+        return [vad.process(f) for f in fr]
+
+    scores = benchmark(run)
+    assert all(0.0 <= p <= 1.0 for p in scores)
+    assert _separates(scores, labels)
+
+
+@pytest.mark.benchmark(group="vad-frame")
+def test_webrtcvad_200_frames(benchmark, frames) -> None:
+    webrtcvad = pytest.importorskip("webrtcvad")
+    fr, labels = frames
+    pcm = [np.round(f * 32768).clip(-32768, 32767).astype(np.int16).tobytes() for f in fr]
+    vad = webrtcvad.Vad(3)
+
+    def run() -> list[float]:
+        return [float(vad.is_speech(b, 16000)) for b in pcm]
+
+    scores = benchmark(run)
+    assert _separates(scores, labels)
+
+
+@pytest.mark.benchmark(group="vad-silero")
+def test_silero_30_chunks(benchmark, scene: Scene) -> None:
+    pytest.importorskip("onnxruntime")
+    first = int(np.flatnonzero(scene.labels)[0]) * 160
+    start = max(0, first - 512 * (NUM_CHUNKS // 2))
+    chunks = [scene.audio[start + i * 512 : start + (i + 1) * 512].copy() for i in range(NUM_CHUNKS)]
+    vad = vc.SileroVad()
+
+    def run() -> list[float]:
+        vad.reset()
+        return [vad.process(c) for c in chunks]
+
+    probs = benchmark(run)
+    assert max(probs[NUM_CHUNKS // 2 + 3 :]) > 0.8
+    assert min(probs[: NUM_CHUNKS // 2 - 3]) < 0.2
+
+
+def _stream(mode: str, scene: Scene) -> tuple[np.ndarray, int]:
+    vad = StreamingVad.economy() if mode == "cascade-economy" else StreamingVad(mode)
+    n = len(scene.labels)
+    p = np.array([vad.process_hop(scene.audio[i * 160 : (i + 1) * 160]) for i in range(n)])
+    return p, vad.silero_chunks
+
+
+@pytest.mark.benchmark(group="vad-half-silence")
+@pytest.mark.parametrize("mode", ["silero", "cascade", "cascade-economy"])
+def test_half_silence_stream(benchmark, scene: Scene, mode: str) -> None:
+    pytest.importorskip("onnxruntime")
+    probs, chunks = benchmark.pedantic(_stream, args=(mode, scene), rounds=5, iterations=1)
+    f1 = f1_score(probs >= 0.5, scene.labels)
+    benchmark.extra_info.update(
+        {"speech_fraction": float(scene.labels.mean()), "silero_chunks": chunks, "f1": f1}
+    )
+    ref_f1 = f1_score(_stream("silero", scene)[0] >= 0.5, scene.labels) if mode != "silero" else f1
+    assert f1 >= 0.85
+    assert f1 >= ref_f1 - 0.02

