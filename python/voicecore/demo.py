@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import wave
 from importlib import resources
 from pathlib import Path
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 from voicecore.adapters.registry import build_adapters, load_config
 from voicecore.agent.clock import SimClock
 from voicecore.agent.context import FunctionTool
-from voicecore.agent.kernels import make_resampler
+from voicecore.agent.kernels import make_echo_canceller, make_resampler
 from voicecore.agent.session import AgentSession, SessionOptions, Tool
 from voicecore.agent.simulate import ConversationResult, RoomSimulator, ScriptedUtterance, run_conversation
 from voicecore.audio import int16_to_float32
@@ -161,7 +162,7 @@ def format_table(result: ConversationResult, session: AgentSession) -> str:
         )
     lines.append(
         f"interruptions: {result.interruptions} (self-interruptions: {result.self_interruptions}); "
-        f"barge-in stop time after the decision: {stops} ms; echo canceller: "
+        f"barge-in stop time after the decision: {stops} ms; echo path: {result.echo}; echo canceller: "
         f"{'on' if session.aec is not None else 'off'}; providers: stt={session.stt.provider} "
         f"llm={session.llm.provider} tts={session.tts.provider}; "
         f"end-of-turn model: {session.turn_detector.name}"
@@ -171,8 +172,13 @@ def format_table(result: ConversationResult, session: AgentSession) -> str:
 
 
 def main_demo(args: Any) -> int:
+    echo = not args.no_echo
+    if echo and not args.no_aec and make_echo_canceller() is None:
+        # Without a canceller the agent would talk over itself forever; --no-aec shows exactly that.
+        print("voicecore demo: this build has no EchoCanceller; the room echo path is off", file=sys.stderr)
+        echo = False
     result, session = asyncio.run(
-        run_demo(wav=args.wav, echo=not args.no_echo, echo_canceller=not args.no_aec, config=args.config)
+        run_demo(wav=args.wav, echo=echo, echo_canceller=not args.no_aec, config=args.config)
     )
     if args.json:
         print(json.dumps(result_json(result)))

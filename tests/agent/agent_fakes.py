@@ -160,26 +160,14 @@ class FakeTTS(TTS):
 
 
 def make_vad() -> Any:
-    """The real SpeechDetector; the numpy stand-in only while the VAD kernel has not landed."""
-    try:
-        from voicecore.agent.kernels import make_speech_detector
+    """voicecore's SpeechDetector (frame VAD: cheap and deterministic) as the session uses it."""
+    from voicecore.agent.kernels import make_speech_detector
 
-        return make_speech_detector("frame")
-    except Exception:  # noqa: BLE001 - temporary until the kernel lands
-        from agent_standins import EnergyDetector
-
-        return EnergyDetector()
+    return make_speech_detector("frame", min_silence_ms=250, prefix_padding_ms=300)
 
 
 def resampler_factory() -> Any:
-    try:
-        from voicecore import Resampler  # noqa: F401
-
-        return None  # the session uses the real kernel
-    except ImportError:
-        from agent_standins import PolyResampler
-
-        return PolyResampler
+    return None  # the session uses voicecore.Resampler
 
 
 def trim(x: NDArray[np.float32], threshold_dbfs: float = -40.0) -> NDArray[np.float32]:

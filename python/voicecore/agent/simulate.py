@@ -85,6 +85,7 @@ class ConversationResult:
     mic: NDArray[np.float32]
     user_intervals: list[tuple[float, float]] = field(default_factory=list)
     tick_clock: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))  # clock of each output frame
+    echo: bool = True  # the room fed the agent's voice back into the microphone
 
 
 async def run_conversation(
@@ -205,6 +206,7 @@ async def run_conversation(
         mic=np.concatenate(mic_log) if mic_log else np.zeros(0, np.float32),
         user_intervals=user_intervals,
         tick_clock=np.array(tick_clock),
+        echo=room.enabled,
     )
 
 
