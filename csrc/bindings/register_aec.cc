@@ -1,6 +1,145 @@
-// Bindings for the aec kernel family (not yet implemented).
+// Bindings for the echo canceller (voicecore.aec). Arrays are validated with
+// the GIL held; the kernel then runs with the GIL released.
+#include <pybind11/complex.h>
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bindings/numpy_views.h"
+#include "voicecore/aec/echo_canceller.h"
+#include "voicecore/common/aec_real_fft.h"
+#include "voicecore/common/errors.h"
+
+namespace py = pybind11;
+
 namespace voicecore::bindings {
-void RegisterAec(pybind11::module_& /*m*/) {}
+
+namespace {
+
+using aec::EchoCanceller;
+
+// A 1-D float32 or int16 C-contiguous array, else AudioFormatError.
+void CheckAudio(const py::array& arr, const char* what) {
+  if (arr.ndim() != 1) {
+    throw AudioFormatError(std::string(what) + " must be a 1-D mono array, got " +
+                           std::to_string(arr.ndim()) + " dimensions");
+  }
+  if (!IsExactly<float>(arr) && !IsExactly<std::int16_t>(arr)) {
+    RequireContiguous(arr, what);
+    throw AudioFormatError(std::string(what) + " must be float32 (in [-1, 1]) or int16, got " +
+                           DtypeName(arr) + "; convert with x.astype(np.float32)");
+  }
+}
+
+// int16 frames are scaled to float in a buffer owned by the caller.
+const float* AsFloat(const py::array& arr, std::vector<float>& scratch) {
+  if (IsExactly<float>(arr)) return static_cast<const float*>(arr.data());
+  const auto* s = static_cast<const std::int16_t*>(arr.data());
+  const auto n = static_cast<std::size_t>(arr.shape(0));
+  scratch.resize(n);
+  for (std::size_t i = 0; i < n; ++i) scratch[i] = static_cast<float>(s[i]) * (1.0f / 32768.0f);
+  return scratch.data();
+}
+
+void PushFar(EchoCanceller& self, const py::array& frame) {
+  CheckAudio(frame, "far frame");
+  std::vector<float> scratch;
+  const float* data = AsFloat(frame, scratch);
+  const auto n = static_cast<std::size_t>(frame.shape(0));
+  // Safe without the GIL: `data` points into the array (kept alive by the
+  // caller's reference for this call) or into `scratch`, and the kernel
+  // touches no Python objects. Concurrent use of `self` is excluded by the
+  // Python wrapper's lock.
+  py::gil_scoped_release release;
+  self.PushFar(data, n);
+}
+
+py::array ProcessNear(EchoCanceller& self, const py::array& frame) {
+  CheckAudio(frame, "near frame");
+  const auto n = static_cast<std::size_t>(frame.shape(0));
+  if (IsExactly<float>(frame)) {
+    py::array_t<float> out(static_cast<py::ssize_t>(n));
+    const float* in = static_cast<const float*>(frame.data());
+    float* o = out.mutable_data();
+    {
+      // Safe without the GIL: see PushFar; `out` was allocated above.
+      py::gil_scoped_release release;
+      self.ProcessNear(in, o, n);
+    }
+    return out;
+  }
+  std::vector<float> scratch;
+  const float* in = AsFloat(frame, scratch);
+  py::array_t<std::int16_t> out(static_cast<py::ssize_t>(n));
+  std::int16_t* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    self.ProcessNear(in, scratch.data(), n);  // in-place: ProcessNear allows aliasing
+    for (std::size_t i = 0; i < n; ++i) {
+      const float v = std::round(scratch[i] * 32768.0f);
+      o[i] = static_cast<std::int16_t>(std::clamp(v, -32768.0f, 32767.0f));
+    }
+  }
+  return out;
+}
+
+py::dict Stats(const EchoCanceller& self) {
+  const aec::EchoCancellerStats s = self.stats();
+  py::dict d;
+  d["delay_ms"] = s.delay_ms;
+  d["erle_db"] = s.erle_db;
+  d["linear_erle_db"] = s.linear_erle_db;
+  d["converged"] = s.converged;
+  d["double_talk"] = s.double_talk;
+  d["energy_double_talk"] = s.energy_double_talk;
+  d["leakage"] = s.leakage;
+  d["far_underrun_samples"] = s.far_underrun_samples;
+  d["far_dropped_samples"] = s.far_dropped_samples;
+  d["blocks"] = s.blocks;
+  return d;
+}
+
+}  // namespace
+
+void RegisterAec(py::module_& m) {
+  // Test hook: the canceller's own real FFT, checked against numpy in tests.
+  m.def(
+      "_aec_rfft",
+      [](py::array_t<float, py::array::c_style> x) {
+        AecRealFft fft(static_cast<std::size_t>(x.shape(0)));
+        py::array_t<std::complex<float>> out(static_cast<py::ssize_t>(fft.num_bins()));
+        fft.Forward(x.data(), out.mutable_data());
+        return out;
+      },
+      py::arg("x").noconvert());
+  m.def(
+      "_aec_irfft",
+      [](py::array_t<std::complex<float>, py::array::c_style> spec) {
+        const auto n = static_cast<std::size_t>(2 * (spec.shape(0) - 1));
+        AecRealFft fft(n);
+        py::array_t<float> out(static_cast<py::ssize_t>(n));
+        fft.Inverse(spec.data(), out.mutable_data());
+        return out;
+      },
+      py::arg("spec").noconvert());
+
+  py::class_<EchoCanceller>(m, "EchoCanceller")
+      .def(py::init<int, int, int, int>(), py::arg("sample_rate_hz"), py::arg("frame_ms"),
+           py::arg("max_delay_ms"), py::arg("tail_ms"))
+      .def("push_far", &PushFar, py::arg("frame"))
+      .def("process_near", &ProcessNear, py::arg("frame"))
+      .def("reset", &EchoCanceller::Reset)
+      .def("stats", &Stats)
+      .def_property_readonly("sample_rate_hz", &EchoCanceller::sample_rate_hz)
+      .def_property_readonly("frame_size", &EchoCanceller::frame_size)
+      .def_property_readonly("block_size", &EchoCanceller::block_size)
+      .def_property_readonly("latency_samples", &EchoCanceller::latency_samples)
+      .def_property_readonly("far_buffered", &EchoCanceller::far_buffered);
+}
+
 }  // namespace voicecore::bindings

@@ -24,6 +24,13 @@ namespace {
 using resample::Resampler;
 using resample::SampleFormat;
 
+bool IsLittleEndian() {
+  const std::uint16_t probe = 1;
+  unsigned char first;
+  std::memcpy(&first, &probe, 1);
+  return first == 1;
+}
+
 // True if any float is NaN or +-Inf (all exponent bits set). Written as a
 // branch-free OR so it vectorises; it reads every sample once.
 bool HasNonFinite(const float* x, std::size_t n) {
@@ -40,9 +47,10 @@ bool HasNonFinite(const float* x, std::size_t n) {
 // call) and a guard against concurrent use, which would corrupt the history.
 class PyResampler {
  public:
-  PyResampler(int in_rate_hz, int out_rate_hz, int num_channels, const std::string& quality)
+  PyResampler(int in_rate_hz, int out_rate_hz, int num_channels, const std::string& quality,
+              bool allow_simd)
       : impl_(std::make_unique<Resampler>(in_rate_hz, out_rate_hz, num_channels,
-                                          resample::ParseQuality(quality))) {}
+                                          resample::ParseQuality(quality), allow_simd)) {}
 
   py::array Process(const py::object& obj) {
     if (!py::isinstance<py::array>(obj)) {
@@ -51,10 +59,20 @@ class PyResampler {
                              "; pass np.asarray(x, dtype=np.float32)");
     }
     const auto x = py::reinterpret_borrow<py::array>(obj);
-    const bool is_f32 = IsExactly<float>(x);
-    const bool is_i16 = !is_f32 && IsExactly<std::int16_t>(x);
+    // Read type number, byte order and flags straight from the array struct:
+    // this runs on every 10 ms chunk, and building dtype objects to compare
+    // would cost more than the checks themselves.
+    const auto* proxy = py::detail::array_proxy(x.ptr());
+    const auto* descr = py::detail::array_descriptor_proxy(proxy->descr);
+    const bool native = descr->byteorder != (IsLittleEndian() ? '>' : '<');
+    const bool contiguous = (proxy->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) != 0;
+    const bool is_f32 =
+        native && contiguous && descr->type_num == py::detail::npy_api::NPY_FLOAT_;
+    const bool is_i16 =
+        native && contiguous && descr->type_num == py::detail::npy_api::NPY_SHORT_;
     if (!is_f32 && !is_i16) {
-      if (x.dtype().is(py::dtype::of<float>()) || x.dtype().is(py::dtype::of<std::int16_t>())) {
+      if (native && (descr->type_num == py::detail::npy_api::NPY_FLOAT_ ||
+                     descr->type_num == py::detail::npy_api::NPY_SHORT_)) {
         RequireContiguous(x, "x");
       }
       throw AudioFormatError("x has dtype " + DtypeName(x) +
@@ -157,8 +175,9 @@ class PyResampler {
 
 void RegisterResample(py::module_& m) {
   py::class_<PyResampler>(m, "Resampler")
-      .def(py::init<int, int, int, const std::string&>(), py::arg("in_rate_hz"),
-           py::arg("out_rate_hz"), py::arg("num_channels") = 1, py::arg("quality") = "high")
+      .def(py::init<int, int, int, const std::string&, bool>(), py::arg("in_rate_hz"),
+           py::arg("out_rate_hz"), py::arg("num_channels") = 1, py::arg("quality") = "high",
+           py::arg("_allow_simd") = true)
       .def("process", &PyResampler::Process, py::arg("x"),
            "Resample a chunk: float32 or int16, (n,) or (n, num_channels) C-contiguous; "
            "returns the frames that are ready, same dtype and layout.")
@@ -182,6 +201,24 @@ void RegisterResample(py::module_& m) {
                              [](const PyResampler& r) { return r.impl().decimation(); })
       .def_property_readonly("num_taps",
                              [](const PyResampler& r) { return r.impl().filter().num_taps(); })
+      .def_property_readonly("filter_rate_hz",
+                             [](const PyResampler& r) { return r.impl().filter_rate_hz(); })
+      .def_property_readonly("halfband_taps",
+                             [](const PyResampler& r) -> std::size_t {
+                               if (const auto* hb = r.impl().halfband()) {
+                                 return 2 * hb->half_width() + 1;
+                               }
+                               if (const auto* hi = r.impl().interpolator()) {
+                                 return 4 * hi->num_coefficients() - 1;
+                               }
+                               return 0;
+                             })
+      .def_property_readonly("halfband_stage",
+                             [](const PyResampler& r) -> const char* {
+                               if (r.impl().halfband() != nullptr) return "pre";
+                               if (r.impl().interpolator() != nullptr) return "post";
+                               return "none";
+                             })
       .def_property_readonly("interpolated_phases",
                              [](const PyResampler& r) { return r.impl().filter().interpolated(); })
       .def_property_readonly("isa_path", [](const PyResampler& r) { return r.impl().isa_path(); })

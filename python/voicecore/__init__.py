@@ -42,6 +42,9 @@ from voicecore.vad import (  # noqa: E402
 
 __all__ += ["FrameVad", "SileroVad", "SpeechDetector", "SpeechEnded", "SpeechEvent", "SpeechStarted"]
 # --- aec ---
+from voicecore.dsp.aec import EchoCanceller, EchoCancellerStats  # noqa: E402
+
+__all__ += ["EchoCanceller", "EchoCancellerStats"]
 # --- jitter ---
 from voicecore.codecs.opus import OpusDecoder, OpusEncoder  # noqa: E402
 from voicecore.dsp.jitter import JitterBuffer, JitterFrame, JitterStats  # noqa: E402

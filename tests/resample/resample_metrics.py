@@ -94,7 +94,8 @@ def prototype_response(r: Resampler) -> tuple[NDArray[np.float64], NDArray[np.fl
     g = r._prototype(t)
     n_fft = 1 << 21
     spec = np.abs(np.fft.rfft(g, n_fft))
-    freqs = np.arange(len(spec)) * (r.in_rate_hz * os / n_fft)
+    # The polyphase stage runs at filter_rate_hz (in_rate_hz / 2 behind the half-band).
+    freqs = np.arange(len(spec)) * (r.filter_rate_hz * os / n_fft)
     keep = freqs <= 2 * nyq_low
     return freqs[keep], 20 * np.log10(np.maximum(spec[keep] / spec[0], 1e-30))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def _chunked(r: Resampler, x: np.ndarray, sizes: list[int]) -> np.ndarray:
 @pytest.mark.parametrize(
     ("in_rate", "out_rate", "quality"),
     [(48000, 16000, "high"), (16000, 48000, "high"), (44100, 16000, "very_high"),
-     (22050, 48000, "quick"), (48000, 44101, "medium")],
+     (22050, 48000, "quick"), (48000, 44101, "medium"), (16000, 44100, "very_high")],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.int16])
 @pytest.mark.parametrize("channels", [1, 2])
@@ -71,7 +72,24 @@ def test_stereo_channels_are_independent_and_match_mono() -> None:
         np.testing.assert_array_equal(both[:, c], mono)
 
 
-@pytest.mark.parametrize(("in_rate", "out_rate"), [(8000, 11025), (44100, 16000), (48000, 8000)])
+def _ready_outputs(r: Resampler, n_in: int) -> int:
+    """Outputs whose whole input window has arrived after n_in frames (per stage)."""
+    half_k = r.num_taps // 2
+    if r.halfband_stage == "pre":
+        # 2:1 half-band first: half-rate frame j needs input up to 2j + D.
+        d = (r.halfband_taps - 1) // 2
+        n_mid = max(0, (n_in - 1 - d) // 2 + 1)
+        return max(0, math.ceil(Fraction(n_mid - half_k) * r.out_rate_hz / r.filter_rate_hz))
+    if r.halfband_stage == "post":
+        # 1:2 half-band last: output pair j needs half-rate frame j + Q.
+        q = (r.halfband_taps + 1) // 4
+        n_mid = max(0, math.ceil(Fraction(n_in - half_k) * (r.out_rate_hz // 2) / r.in_rate_hz))
+        return 2 * max(0, n_mid - q)
+    return max(0, math.ceil(Fraction(n_in - half_k) * r.out_rate_hz / r.in_rate_hz))
+
+
+@pytest.mark.parametrize(("in_rate", "out_rate"), [(8000, 11025), (44100, 16000), (48000, 8000),
+                                                   (16000, 44100), (8000, 48000)])
 def test_exact_length_over_a_long_stream(in_rate: int, out_rate: int) -> None:
     # Lengths follow the integer phase arithmetic exactly after every call: no drift.
     r = Resampler(in_rate, out_rate, quality="quick")
@@ -82,7 +100,9 @@ def test_exact_length_over_a_long_stream(in_rate: int, out_rate: int) -> None:
     for _ in range(40):
         n_out += len(r.process(chunk))
         n_in += len(chunk)
-        assert n_out == max(0, math.ceil((n_in - lat) * out_rate / in_rate))
+        assert n_out == _ready_outputs(r, n_in)
+        # Never more than the lookahead behind the ideal length.
+        assert 0 <= n_in * out_rate / in_rate - n_out <= lat * out_rate / in_rate + 1
     n_out += len(r.flush())
     assert n_out == math.ceil(n_in * out_rate / in_rate)
 
@@ -152,3 +172,27 @@ def test_dc_and_silence() -> None:
         skip = 200
         assert np.max(np.abs(y[skip:-skip] - 0.25)) < 1e-6
         assert not np.any(m.run(r, np.zeros(1000, np.float32)))
+
+
+@pytest.mark.parametrize("quality", ["quick", "high", "very_high"])
+@pytest.mark.parametrize(("in_rate", "out_rate"), [(44100, 16000), (16000, 48000), (22050, 48000)])
+def test_baseline_isa_path(quality: str, in_rate: int, out_rate: int) -> None:
+    # The portable kernels (what a CPU without AVX2+FMA runs) are chunk invariant too,
+    # and agree with the dispatched path to float rounding.
+    from voicecore import _core
+
+    x = _signal(in_rate, 0.2, 2, np.float32, seed=11)
+    ref_r = _core.Resampler(in_rate, out_rate, 2, quality, _allow_simd=False)
+    assert ref_r.isa_path == "baseline"
+    ref = m.run(ref_r, x)  # type: ignore[arg-type]
+    for size in (1, 7, 480):
+        base = _core.Resampler(in_rate, out_rate, 2, quality, _allow_simd=False)
+        got = _chunked(base, x, [size])  # type: ignore[arg-type]
+        assert got.tobytes() == ref.tobytes()
+    fast = m.run(Resampler(in_rate, out_rate, 2, quality), x)
+    assert np.max(np.abs(fast.astype(np.float64) - ref)) < 1e-5
+    mono = _core.Resampler(in_rate, out_rate, 1, quality, _allow_simd=False)
+    y = m.run(mono, m.tone(in_rate, 1000.0, 0.3).astype(np.float32))  # type: ignore[arg-type]
+    amp, resid = m.fit_tone(m.steady(y, out_rate // 50), out_rate, 1000.0)
+    limit = {"quick": -85.0, "high": -120.0, "very_high": -150.0}[quality]
+    assert 10 * np.log10(np.mean(resid**2) / (amp * amp / 2)) <= limit

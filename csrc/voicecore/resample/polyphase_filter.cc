@@ -1,6 +1,7 @@
 #include "voicecore/resample/polyphase_filter.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace voicecore::resample {
@@ -11,12 +12,19 @@ constexpr double kPi = 3.14159265358979323846;
 
 // Zeroth-order modified Bessel function of the first kind (power series; it
 // converges quickly for the beta values a Kaiser design uses, < 20).
+// Multiplying by precomputed 1/k^2 keeps divisions out of the dependent chain
+// (table construction evaluates this L*K/2 times).
 double BesselI0(double x) {
+  static const auto kInvSquares = [] {
+    std::array<double, 128> t{};
+    for (std::size_t k = 1; k < t.size(); ++k) t[k] = 1.0 / (static_cast<double>(k * k));
+    return t;
+  }();
   const double q = 0.25 * x * x;
   double term = 1.0;
   double sum = 1.0;
-  for (int k = 1; k < 500; ++k) {
-    term *= q / (static_cast<double>(k) * static_cast<double>(k));
+  for (std::size_t k = 1; k < kInvSquares.size(); ++k) {
+    term *= q * kInvSquares[k];
     sum += term;
     if (term < sum * 1e-21) break;
   }
@@ -75,6 +83,14 @@ PolyphaseFilter::PolyphaseFilter(std::int64_t interpolation, std::int64_t decima
     num_phases_ = exact_phases;
   }
 
+  // Every tap lag is a multiple of 1/grid and g is even, so evaluate g once
+  // per distinct |lag| and fill the rows by lookup.
+  const auto half_taps = static_cast<std::int64_t>(num_taps_ / 2);
+  const auto g = static_cast<std::int64_t>(grid);
+  std::vector<double> half_proto(static_cast<std::size_t>(half_taps * g + 1));
+  for (std::size_t j = 0; j < half_proto.size(); ++j) {
+    half_proto[j] = Prototype(static_cast<double>(j) / static_cast<double>(grid));
+  }
   std::vector<double> row(padded_taps_);
   if (double_precision_) {
     f64_.assign(num_phases_ * padded_taps_, 0.0);
@@ -82,11 +98,13 @@ PolyphaseFilter::PolyphaseFilter(std::int64_t interpolation, std::int64_t decima
     f32_.assign(num_phases_ * padded_taps_, 0.0f);
   }
   for (std::size_t phase = 0; phase < num_phases_; ++phase) {
-    const double frac = static_cast<double>(phase) / static_cast<double>(grid);
     double sum = 0.0;
     for (std::size_t t = 0; t < num_taps_; ++t) {
-      // Window slot t holds x[n0 - K/2 + 1 + t], i.e. lag frac + K/2 - 1 - t.
-      row[t] = Prototype(frac + half_width_ - 1.0 - static_cast<double>(t));
+      // Window slot t holds x[n0 - K/2 + 1 + t], i.e. lag phase/grid + K/2 - 1 - t.
+      const std::int64_t lag =
+          static_cast<std::int64_t>(phase) + (half_taps - 1 - static_cast<std::int64_t>(t)) * g;
+      const auto idx = static_cast<std::size_t>(lag < 0 ? -lag : lag);
+      row[t] = idx < half_proto.size() ? half_proto[idx] : 0.0;
       sum += row[t];
     }
     // Unit DC gain on every phase: otherwise the per-phase gain error is a

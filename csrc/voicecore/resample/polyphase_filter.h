@@ -17,11 +17,26 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "voicecore/resample/quality.h"
 
 namespace voicecore::resample {
+
+// Cache-line aligned storage: with 64-byte aligned rows whose stride is a
+// multiple of 32 floats, no 32-byte tap load ever straddles two cache lines.
+template <typename T>
+struct CacheAlignedAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  CacheAlignedAllocator() = default;
+  template <typename U>
+  explicit CacheAlignedAllocator(const CacheAlignedAllocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, kAlign); }
+  bool operator==(const CacheAlignedAllocator&) const { return true; }
+};
 
 class PolyphaseFilter {
  public:
@@ -68,8 +83,8 @@ class PolyphaseFilter {
   double beta_ = 0.0;
   double half_width_ = 0.0;
   double inv_i0_beta_ = 0.0;
-  std::vector<float> f32_;
-  std::vector<double> f64_;
+  std::vector<float, CacheAlignedAllocator<float>> f32_;
+  std::vector<double, CacheAlignedAllocator<double>> f64_;
 };
 
 }  // namespace voicecore::resample

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "voicecore/resample/resample_kernels.h"
 #include "voicecore/resample/resampler.h"
 
 namespace voicecore::resample {
@@ -21,6 +22,14 @@ struct Store<float> {
   template <typename S>
   static float Convert(S v) {
     return static_cast<float>(v);
+  }
+};
+
+template <>
+struct Store<double> {
+  template <typename S>
+  static double Convert(S v) {
+    return static_cast<double>(v);
   }
 };
 
@@ -103,7 +112,7 @@ std::size_t RunKernel(KernelState& st, void* out_raw, std::size_t max_frames) {
         out[n + j + 2 * big_l] = Store<Out>::Convert(y[2]);
         advance();
       }
-      // After L outputs the phase is back where it started, one M further on.
+      // After L outputs the phase is back where it started, M further on.
       n += 3 * big_l;
       w = w_start + 3 * big_m;
     }
@@ -167,6 +176,43 @@ std::size_t RunKernel(KernelState& st, void* out_raw, std::size_t max_frames) {
   return n;
 }
 
+// The half-band's odd taps form one row shared by every output, and output
+// j + 1's window is output j's moved by one sample: three at a time share the
+// tap loads. The centre tap (0.5) is added last, in every case; the
+// interpolator passes even = nullptr (its odd outputs have no centre tap).
+template <typename S, typename Dot, typename Dot3H>
+void RunHalfband(const S* taps, std::size_t padded, const S* even, const S* odd,
+                 std::size_t count, S* out) {
+  const Dot dot;
+  const Dot3H dot3h;
+  std::size_t j = 0;
+  for (; j + 3 <= count; j += 3) {
+    S y[3];
+    dot3h(taps, odd + j, odd + j + 1, odd + j + 2, padded, y);
+    if (even == nullptr) {
+      out[j] = y[0];
+      out[j + 1] = y[1];
+      out[j + 2] = y[2];
+    } else {
+      out[j] = y[0] + S(0.5) * even[j];
+      out[j + 1] = y[1] + S(0.5) * even[j + 1];
+      out[j + 2] = y[2] + S(0.5) * even[j + 2];
+    }
+  }
+  for (; j < count; ++j) {
+    const S y = dot(taps, odd + j, padded);
+    out[j] = even == nullptr ? y : y + S(0.5) * even[j];
+  }
+}
+
+template <typename F, typename D>
+HalfbandKernels SelectHalfband() {
+  HalfbandKernels k;
+  k.f32 = &RunHalfband<float, typename F::Dot, typename F::Dot3H>;
+  k.f64 = &RunHalfband<double, typename D::Dot, typename D::Dot3H>;
+  return k;
+}
+
 template <typename F, typename D>
 KernelFn SelectKernel(bool double_precision, bool int16_out) {
   if (double_precision) {
@@ -179,6 +225,17 @@ KernelFn SelectKernel(bool double_precision, bool int16_out) {
                                 typename F::Dot3H, typename F::Dot3X>
                    : &RunKernel<float, float, typename F::Dot, typename F::Dot2,
                                 typename F::Dot3H, typename F::Dot3X>;
+}
+
+// Output in the table's own precision (feeds the half-band interpolator).
+template <typename F, typename D>
+KernelFn SelectNativeKernel(bool double_precision) {
+  if (double_precision) {
+    return &RunKernel<double, double, typename D::Dot, typename D::Dot2, typename D::Dot3H,
+                      typename D::Dot3X>;
+  }
+  return &RunKernel<float, float, typename F::Dot, typename F::Dot2, typename F::Dot3H,
+                    typename F::Dot3X>;
 }
 
 }  // namespace

@@ -67,6 +67,14 @@ struct LaneKernels {
 
 namespace voicecore::resample {
 
+KernelFn SelectBaselineNativeKernel(bool double_precision) {
+  return SelectNativeKernel<LaneKernels<float, 16>, LaneKernels<double, 8>>(double_precision);
+}
+
+HalfbandKernels SelectBaselineHalfband() {
+  return SelectHalfband<LaneKernels<float, 16>, LaneKernels<double, 8>>();
+}
+
 KernelFn SelectBaselineKernel(bool double_precision, bool int16_out) {
   return SelectKernel<LaneKernels<float, 16>, LaneKernels<double, 8>>(double_precision,
                                                                       int16_out);

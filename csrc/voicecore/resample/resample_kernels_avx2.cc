@@ -258,6 +258,12 @@ struct KernelsF64 {
 
 namespace voicecore::resample {
 
+HalfbandKernels SelectAvx2Halfband() { return SelectHalfband<KernelsF32, KernelsF64>(); }
+
+KernelFn SelectAvx2NativeKernel(bool double_precision) {
+  return SelectNativeKernel<KernelsF32, KernelsF64>(double_precision);
+}
+
 KernelFn SelectAvx2Kernel(bool double_precision, bool int16_out) {
   return SelectKernel<KernelsF32, KernelsF64>(double_precision, int16_out);
 }
@@ -270,6 +276,8 @@ KernelFn SelectAvx2Kernel(bool double_precision, bool int16_out) {
 
 namespace voicecore::resample {
 KernelFn SelectAvx2Kernel(bool, bool) { return nullptr; }
+HalfbandKernels SelectAvx2Halfband() { return {}; }
+KernelFn SelectAvx2NativeKernel(bool) { return nullptr; }
 }  // namespace voicecore::resample
 
 #endif

@@ -8,6 +8,11 @@
 // produced exactly ceil(n * L / M) output frames (every output time k*M/L that
 // lies inside the input, [0, n)).
 //
+// When the rate drops by 2.5x or more a zero-phase half-band 2:1 stage runs
+// first (HalfbandDecimator); when it rises by 2.5x or more a 1:2 half-band
+// stage runs last (HalfbandInterpolator). Either halves the polyphase stage's
+// work; both are centred, so alignment and length are unchanged.
+//
 // Chunk invariance: each output frame is one fixed-order dot product over the
 // same input window whatever the chunking, so any split of the input followed
 // by Flush() is bit-identical to one Process() + Flush(). Results are
@@ -22,6 +27,8 @@
 #include <memory>
 #include <vector>
 
+#include "voicecore/resample/halfband_decimator.h"
+#include "voicecore/resample/halfband_interpolator.h"
 #include "voicecore/resample/polyphase_filter.h"
 #include "voicecore/resample/quality.h"
 
@@ -53,7 +60,10 @@ class Resampler {
 
   // Throws ConfigError for rates outside [kMinRateHz, kMaxRateHz] or a channel
   // count outside [1, kMaxChannels]. Builds the filter table once.
-  Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality quality);
+  // `allow_simd_dispatch` = false pins the baseline kernels (tests use it to
+  // cover that path on AVX2 machines).
+  Resampler(int in_rate_hz, int out_rate_hz, int num_channels, Quality quality,
+            bool allow_simd_dispatch = true);
   Resampler(const Resampler&) = delete;
   Resampler& operator=(const Resampler&) = delete;
   ~Resampler();
@@ -91,16 +101,44 @@ class Resampler {
   std::int64_t interpolation() const { return interpolation_; }
   std::int64_t decimation() const { return decimation_; }
   const PolyphaseFilter& filter() const { return filter_; }
-  // Lookahead of the filter in input frames, and in milliseconds.
-  std::size_t latency_frames() const { return filter_.num_taps() / 2; }
+  // Rate the polyphase filter runs at: in_rate_hz, or in_rate_hz / 2 behind
+  // the half-band first stage.
+  int filter_rate_hz() const { return halfband_ ? in_rate_hz_ / 2 : in_rate_hz_; }
+  const HalfbandDecimator* halfband() const { return halfband_.get(); }
+  const HalfbandInterpolator* interpolator() const { return interpolator_.get(); }
+  // Lookahead in input frames (all stages), and in milliseconds.
+  std::size_t latency_frames() const {
+    if (halfband_) return filter_.num_taps() + halfband_->half_width();
+    if (interpolator_) {
+      // Output pair j needs half-rate frame j + Q, i.e. Q * M/L input frames on.
+      const auto q = static_cast<std::int64_t>(interpolator_->num_coefficients());
+      return filter_.num_taps() / 2 +
+             static_cast<std::size_t>((q * stage_decimation_ + stage_interpolation_ - 1) /
+                                      stage_interpolation_);
+    }
+    return filter_.num_taps() / 2;
+  }
   double latency_ms() const;
   // "avx2+fma" or "baseline": the kernel path this instance uses.
   const char* isa_path() const { return isa_path_; }
 
  private:
   template <typename In, typename Out>
-  std::size_t Run(const In* in, std::size_t in_frames, Out* out);
+  std::size_t Run(const In* in, std::size_t in_frames, Out* out, std::size_t max_out);
+  template <typename In, typename Out>
+  std::size_t Dispatch(const In* in, std::size_t in_frames, Out* out, bool flush);
+  template <typename S, typename In, typename Out>
+  std::size_t RunTwoStage(const In* in, std::size_t in_frames, Out* out, std::size_t max_out);
+  template <typename S, typename In, typename Out>
+  std::size_t RunPostStage(const In* in, std::size_t in_frames, Out* out, std::size_t max_out);
+  template <typename S, typename In>
+  void AppendInput(S* hist, const In* in, std::size_t take);
+  template <typename S>
+  S* History();
   std::size_t CountOutputs(std::size_t history_len) const;
+  std::size_t DropConsumed();
+  // ceil(n_in_ * L / M) without overflow: the stream's exact total length.
+  std::int64_t TargetLength() const;
 
   const int in_rate_hz_;
   const int out_rate_hz_;
@@ -108,6 +146,11 @@ class Resampler {
   const Quality quality_;
   const std::int64_t interpolation_;
   const std::int64_t decimation_;
+  // A half-band stage before (rate drops >= 2.5x, HalfbandDecimator) or after
+  // (rate rises >= 2.5x, HalfbandInterpolator) the polyphase stage.
+  const bool two_stage_;
+  const std::int64_t stage_interpolation_;  // L and M of the polyphase stage
+  const std::int64_t stage_decimation_;
   const PolyphaseFilter filter_;
   // Input frames accepted per inner block; the history holds taps + block.
   const std::size_t block_frames_;
@@ -116,9 +159,19 @@ class Resampler {
   std::vector<double> history_f64_;
   KernelFn kernel_f32_ = nullptr;
   KernelFn kernel_i16_ = nullptr;
+  KernelFn kernel_native_ = nullptr;
   const char* isa_path_ = "baseline";
+  std::unique_ptr<HalfbandDecimator> halfband_;
+  std::unique_ptr<HalfbandInterpolator> interpolator_;
+  // Half-rate frames between the polyphase stage and the interpolator.
+  std::size_t scratch_frames_ = 0;
+  std::vector<float> scratch_f32_;
+  std::vector<double> scratch_f64_;
   KernelState state_{};
   SampleFormat format_ = SampleFormat::kNone;
+  // Real input frames and output frames since Reset() (two-stage flush length).
+  std::int64_t n_in_ = 0;
+  std::int64_t n_out_ = 0;
 };
 
 }  // namespace voicecore::resample

@@ -1,0 +1,231 @@
+"""Echo-canceller evaluation: ours vs WebRTC AEC3 (livekit) vs SpeexDSP, one table per case.
+
+Runs every case in ``../shared/eval/aec/`` plus extra cases generated here with other seeds
+(exponential-decay RIRs, speech from ``../shared/eval/sources``). Method: ``voicecore.dsp.aec_eval``
+(the one in ``shared/eval/BASELINES.md``).
+
+    python bench/eval_aec.py [--only c01,c05] [--no-extra] [--no-peers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from voicecore.dsp.aec import EchoCanceller
+from voicecore.dsp.aec_eval import EchoCase, evaluate_output, make_echo_case
+
+REPO = Path(__file__).resolve().parent.parent
+FS = 16000
+FRAME = 160
+
+Runner = Callable[[EchoCase], tuple[np.ndarray, float]]
+
+
+def eval_dir() -> Path:
+    import os
+
+    env = os.environ.get("VOICECORE_EVAL_DIR")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "eval"]:
+        if (cand / "aec").is_dir():
+            return cand
+    raise SystemExit("eval corpus not found: set VOICECORE_EVAL_DIR or put shared/eval beside the repo")
+
+
+def _read(path: Path) -> np.ndarray:
+    import soundfile as sf
+
+    x, sr = sf.read(str(path), dtype="float64")
+    assert sr == FS, path
+    return np.asarray(x, np.float64)
+
+
+def load_corpus_case(d: Path) -> EchoCase:
+    import json
+
+    meta = json.loads((d / "meta.json").read_text())
+    return EchoCase(
+        d.name, _read(d / "far.wav"), _read(d / "mic.wav"), _read(d / "nearend_clean.wav"),
+        _read(d / "echo.wav"), FS, meta.get("echo_path_change_s"), meta,
+    )
+
+
+def speech_pools(root: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Far pool = Allison prompts (the agent voice); near pool = the other talkers (not alsa voice)."""
+    far, near = [], []
+    with open(root / "sources" / "manifest.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["kind"] != "speech" or float(row["duration_s"]) < 1.5:
+                continue
+            x = _read(root / "sources" / row["file"])
+            if row["speaker"] == "allison":
+                far.append(x)
+            elif row["speaker"] != "alsa_voice":
+                near.append(x)
+    return far, near
+
+
+# Extra cases: other seeds and parameters than the corpus (never tune to the shared files alone).
+EXTRA_SPECS: list[tuple[str, dict[str, object]]] = [
+    ("x01_st_rt200_d40", {"rt60": 0.2, "delay_ms": (40, 40)}),
+    ("x02_st_rt350_d300", {"rt60": 0.35, "delay_ms": (300, 300)}),
+    ("x03_delayjump_rt250_d60to160", {"rt60": 0.25, "delay_ms": (60, 160), "change_s": 6.0}),
+    ("x04_dt_ser0_rt300_d90", {"rt60": 0.3, "delay_ms": (90, 90), "ser_db": 0.0}),
+    ("x05_dt_ser-5_clip_rt250_d70", {"rt60": 0.25, "delay_ms": (70, 70), "ser_db": -5.0,
+                                     "nonlinearity": "hard_clip"}),
+    ("x06_nearend_only_rt250", {"rt60": 0.25, "near_only": True}),
+]
+
+
+def extra_cases(root: Path, seed: int = 4242) -> list[EchoCase]:
+    far, near = speech_pools(root)
+    return [
+        make_echo_case(name, np.random.default_rng([seed, i]), far, near, **spec)  # type: ignore[arg-type]
+        for i, (name, spec) in enumerate(EXTRA_SPECS)
+    ]
+
+
+def run_ours(case: EchoCase) -> tuple[np.ndarray, float]:
+    ec = EchoCanceller(FS, 10, 500, 250)
+    far = case.far.astype(np.float32)
+    mic = case.mic.astype(np.float32)
+    n = len(mic) // FRAME * FRAME
+    out = np.zeros(len(mic), np.float32)
+    t0 = time.perf_counter()
+    for i in range(0, n, FRAME):
+        ec.push_far(far[i : i + FRAME])
+        out[i : i + FRAME] = ec.process_near(mic[i : i + FRAME])
+    cost = (time.perf_counter() - t0) / (n // FRAME) * 1e6
+    return out.astype(np.float64), cost
+
+
+def _to_i16(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def make_aec3() -> Runner | None:
+    try:
+        from livekit import rtc
+    except ImportError:
+        return None
+
+    def run(case: EchoCase) -> tuple[np.ndarray, float]:
+        apm = rtc.AudioProcessingModule(echo_cancellation=True)
+        far, mic = _to_i16(case.far), _to_i16(case.mic)
+        n = len(mic) // FRAME * FRAME
+        out = np.zeros(len(mic), np.int16)
+        t0 = time.perf_counter()
+        for i in range(0, n, FRAME):
+            rf = rtc.AudioFrame(far[i : i + FRAME].tobytes(), FS, 1, FRAME)
+            apm.process_reverse_stream(rf)
+            nf = rtc.AudioFrame(mic[i : i + FRAME].tobytes(), FS, 1, FRAME)
+            apm.process_stream(nf)
+            out[i : i + FRAME] = np.frombuffer(nf.data, np.int16)
+        cost = (time.perf_counter() - t0) / (n // FRAME) * 1e6
+        return out.astype(np.float64) / 32768.0, cost
+
+    return run
+
+
+def make_speex() -> Runner | None:
+    try:
+        from speexdsp import EchoCanceller as SpeexEc
+    except ImportError:
+        return None
+
+    def run(case: EchoCase) -> tuple[np.ndarray, float]:
+        ec = SpeexEc.create(FRAME, 4096, FS)
+        far, mic = _to_i16(case.far), _to_i16(case.mic)
+        n = len(mic) // FRAME * FRAME
+        out = np.zeros(len(mic), np.int16)
+        t0 = time.perf_counter()
+        for i in range(0, n, FRAME):
+            y = ec.process(mic[i : i + FRAME].tobytes(), far[i : i + FRAME].tobytes())
+            out[i : i + FRAME] = np.frombuffer(y, np.int16)
+        cost = (time.perf_counter() - t0) / (n // FRAME) * 1e6
+        return out.astype(np.float64) / 32768.0, cost
+
+    return run
+
+
+COLUMNS = [
+    ("erle_db", "ERLE dB"),
+    ("ceiling_db", "ceiling dB"),
+    ("t20_s", "t20 s"),
+    ("recovery_s", "recovery s"),
+    ("near_loss_db", "near loss dB"),
+    ("seg_snr_db", "segSNR dB"),
+    ("cost_us", "us/frame"),
+]
+
+
+def fmt(v: float) -> str:
+    if v is None or math.isnan(v):
+        return "—"
+    return f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", default="", help="comma-separated case name prefixes")
+    ap.add_argument("--no-extra", action="store_true")
+    ap.add_argument("--no-peers", action="store_true")
+    a = ap.parse_args(argv)
+    root = eval_dir()
+    cases = [load_corpus_case(d) for d in sorted((root / "aec").glob("c*")) if d.is_dir()]
+    if not a.no_extra:
+        cases += extra_cases(root)
+    if a.only:
+        pre = a.only.split(",")
+        cases = [c for c in cases if any(c.name.startswith(p) for p in pre)]
+    runners: list[tuple[str, Runner | None]] = [("voicecore", run_ours)]
+    if not a.no_peers:
+        runners += [("AEC3 (livekit)", make_aec3()), ("Speex (4096)", make_speex())]
+    for name, r in runners:
+        if r is None:
+            print(f"[skip] {name}: peer package not installed (pip install '.[test]')", file=sys.stderr)
+    summary: dict[str, list[dict[str, float]]] = {}
+    for case in cases:
+        print(f"\n### {case.name}")
+        print("| canceller | " + " | ".join(h for _, h in COLUMNS) + " |")
+        print("|---|" + "---|" * len(COLUMNS))
+        for name, r in runners:
+            if r is None:
+                continue
+            out, cost = r(case)
+            m = evaluate_output(case, out)
+            m["cost_us"] = cost
+            summary.setdefault(name, []).append(m)
+            print(f"| {name} | " + " | ".join(fmt(m[k]) for k, _ in COLUMNS) + " |", flush=True)
+    print("\n### summary (medians; single talk = cases without near-end speech, double talk = with both)")
+    print("| canceller | ERLE all echo cases dB | ERLE single-talk cases dB | near loss DT dB"
+          " | worst near loss DT dB | segSNR DT dB | leakage near-only dB | us/frame |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, ms in summary.items():
+        rows = list(zip(cases, ms, strict=True))
+        echo_rows = [m for c, m in rows if np.any(c.echo)]
+        st_rows = [m for c, m in rows if np.any(c.echo) and not np.any(c.nearend)]
+        dt_rows = [m for c, m in rows if np.any(c.echo) and np.any(c.nearend)]
+        ne_rows = [m for c, m in rows if not np.any(c.echo)]
+
+        def med(k: str, sel: list[dict[str, float]]) -> float:
+            v = [x[k] for x in sel if not math.isnan(x[k])]
+            return float(np.median(v)) if v else float("nan")
+
+        losses = [m["near_loss_db"] for m in dt_rows if not math.isnan(m["near_loss_db"])]
+        worst = max(losses, default=float("nan"))
+        print(f"| {name} | {fmt(med('erle_db', echo_rows))} | {fmt(med('erle_db', st_rows))} | "
+              f"{fmt(med('near_loss_db', dt_rows))} | {fmt(worst)} | {fmt(med('seg_snr_db', dt_rows))} | "
+              f"{fmt(med('near_loss_db', ne_rows))} | {fmt(med('cost_us', ms))} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

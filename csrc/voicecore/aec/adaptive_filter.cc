@@ -1,0 +1,140 @@
+#include "voicecore/aec/adaptive_filter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "voicecore/aec/aec_common.h"
+
+namespace voicecore::aec {
+
+AdaptiveFilter::AdaptiveFilter(std::size_t block_size, std::size_t num_partitions)
+    : block_size_(block_size),
+      num_bins_(block_size + 1),
+      stride_(PaddedBins(block_size + 1)),
+      num_partitions_(num_partitions),
+      re_(stride_ * num_partitions, 0.0f),
+      im_(stride_ * num_partitions, 0.0f),
+      power_(stride_ * num_partitions, 0.0f),
+      acc_re_(stride_, 0.0f),
+      acc_im_(stride_, 0.0f) {}
+
+void AdaptiveFilter::Filter(const FarSpectrumBuffer& far, std::size_t offset, float* out_re,
+                            float* out_im) {
+  // The padded tail of every array is zero, so the loop runs over `stride_`
+  // bins (a multiple of 8: no scalar tail) into the accumulators.
+  const std::size_t n = stride_;
+  float* ar = acc_re_.data();
+  float* ai = acc_im_.data();
+  std::fill(ar, ar + n, 0.0f);
+  std::fill(ai, ai + n, 0.0f);
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    const float* xr = far.re(offset + p);
+    const float* xi = far.im(offset + p);
+    const float* wr = re(p);
+    const float* wi = im(p);
+    for (std::size_t k = 0; k < n; ++k) {
+      ar[k] += xr[k] * wr[k] - xi[k] * wi[k];
+      ai[k] += xr[k] * wi[k] + xi[k] * wr[k];
+    }
+  }
+  std::copy(ar, ar + num_bins_, out_re);
+  std::copy(ai, ai + num_bins_, out_im);
+}
+
+void AdaptiveFilter::PowerEstimate(const FarSpectrumBuffer& far, std::size_t offset,
+                                   float* out) const {
+  std::fill(out, out + num_bins_, 0.0f);
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    const float* xp = far.power(offset + p);
+    const float* w2 = power_.data() + p * stride_;
+    for (std::size_t k = 0; k < num_bins_; ++k) out[k] += w2[k] * xp[k];
+  }
+}
+
+void AdaptiveFilter::Adapt(const FarSpectrumBuffer& far, std::size_t offset, const float* gain_re,
+                           const float* gain_im, const float* partition_weights) {
+  const std::size_t n = num_bins_;
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    const float* xr = far.re(offset + p);
+    const float* xi = far.im(offset + p);
+    float* wr = re(p);
+    float* wi = im(p);
+    const float a = partition_weights[p];
+    for (std::size_t k = 0; k < n; ++k) {
+      // weight * conj(X) * G
+      wr[k] += a * (xr[k] * gain_re[k] + xi[k] * gain_im[k]);
+      wi[k] += a * (xr[k] * gain_im[k] - xi[k] * gain_re[k]);
+    }
+  }
+}
+
+void AdaptiveFilter::ConstrainNext(AecRealFft& fft, std::complex<float>* spectrum_scratch,
+                                   float* time_scratch) {
+  const std::size_t p = next_constrained_;
+  next_constrained_ = (next_constrained_ + 1) % num_partitions_;
+  float* wr = re(p);
+  float* wi = im(p);
+  for (std::size_t k = 0; k < num_bins_; ++k) spectrum_scratch[k] = {wr[k], wi[k]};
+  fft.Inverse(spectrum_scratch, time_scratch);
+  std::fill(time_scratch + block_size_, time_scratch + 2 * block_size_, 0.0f);
+  fft.Forward(time_scratch, spectrum_scratch);
+  for (std::size_t k = 0; k < num_bins_; ++k) {
+    wr[k] = spectrum_scratch[k].real();
+    wi[k] = spectrum_scratch[k].imag();
+  }
+}
+
+void AdaptiveFilter::Shift(int blocks) {
+  if (blocks == 0) return;
+  const std::size_t s = static_cast<std::size_t>(std::abs(blocks));
+  const std::size_t span = stride_ * num_partitions_;
+  const std::size_t moved = std::min(s, num_partitions_) * stride_;
+  if (blocks > 0) {
+    // Partition p takes partition p + s; the last s partitions start empty.
+    std::copy(re_.begin() + static_cast<std::ptrdiff_t>(moved), re_.end(), re_.begin());
+    std::copy(im_.begin() + static_cast<std::ptrdiff_t>(moved), im_.end(), im_.begin());
+    std::fill(re_.begin() + static_cast<std::ptrdiff_t>(span - moved), re_.end(), 0.0f);
+    std::fill(im_.begin() + static_cast<std::ptrdiff_t>(span - moved), im_.end(), 0.0f);
+  } else {
+    std::copy_backward(re_.begin(), re_.end() - static_cast<std::ptrdiff_t>(moved), re_.end());
+    std::copy_backward(im_.begin(), im_.end() - static_cast<std::ptrdiff_t>(moved), im_.end());
+    std::fill(re_.begin(), re_.begin() + static_cast<std::ptrdiff_t>(moved), 0.0f);
+    std::fill(im_.begin(), im_.begin() + static_cast<std::ptrdiff_t>(moved), 0.0f);
+  }
+  RefreshPower();
+}
+
+void AdaptiveFilter::CopyFrom(const AdaptiveFilter& other) {
+  std::copy(other.re_.begin(), other.re_.end(), re_.begin());
+  std::copy(other.im_.begin(), other.im_.end(), im_.begin());
+  RefreshPower();
+}
+
+void AdaptiveFilter::RefreshPower() {
+  for (std::size_t i = 0; i < re_.size(); ++i) power_[i] = re_[i] * re_[i] + im_[i] * im_[i];
+}
+
+void AdaptiveFilter::Reset() {
+  std::fill(re_.begin(), re_.end(), 0.0f);
+  std::fill(im_.begin(), im_.end(), 0.0f);
+  std::fill(power_.begin(), power_.end(), 0.0f);
+  next_constrained_ = 0;
+}
+
+void AdaptiveFilter::PartitionEnergies(float* out) const {
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    const float* wr = re(p);
+    const float* wi = im(p);
+    float e = 0.0f;
+    for (std::size_t k = 0; k < num_bins_; ++k) e += wr[k] * wr[k] + wi[k] * wi[k];
+    out[p] = e;
+  }
+}
+
+void AdaptiveFilter::PartitionNorms(float* out) const {
+  PartitionEnergies(out);
+  for (std::size_t p = 0; p < num_partitions_; ++p) out[p] = std::sqrt(out[p]);
+}
+
+}  // namespace voicecore::aec

@@ -1,0 +1,18 @@
+// Constants and small helpers shared by the echo canceller's parts.
+#pragma once
+
+#include <cstddef>
+
+namespace voicecore::aec {
+
+// The canceller works on 4 ms blocks (64 samples at 16 kHz, 32 at 8 kHz) with
+// FFTs of two blocks, so every spectrum has a 125 Hz bin spacing at both rates.
+// 4 ms keeps the algorithmic latency (one block of overlap-add plus the
+// frame-to-block buffering) under 10 ms.
+inline constexpr int kBlocksPerSecond = 250;
+
+// Spectra are stored as split real/imaginary arrays padded to a multiple of 8
+// so the per-bin loops vectorise without a scalar tail.
+inline constexpr std::size_t PaddedBins(std::size_t bins) { return (bins + 7) & ~std::size_t{7}; }
+
+}  // namespace voicecore::aec

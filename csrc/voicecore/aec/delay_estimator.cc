@@ -1,0 +1,148 @@
+#include "voicecore/aec/delay_estimator.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace voicecore::aec {
+
+namespace {
+// Bands of two 125 Hz bins from 250 Hz up to 4 kHz: where speech has its
+// envelope structure, and present at both 8 and 16 kHz.
+constexpr std::size_t kFirstBin = 2;
+constexpr std::size_t kBinsPerBand = 2;
+constexpr std::size_t kMaxBands = 15;
+// Power floor (about -65 dBFS per bin) so digital silence and sensor noise do
+// not produce large log swings.
+constexpr float kPowerFloor = 1e-5f;
+constexpr float kMeanForget = 0.98f;     // ~200 ms envelope high-pass
+constexpr float kScoreForget = 0.99f;    // ~400 ms correlation memory
+constexpr int kRunsToSwitch = 12;        // ~50 ms of agreement before a change
+// While held (double talk, or a jump that makes the energy detector think so)
+// a candidate must win for 400 ms in a row: near-end speech makes peaks that
+// wander, a real jump makes one that stays.
+constexpr int kRunsToSwitchHeld = 100;
+constexpr float kMinQuality = 0.2f;
+constexpr float kSwitchRatio = 1.25f;  // a new lag must correlate 25 % better
+
+std::size_t BandsFor(std::size_t num_bins) {
+  const std::size_t usable = num_bins > kFirstBin ? (num_bins - kFirstBin) / kBinsPerBand : 0;
+  return std::max<std::size_t>(1, std::min(kMaxBands, usable));
+}
+}  // namespace
+
+DelayEstimator::DelayEstimator(std::size_t num_bins, std::size_t max_lag_blocks)
+    : num_bands_(BandsFor(num_bins)),
+      max_lag_(max_lag_blocks),
+      far_mean_(num_bands_, 0.0f),
+      near_mean_(num_bands_, 0.0f),
+      far_history_((max_lag_blocks + 1) * num_bands_, 0.0f),
+      far_energy_(max_lag_blocks + 1, 0.0f),
+      near_features_(num_bands_, 0.0f),
+      cross_(max_lag_blocks + 1, 0.0f),
+      far_power_lag_(max_lag_blocks + 1, 0.0f) {
+  Reset();
+}
+
+void DelayEstimator::Reset() {
+  const float init = std::log(kPowerFloor * kBinsPerBand);
+  std::fill(far_mean_.begin(), far_mean_.end(), init);
+  std::fill(near_mean_.begin(), near_mean_.end(), init);
+  std::fill(far_history_.begin(), far_history_.end(), 0.0f);
+  std::fill(far_energy_.begin(), far_energy_.end(), 0.0f);
+  std::fill(cross_.begin(), cross_.end(), 0.0f);
+  std::fill(far_power_lag_.begin(), far_power_lag_.end(), 0.0f);
+  near_power_ = 0.0f;
+  newest_ = 0;
+  delay_blocks_ = -1;
+  candidate_ = -1;
+  candidate_runs_ = 0;
+  quality_ = 0.0f;
+  blocks_seen_ = 0;
+}
+
+void DelayEstimator::Features(const float* power, std::vector<float>& mean, float* out) {
+  for (std::size_t b = 0; b < num_bands_; ++b) {
+    float p = 0.0f;
+    for (std::size_t j = 0; j < kBinsPerBand; ++j) p += power[kFirstBin + b * kBinsPerBand + j];
+    const float f = std::log(p + kPowerFloor * kBinsPerBand);
+    mean[b] = kMeanForget * mean[b] + (1.0f - kMeanForget) * f;
+    out[b] = f - mean[b];
+  }
+}
+
+void DelayEstimator::Update(const float* far_power, const float* near_power, bool hold) {
+  const std::size_t slots = max_lag_ + 1;
+  newest_ = (newest_ + 1) % slots;
+  float* far_now = far_history_.data() + newest_ * num_bands_;
+  Features(far_power, far_mean_, far_now);
+  float fe = 0.0f;
+  for (std::size_t b = 0; b < num_bands_; ++b) fe += far_now[b] * far_now[b];
+  far_energy_[newest_] = fe;
+  Features(near_power, near_mean_, near_features_.data());
+  float ne = 0.0f;
+  for (std::size_t b = 0; b < num_bands_; ++b) ne += near_features_[b] * near_features_[b];
+  near_power_ = kScoreForget * near_power_ + (1.0f - kScoreForget) * ne;
+  ++blocks_seen_;
+
+  int best = -1;
+  float best_score = 0.0f;
+  for (std::size_t lag = 0; lag <= max_lag_; ++lag) {
+    const std::size_t slot = (newest_ + slots - lag) % slots;
+    const float* f = far_history_.data() + slot * num_bands_;
+    float c = 0.0f;
+    for (std::size_t b = 0; b < num_bands_; ++b) c += near_features_[b] * f[b];
+    cross_[lag] = kScoreForget * cross_[lag] + (1.0f - kScoreForget) * c;
+    far_power_lag_[lag] = kScoreForget * far_power_lag_[lag] + (1.0f - kScoreForget) * far_energy_[slot];
+    const float denom = std::sqrt(far_power_lag_[lag] * near_power_) + 1e-9f;
+    const float score = cross_[lag] / denom;
+    if (score > best_score) {
+      best_score = score;
+      best = static_cast<int>(lag);
+    }
+  }
+  // Lags beyond the history seen so far are not meaningful yet.
+  if (blocks_seen_ <= max_lag_ && best > static_cast<int>(blocks_seen_)) best = -1;
+  if (best < 0 || best_score < kMinQuality) {
+    candidate_runs_ = 0;
+    if (delay_blocks_ >= 0) {
+      const std::size_t slot = static_cast<std::size_t>(delay_blocks_);
+      quality_ = cross_[slot] / (std::sqrt(far_power_lag_[slot] * near_power_) + 1e-9f);
+    }
+    return;
+  }
+  if (best == delay_blocks_) {
+    candidate_runs_ = 0;
+    quality_ = best_score;
+    return;
+  }
+  // A neighbour of the current estimate is the same echo peak: no change.
+  if (delay_blocks_ >= 0 && std::abs(best - delay_blocks_) <= 2) {
+    candidate_runs_ = 0;
+    quality_ = best_score;
+    return;
+  }
+  // Hysteresis: a broad correlation peak (stationary far signals) must not
+  // make the estimate wander, since every move shifts the adaptive filter.
+  if (delay_blocks_ >= 0) {
+    const std::size_t slot = static_cast<std::size_t>(delay_blocks_);
+    const float current = cross_[slot] / (std::sqrt(far_power_lag_[slot] * near_power_) + 1e-9f);
+    if (best_score < kSwitchRatio * current) {
+      candidate_runs_ = 0;
+      quality_ = current;
+      return;
+    }
+  }
+  if (best == candidate_ || std::abs(best - candidate_) <= 1) {
+    ++candidate_runs_;
+  } else {
+    candidate_ = best;
+    candidate_runs_ = 1;
+  }
+  if (candidate_runs_ >= (hold ? kRunsToSwitchHeld : kRunsToSwitch)) {
+    delay_blocks_ = best;
+    candidate_runs_ = 0;
+    quality_ = best_score;
+  }
+}
+
+}  // namespace voicecore::aec

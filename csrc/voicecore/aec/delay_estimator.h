@@ -1,0 +1,62 @@
+// Bulk delay estimator: finds the lag (in blocks) at which the microphone's
+// spectral envelope follows the far end's. Each block contributes, per band,
+// the product of the near and far log-power deviations from their running
+// means; these products are averaged per candidate lag with exponential
+// forgetting, and the lag with the highest normalised correlation wins.
+//
+// Envelopes survive what breaks waveform correlation (loudspeaker clipping,
+// reverberation, background noise), and the cost is bands x lags multiply-adds
+// per block. A new lag is adopted only after it has won for a run of blocks, so
+// double talk cannot flip the estimate, while a real jump is followed within a
+// fraction of a second.
+//
+// Thread contract: not thread-safe; owned by one EchoCanceller.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace voicecore::aec {
+
+class DelayEstimator {
+ public:
+  // `num_bins`: bins of the power spectra passed to Update; `max_lag_blocks`:
+  // the largest lag searched.
+  DelayEstimator(std::size_t num_bins, std::size_t max_lag_blocks);
+  DelayEstimator(const DelayEstimator&) = delete;
+  DelayEstimator& operator=(const DelayEstimator&) = delete;
+
+  // Power spectra of the newest far and near blocks (num_bins values each).
+  // `hold`: the near end talks; the correlations keep learning but a new
+  // estimate must win for much longer before it is taken (near-end speech
+  // makes spurious, wandering peaks).
+  void Update(const float* far_power, const float* near_power, bool hold = false);
+  void Reset();
+
+  // Current estimate in blocks, or -1 before the first confident estimate.
+  int delay_blocks() const { return delay_blocks_; }
+  // Normalised correlation at the current estimate (0..1).
+  float quality() const { return quality_; }
+
+ private:
+  void Features(const float* power, std::vector<float>& mean, float* out);
+
+  const std::size_t num_bands_;
+  const std::size_t max_lag_;
+  std::size_t newest_ = 0;  // slot of the newest far feature vector
+  std::vector<float> far_mean_;
+  std::vector<float> near_mean_;
+  std::vector<float> far_history_;     // (max_lag_ + 1) x num_bands_
+  std::vector<float> far_energy_;      // per slot: sum of squared features
+  std::vector<float> near_features_;
+  std::vector<float> cross_;           // per lag: smoothed sum near * far(lag)
+  std::vector<float> far_power_lag_;   // per lag: smoothed far feature energy
+  float near_power_ = 0.0f;            // smoothed near feature energy
+  int delay_blocks_ = -1;
+  int candidate_ = -1;
+  int candidate_runs_ = 0;
+  float quality_ = 0.0f;
+  std::size_t blocks_seen_ = 0;
+};
+
+}  // namespace voicecore::aec

@@ -1,0 +1,431 @@
+#include "voicecore/aec/echo_canceller.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "voicecore/aec/aec_common.h"
+#include "voicecore/common/errors.h"
+
+namespace voicecore::aec {
+
+namespace {
+// Partitions kept before the estimated bulk delay: the envelope-based estimate
+// can land a few ms after the direct path, and the filter must see the onset.
+constexpr std::size_t kMarginBlocks = 3;
+constexpr float kBackgroundStep = 0.5f;
+// Proportionate step: share following the partition norms (the rest follows
+// the prior), and the prior's per-block amplitude decay (~0.8 dB per 4 ms,
+// a room with an RT60 of about 0.3 s).
+constexpr float kProportion = 0.5f;
+constexpr float kPriorDecay = 0.912f;
+// Regularisation and activity floor, per sample of the far signal's power
+// (about -60 / -70 dBFS): below these the far end is treated as silent.
+constexpr float kRegularisationPower = 1e-6f;
+constexpr float kActivityPower = 1e-7f;
+constexpr float kTwoPathSmoothing = 0.7f;
+constexpr float kCopyRatio = 0.7f;       // background error < 0.7 x foreground's
+constexpr int kCopyRuns = 3;
+constexpr float kDivergedRatio = 8.0f;   // background error > 8 x foreground's
+constexpr int kDivergedRuns = 50;        // for 200 ms
+constexpr float kStatsForget = 0.99f;
+// Energy double-talk detector: a bin is near-end dominated when its power is
+// 6 dB over the predicted echo; double talk when such bins hold 20 % of the
+// mic energy. The echo-return gain is learnt over ~0.8 s.
+constexpr float kTalkExcess = 4.0f;
+constexpr float kTalkFraction = 0.2f;
+constexpr int kTalkHangoverBlocks = 25;
+constexpr float kErlForget = 0.995f;
+constexpr float kTalkStepScale = 0.1f;
+constexpr int kErlWarmupBlocks = 250;
+constexpr float kTiny = 1e-12f;
+
+int CheckRate(int sample_rate_hz) {
+  if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
+    throw ConfigError("EchoCanceller supports sample_rate_hz 8000 or 16000, got " +
+                      std::to_string(sample_rate_hz) +
+                      "; resample 48 kHz audio to 16 kHz (voicecore's resampler) before and after "
+                      "the canceller");
+  }
+  return sample_rate_hz;
+}
+
+std::size_t FrameSize(int sample_rate_hz, int frame_ms) {
+  if (frame_ms < 1 || frame_ms > 40 || (sample_rate_hz * frame_ms) % 1000 != 0) {
+    throw ConfigError("EchoCanceller frame_ms must be 1..40 ms with a whole number of samples, got " +
+                      std::to_string(frame_ms) + "; use 10");
+  }
+  return static_cast<std::size_t>(sample_rate_hz * frame_ms / 1000);
+}
+
+std::size_t CheckedMaxDelayBlocks(int max_delay_ms) {
+  if (max_delay_ms < 0 || max_delay_ms > 2000) {
+    throw ConfigError("EchoCanceller max_delay_ms must be in 0..2000, got " +
+                      std::to_string(max_delay_ms));
+  }
+  return static_cast<std::size_t>((max_delay_ms * kBlocksPerSecond + 999) / 1000);
+}
+
+std::size_t CheckedPartitions(int tail_ms) {
+  if (tail_ms < 16 || tail_ms > 1000) {
+    throw ConfigError("EchoCanceller tail_ms must be in 16..1000, got " + std::to_string(tail_ms));
+  }
+  return static_cast<std::size_t>((tail_ms * kBlocksPerSecond + 999) / 1000) + kMarginBlocks;
+}
+
+float Db(float num, float den) { return 10.0f * std::log10((num + kTiny) / (den + kTiny)); }
+}  // namespace
+
+EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms)
+    : sample_rate_hz_(CheckRate(sample_rate_hz)),
+      frame_size_(FrameSize(sample_rate_hz, frame_ms)),
+      block_size_(static_cast<std::size_t>(sample_rate_hz / kBlocksPerSecond)),
+      fft_size_(2 * block_size_),
+      num_bins_(block_size_ + 1),
+      max_delay_blocks_(CheckedMaxDelayBlocks(max_delay_ms)),
+      num_partitions_(CheckedPartitions(tail_ms)),
+      prefill_(block_size_ - std::gcd(frame_size_, block_size_)),
+      fft_(fft_size_),
+      far_spectra_(num_bins_, max_delay_blocks_ + num_partitions_ + 2),
+      delay_estimator_(num_bins_, max_delay_blocks_),
+      foreground_(block_size_, num_partitions_),
+      background_(block_size_, num_partitions_),
+      suppressor_(block_size_, 0x5eed1234u),
+      far_fifo_(static_cast<std::size_t>(max_delay_ms) * static_cast<std::size_t>(sample_rate_hz) / 1000 +
+                    2 * frame_size_ + block_size_,
+                0.0f),
+      near_block_(block_size_, 0.0f),
+      out_fifo_(prefill_ + frame_size_ + 2 * block_size_, 0.0f),
+      far_block_(block_size_, 0.0f),
+      far_prev_(block_size_, 0.0f),
+      near_prev_(block_size_, 0.0f),
+      time_(fft_size_, 0.0f),
+      spec_(num_bins_),
+      split_re_(PaddedBins(num_bins_), 0.0f),
+      split_im_(PaddedBins(num_bins_), 0.0f),
+      near_power_(num_bins_, 0.0f),
+      echo_fg_(block_size_, 0.0f),
+      echo_bg_(block_size_, 0.0f),
+      error_fg_(block_size_, 0.0f),
+      error_bg_(block_size_, 0.0f),
+      far_power_sum_(num_bins_, 0.0f),
+      far_power_prior_(num_bins_, 0.0f),
+      gain_re_(num_bins_, 0.0f),
+      gain_im_(num_bins_, 0.0f),
+      out_block_(block_size_, 0.0f),
+      constrain_time_(fft_size_, 0.0f),
+      constrain_spec_(num_bins_),
+      partition_weights_(num_partitions_, 1.0f),
+      echo_power_(num_bins_, 0.0f),
+      erl_num_(num_bins_, 0.0f),
+      erl_den_(num_bins_, 0.0f),
+      prior_(num_partitions_, 0.0f) {
+  const float decay = kPriorDecay;
+  const std::size_t flat = kMarginBlocks + 3;
+  float sum = 0.0f;
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    prior_[p] = p < flat ? 1.0f : std::pow(decay, static_cast<float>(p - flat));
+    sum += prior_[p];
+  }
+  for (float& v : prior_) v /= sum;
+  Reset();
+}
+
+void EchoCanceller::Reset() {
+  far_spectra_.Reset();
+  delay_estimator_.Reset();
+  foreground_.Reset();
+  background_.Reset();
+  suppressor_.Reset();
+  far_read_ = 0;
+  far_count_ = 0;
+  near_fill_ = 0;
+  std::fill(out_fifo_.begin(), out_fifo_.end(), 0.0f);
+  out_read_ = 0;
+  out_count_ = prefill_;  // the buffering latency, as leading zeros
+  std::fill(far_prev_.begin(), far_prev_.end(), 0.0f);
+  std::fill(near_prev_.begin(), near_prev_.end(), 0.0f);
+  offset_ = 0;
+  std::fill(erl_num_.begin(), erl_num_.end(), 0.0f);
+  std::fill(erl_den_.begin(), erl_den_.end(), 0.0f);
+  talk_hangover_ = 0;
+  energy_talk_ = false;
+  erl_blocks_ = 0;
+  smooth_fg_ = 0.0f;
+  smooth_bg_ = 0.0f;
+  bg_better_runs_ = 0;
+  bg_worse_runs_ = 0;
+  erle_mic_ = 0.0f;
+  erle_out_ = 0.0f;
+  erle_lin_ = 0.0f;
+  stats_ = EchoCancellerStats{};
+  stats_.delay_ms = -1.0f;
+}
+
+void EchoCanceller::CheckFrames(const float* samples, std::size_t n, const char* what) const {
+  if (n == 0 || n % frame_size_ != 0) {
+    throw AudioFormatError(std::string(what) + " has " + std::to_string(n) +
+                           " samples; it must be a positive multiple of the frame size " +
+                           std::to_string(frame_size_) + " (frame_ms at " +
+                           std::to_string(sample_rate_hz_) +
+                           " Hz); check the sample rate and frame length of the stream");
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(samples[i])) {
+      throw AudioFormatError(std::string(what) + " contains NaN or Inf at sample " + std::to_string(i) +
+                             "; pass finite float samples in [-1, 1]");
+    }
+  }
+}
+
+void EchoCanceller::PushFar(const float* samples, std::size_t n) {
+  CheckFrames(samples, n, "far frame");
+  const std::size_t cap = far_fifo_.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (far_count_ == cap) {  // the far side ran too far ahead: drop the oldest
+      far_read_ = (far_read_ + 1) % cap;
+      --far_count_;
+      ++stats_.far_dropped_samples;
+    }
+    far_fifo_[(far_read_ + far_count_) % cap] = samples[i];
+    ++far_count_;
+  }
+}
+
+void EchoCanceller::ProcessNear(const float* in, float* out, std::size_t n) {
+  CheckFrames(in, n, "near frame");
+  const std::size_t cap = out_fifo_.size();
+  for (std::size_t f = 0; f < n; f += frame_size_) {
+    // The whole input frame is consumed before its output is written, so `in`
+    // and `out` may alias.
+    for (std::size_t i = 0; i < frame_size_; ++i) {
+      near_block_[near_fill_++] = in[f + i];
+      if (near_fill_ == block_size_) {
+        ProcessBlock(near_block_.data(), out_block_.data());
+        near_fill_ = 0;
+        for (std::size_t j = 0; j < block_size_; ++j) {
+          out_fifo_[(out_read_ + out_count_) % cap] = out_block_[j];
+          ++out_count_;
+        }
+      }
+    }
+    for (std::size_t i = 0; i < frame_size_; ++i) {
+      out[f + i] = out_fifo_[out_read_];
+      out_read_ = (out_read_ + 1) % cap;
+      --out_count_;
+    }
+  }
+}
+
+void EchoCanceller::UpdateOffset() {
+  const int d = delay_estimator_.delay_blocks();
+  if (d < 0) return;
+  const std::size_t target =
+      static_cast<std::size_t>(d) > kMarginBlocks ? static_cast<std::size_t>(d) - kMarginBlocks : 0;
+  if (target == offset_) return;
+  const int shift = static_cast<int>(target) - static_cast<int>(offset_);
+  foreground_.Shift(shift);
+  background_.Shift(shift);
+  offset_ = target;
+}
+
+void EchoCanceller::ProcessBlock(const float* near, float* out) {
+  const std::size_t b = block_size_;
+  // Far block from the FIFO; a starved far side plays silence.
+  {
+    const std::size_t cap = far_fifo_.size();
+    const std::size_t take = std::min(far_count_, b);
+    for (std::size_t i = 0; i < take; ++i) {
+      far_block_[i] = far_fifo_[far_read_];
+      far_read_ = (far_read_ + 1) % cap;
+    }
+    far_count_ -= take;
+    std::fill(far_block_.begin() + static_cast<std::ptrdiff_t>(take), far_block_.end(), 0.0f);
+    stats_.far_underrun_samples += b - take;
+  }
+  std::copy(far_prev_.begin(), far_prev_.end(), time_.begin());
+  std::copy(far_block_.begin(), far_block_.end(), time_.begin() + static_cast<std::ptrdiff_t>(b));
+  fft_.Forward(time_.data(), spec_.data());
+  for (std::size_t k = 0; k < num_bins_; ++k) {
+    split_re_[k] = spec_[k].real();
+    split_im_[k] = spec_[k].imag();
+  }
+  far_spectra_.Push(split_re_.data(), split_im_.data());
+  std::copy(far_block_.begin(), far_block_.end(), far_prev_.begin());
+
+  std::copy(near_prev_.begin(), near_prev_.end(), time_.begin());
+  std::copy(near, near + b, time_.begin() + static_cast<std::ptrdiff_t>(b));
+  fft_.Forward(time_.data(), spec_.data());
+  for (std::size_t k = 0; k < num_bins_; ++k) near_power_[k] = std::norm(spec_[k]);
+  std::copy(near, near + b, near_prev_.begin());
+
+  delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_);
+  UpdateOffset();
+
+  // Echo estimates of both filters (overlap-save: the last block is valid).
+  auto echo_of = [&](AdaptiveFilter& filter, std::vector<float>& echo) {
+    filter.Filter(far_spectra_, offset_, split_re_.data(), split_im_.data());
+    for (std::size_t k = 0; k < num_bins_; ++k) spec_[k] = {split_re_[k], split_im_[k]};
+    fft_.Inverse(spec_.data(), time_.data());
+    std::copy(time_.begin() + static_cast<std::ptrdiff_t>(b), time_.end(), echo.begin());
+  };
+  float span_energy = 0.0f;
+  for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
+  // Block energy of a white signal of power s in this FFT: about N^2 s / 2.
+  const float per_block = 0.5f * static_cast<float>(fft_size_ * fft_size_);
+  const bool far_active =
+      span_energy > kActivityPower * per_block * static_cast<float>(num_partitions_);
+  // With the far end silent over the whole filter span the echo estimates are
+  // below the sensor noise: skip both filters (the agent is often silent).
+  if (far_active) {
+    echo_of(foreground_, echo_fg_);
+    echo_of(background_, echo_bg_);
+  } else {
+    std::fill(echo_fg_.begin(), echo_fg_.end(), 0.0f);
+    std::fill(echo_bg_.begin(), echo_bg_.end(), 0.0f);
+  }
+  float near_energy = 0.0f;
+  float fg_energy = 0.0f;
+  float bg_energy = 0.0f;
+  for (std::size_t i = 0; i < b; ++i) {
+    error_fg_[i] = near[i] - echo_fg_[i];
+    error_bg_[i] = near[i] - echo_bg_[i];
+    near_energy += near[i] * near[i];
+    fg_energy += error_fg_[i] * error_fg_[i];
+    bg_energy += error_bg_[i] * error_bg_[i];
+  }
+
+
+  if (far_active) {
+    std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
+    std::copy(error_bg_.begin(), error_bg_.end(), time_.begin() + static_cast<std::ptrdiff_t>(b));
+    fft_.Forward(time_.data(), spec_.data());
+    const float delta = kRegularisationPower * static_cast<float>(fft_size_) *
+                        static_cast<float>(num_partitions_);
+    // Proportionate step (IPNLMS across partitions): half of the step follows
+    // an exponential-decay prior of a room response, half the current
+    // partition norms, so the early, strong part of the echo path converges
+    // several times faster than with a uniform step over the whole tail.
+    // The norms move slowly: refresh them every fourth block.
+    if (stats_.blocks % 4 == 0) {
+      background_.PartitionNorms(partition_weights_.data());
+      float norm_sum = 0.0f;
+      for (std::size_t p = 0; p < num_partitions_; ++p) norm_sum += partition_weights_[p];
+      const float pn = static_cast<float>(num_partitions_);
+      for (std::size_t p = 0; p < num_partitions_; ++p) {
+        const float prop = norm_sum > kTiny ? partition_weights_[p] / norm_sum : 1.0f / pn;
+        partition_weights_[p] = pn * ((1.0f - kProportion) * prior_[p] + kProportion * prop);
+      }
+    }
+    // Two far power sums over the span in one pass: weighted like the step
+    // (normalisation), and with the fixed prior alone (the double-talk
+    // detector's echo predictor must not move when the filter does).
+    std::fill(far_power_sum_.begin(), far_power_sum_.end(), 0.0f);
+    std::fill(far_power_prior_.begin(), far_power_prior_.end(), 0.0f);
+    for (std::size_t p = 0; p < num_partitions_; ++p) {
+      const float* pw = far_spectra_.power(offset_ + p);
+      const float a = partition_weights_[p];
+      const float q = prior_[p];
+      for (std::size_t k = 0; k < num_bins_; ++k) {
+        far_power_sum_[k] += a * pw[k];
+        far_power_prior_[k] += q * pw[k];
+      }
+    }
+    // Energy double-talk detector, independent of the filters' state: the mic
+    // power each bin should show is the far power over the filter span times
+    // an echo-return gain learnt while the far end plays alone. Near-end
+    // speech puts bins far above that prediction; an echo path change (same
+    // device, same room) barely moves the broadband gain, so it is not taken
+    // for double talk and adaptation continues at full speed.
+    float excess = 0.0f;
+    float mic_total = 0.0f;
+    bool learnt = false;
+    for (std::size_t k = 0; k < num_bins_; ++k) {
+      mic_total += near_power_[k];
+      if (erl_den_[k] > kTiny) {
+        learnt = true;
+        const float predicted = erl_num_[k] / erl_den_[k] * far_power_prior_[k];
+        excess += std::max(0.0f, near_power_[k] - kTalkExcess * predicted);
+      }
+    }
+    // The gain is bootstrapped over the first second of far activity (no
+    // detection yet), then keeps learning, 10x slower while the detector fires
+    // so it can never lock itself out.
+    const bool talk_now =
+        learnt && erl_blocks_ >= kErlWarmupBlocks && excess > kTalkFraction * mic_total;
+    ++erl_blocks_;
+    if (talk_now) {
+      talk_hangover_ = kTalkHangoverBlocks;
+    } else if (talk_hangover_ > 0) {
+      --talk_hangover_;
+    }
+    energy_talk_ = talk_hangover_ > 0;
+    {
+      const float rate = (1.0f - kErlForget) * (energy_talk_ ? 0.1f : 1.0f);
+      for (std::size_t k = 0; k < num_bins_; ++k) {
+        erl_num_[k] += rate * (near_power_[k] - erl_num_[k]);
+        erl_den_[k] += rate * (far_power_prior_[k] - erl_den_[k]);
+      }
+    }
+    // In double talk the background adapts slowly, so near-end speech cannot
+    // pull it (and through a copy, the foreground) away from the echo path.
+    const float step = energy_talk_ ? kBackgroundStep * kTalkStepScale : kBackgroundStep;
+    for (std::size_t k = 0; k < num_bins_; ++k) {
+      const float g = step / (far_power_sum_[k] + delta);
+      gain_re_[k] = g * spec_[k].real();
+      gain_im_[k] = g * spec_[k].imag();
+    }
+    background_.Adapt(far_spectra_, offset_, gain_re_.data(), gain_im_.data(),
+                      partition_weights_.data());
+    background_.ConstrainNext(fft_, constrain_spec_.data(), constrain_time_.data());
+  }
+
+  // Two-path decision.
+  smooth_fg_ = kTwoPathSmoothing * smooth_fg_ + (1.0f - kTwoPathSmoothing) * fg_energy;
+  smooth_bg_ = kTwoPathSmoothing * smooth_bg_ + (1.0f - kTwoPathSmoothing) * bg_energy;
+  if (far_active) {
+    bg_better_runs_ =
+        !energy_talk_ && smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
+    if (bg_better_runs_ >= kCopyRuns) {
+      foreground_.CopyFrom(background_);
+      smooth_fg_ = smooth_bg_;
+      bg_better_runs_ = 0;
+    }
+    bg_worse_runs_ = smooth_bg_ > kDivergedRatio * smooth_fg_ + kTiny ? bg_worse_runs_ + 1 : 0;
+    if (bg_worse_runs_ >= kDivergedRuns) {
+      background_.CopyFrom(foreground_);
+      smooth_bg_ = smooth_fg_;
+      bg_worse_runs_ = 0;
+    }
+  }
+
+  if (far_active) {
+    foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
+  } else {
+    std::fill(echo_power_.begin(), echo_power_.end(), 0.0f);
+  }
+  suppressor_.Process(near, error_fg_.data(), echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active,
+                      energy_talk_, out);
+
+  if (far_active) {
+    float out_energy = 0.0f;
+    for (std::size_t i = 0; i < b; ++i) out_energy += out[i] * out[i];
+    erle_mic_ = kStatsForget * erle_mic_ + (1.0f - kStatsForget) * near_energy;
+    erle_out_ = kStatsForget * erle_out_ + (1.0f - kStatsForget) * out_energy;
+    erle_lin_ = kStatsForget * erle_lin_ + (1.0f - kStatsForget) * fg_energy;
+  }
+  ++stats_.blocks;
+  const int d = delay_estimator_.delay_blocks();
+  stats_.delay_ms = d < 0 ? -1.0f : static_cast<float>(d) * 1000.0f / kBlocksPerSecond;
+  stats_.erle_db = Db(erle_mic_, erle_out_);
+  stats_.linear_erle_db = Db(erle_mic_, erle_lin_);
+  stats_.converged = d >= 0 && stats_.linear_erle_db > 10.0f;
+  stats_.double_talk = suppressor_.near_talk();
+  stats_.energy_double_talk = energy_talk_;
+  stats_.leakage = suppressor_.leakage();
+}
+
+EchoCancellerStats EchoCanceller::stats() const { return stats_; }
+
+}  // namespace voicecore::aec

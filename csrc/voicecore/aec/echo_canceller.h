@@ -1,0 +1,163 @@
+// Acoustic echo canceller: removes from the microphone signal the echo of what
+// the agent played (the far end, or reference).
+//
+//   far  --PushFar-->  FIFO --> 4 ms blocks --> FFT --> FarSpectrumBuffer
+//                                                        |        |
+//   near --ProcessNear--> 4 ms blocks --> DelayEstimator  |  AdaptiveFilter x2
+//                                          (bulk delay)-->+  (background adapts,
+//                                                             foreground outputs)
+//                          error, echo estimate --> ResidualSuppressor --> out
+//
+// Far and near are two sample streams aligned by sample count: every near
+// block consumes one block of far samples from the FIFO. The far side may run
+// ahead (the FIFO holds up to max_delay_ms plus one frame beyond that, and
+// drops the oldest samples past that, counting them); if it starves, the
+// missing far samples count as silence, so a stopped far stream never stalls
+// the near path. Push each far frame no later than the near frame captured
+// while it played; pushing later only adds bulk delay, which the delay
+// estimator follows up to max_delay_ms.
+//
+// The foreground/background pair ("two-path", as in MDF): the background
+// filter adapts with a proportionate NLMS step; the foreground filter produces
+// the output and is replaced by the background when the background's error has
+// been clearly smaller for a few blocks. A background that has diverged far
+// beyond the foreground is reset to it. An energy double-talk detector that
+// does not depend on the filters (mic power per bin against the far power
+// times a learnt echo-return gain) slows the background tenfold and blocks
+// copies while the near end talks, so a talker cannot be fitted into the echo
+// path; an echo path change keeps the broadband gain, is not taken for double
+// talk, and the background re-converges at full speed and takes over.
+//
+// Latency: one block of overlap-add in the suppressor plus the frame-to-block
+// buffering (block - gcd(frame, block) samples): 6 ms for 10 ms frames at 8
+// and 16 kHz.
+//
+// Thread contract: not thread-safe. PushFar, ProcessNear, stats and Reset must
+// be serialised by the caller (the Python wrapper holds a lock). Process paths
+// never allocate.
+#pragma once
+
+#include <complex>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "voicecore/aec/adaptive_filter.h"
+#include "voicecore/aec/delay_estimator.h"
+#include "voicecore/aec/far_spectrum_buffer.h"
+#include "voicecore/aec/residual_suppressor.h"
+#include "voicecore/common/aec_real_fft.h"
+
+namespace voicecore::aec {
+
+struct EchoCancellerStats {
+  float delay_ms = 0.0f;       // bulk delay estimate; -1 before the first estimate
+  float erle_db = 0.0f;        // smoothed mic / output power while the far end plays
+  float linear_erle_db = 0.0f; // the same for the linear filter alone
+  bool converged = false;
+  bool double_talk = false;       // the suppressor's decision (both detectors agree)
+  bool energy_double_talk = false;  // the energy detector alone (drives adaptation)
+  float leakage = 1.0f;        // residual suppressor's leakage estimate
+  std::uint64_t far_underrun_samples = 0;  // far samples the near side found missing
+  std::uint64_t far_dropped_samples = 0;   // far samples dropped because the FIFO was full
+  std::uint64_t blocks = 0;
+};
+
+class EchoCanceller {
+ public:
+  // Throws ConfigError for unsupported parameters: sample_rate_hz in {8000,
+  // 16000}; frame_ms in 1..40 with a whole number of samples; max_delay_ms in
+  // 0..2000; tail_ms in 16..1000.
+  EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms);
+  EchoCanceller(const EchoCanceller&) = delete;
+  EchoCanceller& operator=(const EchoCanceller&) = delete;
+
+  // `n` must be a positive multiple of frame_size(); samples finite. Throws
+  // AudioFormatError otherwise (nothing is consumed then).
+  void PushFar(const float* samples, std::size_t n);
+  // Writes n samples (echo removed, latency_samples() late) to `out`. Same
+  // rules for `n` as PushFar. `in` and `out` may alias.
+  void ProcessNear(const float* in, float* out, std::size_t n);
+  void Reset();
+
+  EchoCancellerStats stats() const;
+  int sample_rate_hz() const { return sample_rate_hz_; }
+  std::size_t frame_size() const { return frame_size_; }
+  std::size_t block_size() const { return block_size_; }
+  std::size_t latency_samples() const { return prefill_ + block_size_; }
+  std::size_t far_buffered() const { return far_count_; }
+
+ private:
+  void CheckFrames(const float* samples, std::size_t n, const char* what) const;
+  void ProcessBlock(const float* near, float* out);
+  void UpdateOffset();
+
+  const int sample_rate_hz_;
+  const std::size_t frame_size_;
+  const std::size_t block_size_;
+  const std::size_t fft_size_;
+  const std::size_t num_bins_;
+  const std::size_t max_delay_blocks_;
+  const std::size_t num_partitions_;
+  const std::size_t prefill_;
+
+  AecRealFft fft_;
+  FarSpectrumBuffer far_spectra_;
+  DelayEstimator delay_estimator_;
+  AdaptiveFilter foreground_;
+  AdaptiveFilter background_;
+  ResidualSuppressor suppressor_;
+
+  // Far FIFO (ring).
+  std::vector<float> far_fifo_;
+  std::size_t far_read_ = 0;
+  std::size_t far_count_ = 0;
+  // Near block assembly and output FIFO (ring).
+  std::vector<float> near_block_;
+  std::size_t near_fill_ = 0;
+  std::vector<float> out_fifo_;
+  std::size_t out_read_ = 0;
+  std::size_t out_count_ = 0;
+
+  // Per-block scratch, allocated once.
+  std::vector<float> far_block_;
+  std::vector<float> far_prev_;
+  std::vector<float> near_prev_;
+  std::vector<float> time_;
+  std::vector<std::complex<float>> spec_;
+  std::vector<float> split_re_;
+  std::vector<float> split_im_;
+  std::vector<float> near_power_;
+  std::vector<float> echo_fg_;
+  std::vector<float> echo_bg_;
+  std::vector<float> error_fg_;
+  std::vector<float> error_bg_;
+  std::vector<float> far_power_sum_;
+  std::vector<float> far_power_prior_;
+  std::vector<float> gain_re_;
+  std::vector<float> gain_im_;
+  std::vector<float> out_block_;
+  std::vector<float> constrain_time_;
+  std::vector<std::complex<float>> constrain_spec_;
+
+  std::vector<float> partition_weights_;
+  std::vector<float> echo_power_;
+  std::vector<float> erl_num_;  // smoothed mic power per bin (far end alone)
+  std::vector<float> erl_den_;  // smoothed far power over the span, same blocks
+  int talk_hangover_ = 0;
+  bool energy_talk_ = false;
+  int erl_blocks_ = 0;
+  std::vector<float> prior_;
+
+  std::size_t offset_ = 0;  // far blocks between the newest and partition 0
+  float smooth_fg_ = 0.0f;
+  float smooth_bg_ = 0.0f;
+  int bg_better_runs_ = 0;
+  int bg_worse_runs_ = 0;
+  float erle_mic_ = 0.0f;
+  float erle_out_ = 0.0f;
+  float erle_lin_ = 0.0f;
+  EchoCancellerStats stats_;
+};
+
+}  // namespace voicecore::aec

@@ -1,0 +1,52 @@
+// Ring of the far-end (render) spectra of the most recent blocks. Each block's
+// spectrum is computed once when it arrives; the delay estimator and the
+// adaptive filters read it back at any lag up to the buffer's depth, so a bulk
+// delay costs memory, not FFTs.
+//
+// Thread contract: not thread-safe; owned by one EchoCanceller.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace voicecore::aec {
+
+class FarSpectrumBuffer {
+ public:
+  // `num_bins` = FFT bins (block + 1); `depth` = how many past blocks stay readable.
+  FarSpectrumBuffer(std::size_t num_bins, std::size_t depth);
+  FarSpectrumBuffer(const FarSpectrumBuffer&) = delete;
+  FarSpectrumBuffer& operator=(const FarSpectrumBuffer&) = delete;
+
+  // Appends the newest block's spectrum (split layout, num_bins values each).
+  void Push(const float* re, const float* im);
+  void Reset();
+
+  // Spectrum of the block `blocks_ago` blocks before the newest (0 = newest).
+  const float* re(std::size_t blocks_ago) const { return re_.data() + Slot(blocks_ago) * stride_; }
+  const float* im(std::size_t blocks_ago) const { return im_.data() + Slot(blocks_ago) * stride_; }
+  const float* power(std::size_t blocks_ago) const {
+    return power_.data() + Slot(blocks_ago) * stride_;
+  }
+  // Sum over bins of power(blocks_ago): the block's far energy.
+  float energy(std::size_t blocks_ago) const { return energy_[Slot(blocks_ago)]; }
+
+  std::size_t depth() const { return depth_; }
+  std::size_t stride() const { return stride_; }
+
+ private:
+  std::size_t Slot(std::size_t blocks_ago) const {
+    return (newest_ + depth_ - blocks_ago % depth_) % depth_;
+  }
+
+  const std::size_t num_bins_;
+  const std::size_t stride_;
+  const std::size_t depth_;
+  std::size_t newest_ = 0;
+  std::vector<float> re_;
+  std::vector<float> im_;
+  std::vector<float> power_;
+  std::vector<float> energy_;
+};
+
+}  // namespace voicecore::aec

@@ -1,0 +1,94 @@
+// Nonlinear residual echo suppressor with comfort noise.
+//
+// The linear filter leaves a residual: misadjustment, the reverberant tail past
+// the filter, and loudspeaker distortion. The suppressor estimates it per bin
+// as leakage * |echo estimate|^2, where the leakage is the regression of the
+// error power's fluctuations on the echo estimate's (the approach of Valin's
+// MDF paper): near-end speech is uncorrelated with the echo estimate, so double
+// talk does not inflate the leakage and the talker keeps his level. The gain is
+// a power subtraction with over-subtraction and a floor; the bins it removes
+// are refilled with noise shaped like the tracked noise floor, so the output
+// never drops to digital silence.
+//
+// Analysis and synthesis use a sqrt-Hann window over two blocks with 50 %
+// overlap, which adds one block of latency.
+//
+// Thread contract: not thread-safe; owned by one EchoCanceller.
+#pragma once
+
+#include <complex>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "voicecore/common/aec_real_fft.h"
+
+namespace voicecore::aec {
+
+class ResidualSuppressor {
+ public:
+  ResidualSuppressor(std::size_t block_size, std::uint32_t seed);
+  ResidualSuppressor(const ResidualSuppressor&) = delete;
+  ResidualSuppressor& operator=(const ResidualSuppressor&) = delete;
+
+  // `near`: the microphone block; `error`: the linear canceller's output block; `echo`: its echo estimate
+  // block; `far_active`: the far end plays into the filter's span. Writes
+  // block_size samples to `out` (the block before `error`, one block late).
+  // `shadow_echo`: the background filter's echo estimate (for double-talk
+  // detection only).
+  // `echo_power`: power-domain echo estimate (num_bins values, see
+  // AdaptiveFilter::PowerEstimate); `external_talk`: the canceller's energy
+  // double-talk detector.
+  void Process(const float* near, const float* error, const float* echo, const float* shadow_echo,
+               const float* echo_power, bool far_active, bool external_talk, float* out);
+  void Reset();
+
+  // Mean over bins of the error / echo-estimate coherence in the last block.
+  float leakage() const { return leakage_; }
+  // Last block: error power clearly above residual echo + noise while the far
+  // end plays (the near end talks over the echo).
+  bool near_talk() const { return near_talk_; }
+  // Mean gain over bins of the last block (1 = untouched).
+  float mean_gain() const { return mean_gain_; }
+
+ private:
+  float NextUniform();  // uniform in [-1, 1)
+
+  const std::size_t block_size_;
+  const std::size_t fft_size_;
+  const std::size_t num_bins_;
+  AecRealFft fft_;
+  std::vector<float> window_;
+  std::vector<float> prev_error_;
+  std::vector<float> prev_echo_;
+  std::vector<float> overlap_;
+  std::vector<float> time_;
+  std::vector<std::complex<float>> error_spec_;
+  std::vector<std::complex<float>> echo_spec_;
+  std::vector<float> residual_;     // per-bin residual echo power
+  std::vector<float> noise_;        // per-bin noise floor of |E|^2
+  std::vector<float> gain_;
+  std::vector<float> see_;                 // smoothed |E|^2
+  std::vector<float> syy_;                 // smoothed |Y|^2
+  std::vector<std::complex<float>> sey_;   // smoothed E conj(Y)
+  std::vector<float> coherence_;
+  std::vector<float> leak_num_;
+  std::vector<float> leak_den_;
+  std::vector<float> prev_near_;
+  std::vector<std::complex<float>> near_spec_;
+  std::vector<float> smm_;                 // smoothed |M|^2 (microphone)
+  std::vector<std::complex<float>> smy_;   // smoothed M conj(Y)
+  std::vector<float> prev_shadow_;
+  std::vector<std::complex<float>> shadow_spec_;
+  std::vector<float> sss_;                 // smoothed |S|^2 (background estimate)
+  std::vector<std::complex<float>> sms_;   // smoothed M conj(S)
+  int hangover_ = 0;
+  float leakage_ = 0.0f;
+  bool near_talk_ = false;
+  float mean_gain_ = 1.0f;
+  bool noise_init_ = false;
+  const std::uint32_t seed_;
+  std::uint32_t rng_;
+};
+
+}  // namespace voicecore::aec

@@ -1,0 +1,58 @@
+"""Shared loaders for the AEC tests: corpus cases and generated cases (other seeds)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from voicecore.dsp.aec import EchoCanceller
+from voicecore.dsp.aec_eval import EchoCase, make_echo_case
+
+FRAME = 160
+
+
+def read(path: Path) -> np.ndarray:
+    x, sr = sf.read(str(path), dtype="float64")
+    assert sr == 16000
+    return np.asarray(x, np.float64)
+
+
+def corpus_case(eval_dir: Path, name: str) -> EchoCase:
+    d = eval_dir / "aec" / name
+    meta = json.loads((d / "meta.json").read_text())
+    return EchoCase(name, read(d / "far.wav"), read(d / "mic.wav"), read(d / "nearend_clean.wav"),
+                    read(d / "echo.wav"), 16000, meta.get("echo_path_change_s"), meta)
+
+
+def pools(eval_dir: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    far, near = [], []
+    with open(eval_dir / "sources" / "manifest.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["kind"] != "speech" or float(row["duration_s"]) < 1.5:
+                continue
+            x = read(eval_dir / "sources" / row["file"])
+            if row["speaker"] == "allison":
+                far.append(x)
+            elif row["speaker"] != "alsa_voice":
+                near.append(x)
+    return far, near
+
+
+def generated(eval_dir: Path, name: str, seed: int, **spec: object) -> EchoCase:
+    far, near = pools(eval_dir)
+    return make_echo_case(name, np.random.default_rng([seed, 7]), far, near, **spec)  # type: ignore[arg-type]
+
+
+def run(case: EchoCase, **kw: int) -> np.ndarray:
+    ec = EchoCanceller(**kw)
+    far, mic = case.far.astype(np.float32), case.mic.astype(np.float32)
+    n = len(mic) // FRAME * FRAME
+    out = np.zeros(len(mic), np.float32)
+    for i in range(0, n, FRAME):
+        ec.push_far(far[i : i + FRAME])
+        out[i : i + FRAME] = ec.process_near(mic[i : i + FRAME])
+    return out.astype(np.float64)
