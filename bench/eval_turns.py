@@ -260,9 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--vad", default="frame", help="SpeechDetector vad kind, or 'labels' for the corpus labels"
     )
+    ap.add_argument("--models", default="vad-only,text-heuristic,smart-turn")
     args = ap.parse_args(argv)
     items = [s for s in args.items.split(",") if s] or None
-    rows = run(args.eval_dir, items, vad=args.vad)
+    ap_models = args.models.split(",")
+    rows = run(args.eval_dir, items, vad=args.vad, models=tuple(ap_models))
     print(format_rows(rows))
     for r in rows:
         if r["method"] != "vad-only":

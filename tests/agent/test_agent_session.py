@@ -152,8 +152,8 @@ async def test_barge_in_stops_audio_within_one_frame_and_keeps_only_played_words
     assert not np.any(frames[k : next_reply - 1][1:]), "no agent audio between the stop and the next reply"
     # The decision came after min_interruption_ms of voiced speech from the onset (VAD start edge);
     # unvoiced hops inside the speech are not counted, so it may come a little later.
-    starts = [e.timestamp_s for e in events_of(r, UserSpeechStarted)]
-    assert 0.5 <= float(s.interruptions[0]["clock"]) - starts[1] < 0.8
+    assert 0.5 - 1e-6 <= float(s.interruptions[0]["after_onset_s"]) < 0.8
+    assert len(events_of(r, UserSpeechStarted)) >= 2
 
     interrupted = [m for m in s.chat_ctx.messages if m.interrupted]
     assert len(interrupted) == 1

@@ -340,6 +340,7 @@ class AgentSession:
             t = now - max(0.0, self._stream_pos_s - edge.timestamp_s)
             if edge.kind == "start" and not self._in_speech:
                 started = True
+                self._speech_start_stream_s = edge.timestamp_s
                 self._on_speech_start(t)
             elif edge.kind == "end" and self._in_speech:
                 ended = True
@@ -716,7 +717,15 @@ class AgentSession:
         self._segment_counts = True
         self._interrupt_decision_clock = now
         self._frames_since_decision = 0
-        self.interruptions.append({"clock": now, "reply": reply.id, "played_samples": reply.played_samples})
+        self.interruptions.append(
+            {
+                "clock": now,
+                "reply": reply.id,
+                "played_samples": reply.played_samples,
+                # stream time (mic samples) from the user's speech onset to the decision
+                "after_onset_s": self._stream_pos_s - self._speech_start_stream_s,
+            }
+        )
         if reply.first_play is None or not io.resume_false_interruption:
             self._emit(Interrupted(now, reply.played_samples / self.options.sample_rate_hz))
             self._interrupt_pending = True
@@ -800,4 +809,5 @@ class AgentSession:
 
     _segment_counts: bool = True
     _voiced_s: float = 0.0
+    _speech_start_stream_s: float = 0.0
     _frames_since_decision: int = 0
