@@ -94,16 +94,21 @@ class StreamingVad:
 
     ``"frame"``: FrameVad only. ``"silero"``: Silero on every 32 ms chunk; each hop reports the latest
     chunk's probability. ``"cascade"``: FrameVad runs on every hop and decides when Silero is needed.
-    Where FrameVad is confident (probability below ``gate_threshold``: clear silence, or at least
-    ``confident_threshold``: clear speech) its answer is used and Silero does not run. When FrameVad is
-    uncertain the gate opens: Silero catches up on the audio since it last ran (at most ``warmup_ms``; if
-    the gap was longer its state is reset first and the last ``warmup_ms`` are replayed, so its recurrent
-    state has context and the onset is not lost), and it keeps running while FrameVad stays uncertain and
-    for ``gate_hangover_ms`` after. Hops where FrameVad is uncertain report Silero's probability, the
-    others FrameVad's.
+    A hop is settled without Silero when FrameVad is confident (probability below ``gate_threshold``:
+    clear silence, or at least ``confident_threshold``: clear speech), or when Silero's latest answer
+    said speech (at least ``hold_threshold``) no more than ``hold_ms`` ago and FrameVad still leans to
+    speech (at least ``hold_floor``): inside an utterance Silero has already spoken, so it need not run
+    again until FrameVad sees a possible end or the answer grows stale (in babble FrameVad leans to
+    speech in the pauses too, so only Silero can end the utterance). A confident-silence hop clears
+    the held answer. Otherwise the gate
+    opens: Silero catches up on the audio since it last ran (at most ``warmup_ms``, its recurrent state
+    kept: after a closed gate it restarts from where it left off, which costs far less than a cold
+    restart with a long replay and is as accurate here), and it keeps running while hops need it and
+    for ``gate_hangover_ms`` after. Uncertain hops report Silero's probability, confident hops
+    FrameVad's, held hops the larger of the two.
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
-    both models.
+    both models and of this class's own per-hop work.
     """
 
     def __init__(
@@ -112,8 +117,11 @@ class StreamingVad:
         *,
         gate_threshold: float = 0.2,
         confident_threshold: float = 0.9,
-        gate_hangover_ms: int = 200,
-        warmup_ms: int = 320,
+        hold_threshold: float = 0.7,
+        hold_floor: float = 0.3,
+        hold_ms: int = 400,
+        gate_hangover_ms: int = 50,
+        warmup_ms: int = 64,
         model_package: str = MODEL_PACKAGE,
         clock: Callable[[], float] = time.process_time,
     ) -> None:
@@ -124,30 +132,46 @@ class StreamingVad:
                 f"need 0 <= gate_threshold <= confident_threshold, got {gate_threshold!r} and "
                 f"{confident_threshold!r}"
             )
+        if not 0.0 <= hold_floor <= 1.0 or not 0.0 <= hold_threshold <= 1.0:
+            raise ConfigError(
+                f"hold_threshold and hold_floor must be in [0, 1] (1 disables holding), got "
+                f"{hold_threshold!r} and {hold_floor!r}"
+            )
+        if min(hold_ms, gate_hangover_ms, warmup_ms) < 0:
+            raise ConfigError(
+                f"hold_ms, gate_hangover_ms and warmup_ms must be >= 0, got {hold_ms!r}, "
+                f"{gate_hangover_ms!r} and {warmup_ms!r}"
+            )
         self.mode: VadMode = mode
         self._frame = FrameVad(ANALYSIS_RATE_HZ, 10) if mode != "silero" else None
         self._silero = SileroVad(ANALYSIS_RATE_HZ, package=model_package) if mode != "frame" else None
         self._gate_threshold = gate_threshold
         self._confident = confident_threshold
+        self._hold_threshold = hold_threshold
+        self._hold_floor = hold_floor
+        self._hold = hold_ms * ANALYSIS_RATE_HZ // 1000
         self._hangover = gate_hangover_ms * ANALYSIS_RATE_HZ // 1000
         warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
         self._warmup = max(SILERO_CHUNK, warmup)
         self._clock = clock
-        # Ring of recent audio (whole hops, written in place) that Silero reads its chunks from.
+        # Ring of recent audio (whole hops, written in place) that Silero reads its chunks from,
+        # plus one chunk of slack so a chunk that wraps round is copied into a fixed buffer.
         self._history = np.zeros(-(-(self._warmup + SILERO_CHUNK + HOP) // HOP) * HOP, np.float32)
+        self._wrap = np.zeros(SILERO_CHUNK, np.float32)
         self.reset()
 
     @classmethod
     def economy(cls, *, model_package: str = MODEL_PACKAGE) -> StreamingVad:
-        """A cascade that runs Silero less: narrower uncertain band (0.3-0.85), 100 ms hangover,
-        64 ms warm-up. On half-silence scenes (bench/eval_vad.py) it runs 21-32 % of Silero's chunks in
-        white noise and clean audio at about Silero's F1, but loses up to 0.09 F1 in babble, bike and
-        0 dB noise, where the default cascade stays within 0.02 of Silero."""
+        """A cascade that runs Silero less than the default: narrower uncertain band (0.3-0.85),
+        held speech from Silero >= 0.6 and FrameVad >= 0.25. Cheaper in babble and bike noise, at up
+        to a few hundredths of F1 there (see bench/eval_vad.py)."""
         return cls(
             "cascade",
             gate_threshold=0.3,
             confident_threshold=0.85,
-            gate_hangover_ms=100,
+            hold_threshold=0.6,
+            hold_floor=0.25,
+            gate_hangover_ms=30,
             warmup_ms=64,
             model_package=model_package,
         )
@@ -161,6 +185,7 @@ class StreamingVad:
         self._pos = 0  # samples seen
         self._silero_pos = 0  # next Silero chunk start (absolute sample index)
         self._silero_prob = 0.0
+        self._held = 0.0  # Silero's latest answer, cleared by a confident-silence hop
         self._gate_until = -1  # absolute sample index; gate open while pos <= this
         self._gate_open = self.mode == "silero"
         self.frame_probability = 0.0
@@ -177,53 +202,80 @@ class StreamingVad:
         w = self._pos % len(self._history)
         self._history[w : w + HOP] = hop
         self._pos += HOP
-        fp = 0.0
-        if self._frame is not None:
-            fp = self._frame.process(hop)
-            self.frame_probability = fp
+        if self.mode == "silero":
+            self._run_silero()
+            self.inference_s += self._clock() - t0
+            return self._silero_prob
+        assert self._frame is not None
+        fp = self._frame.process(hop)
+        self.frame_probability = fp
         if self.mode == "frame":
             self.inference_s += self._clock() - t0
             return fp
-        if self.mode == "cascade":
-            if self._gate_threshold <= fp < self._confident:
-                self._gate_until = self._pos + self._hangover
-                if not self._gate_open:
-                    self._open_gate()
-            elif self._gate_open and self._pos > self._gate_until:
-                self._gate_open = False
+        if fp < self._gate_threshold:
+            need = False
+            self._held = 0.0
+        elif fp >= self._confident:
+            need = False
+        else:
+            need = not (
+                self._held >= self._hold_threshold
+                and fp >= self._hold_floor
+                and self._pos - self._silero_pos <= self._hold
+            )
+        if need:
+            self._gate_until = self._pos + self._hangover
+            if not self._gate_open:
+                self._open_gate()
+        elif self._gate_open and self._pos > self._gate_until:
+            self._gate_open = False
         if self._gate_open:
-            assert self._silero is not None
-            while self._silero_pos + SILERO_CHUNK <= self._pos:
-                self._silero_prob = self._silero.process(self._chunk_at(self._silero_pos))
-                self._silero_pos += SILERO_CHUNK
-                self.silero_chunks += 1
-            # Silero's answer where FrameVad is unsure; FrameVad's where it is confident. Silero keeps
-            # running through the hangover (to keep its state warm) but its probability decays slowly
-            # after speech, so a confident FrameVad silence ends speech sooner.
-            uncertain = self._gate_threshold <= fp < self._confident
-            prob = self._silero_prob if (uncertain or self.mode == "silero") else fp
+            self._run_silero()
+            self._held = self._silero_prob
+        if need:
+            prob = self._silero_prob
+        elif self._gate_threshold <= fp < self._confident:
+            prob = max(fp, self._held)
         else:
             prob = fp
         self.inference_s += self._clock() - t0
         return prob
+
+    def _run_silero(self) -> None:
+        silero = self._silero
+        assert silero is not None
+        while self._silero_pos + SILERO_CHUNK <= self._pos:
+            self._silero_prob = silero.process_unchecked(self._chunk_at(self._silero_pos))
+            self._silero_pos += SILERO_CHUNK
+            self.silero_chunks += 1
 
     def _chunk_at(self, pos: int) -> NDArray[np.float32]:
         size = len(self._history)
         start = pos % size
         if start + SILERO_CHUNK <= size:
             return self._history[start : start + SILERO_CHUNK]
-        return np.concatenate([self._history[start:], self._history[: start + SILERO_CHUNK - size]])
+        head = size - start
+        self._wrap[:head] = self._history[start:]
+        self._wrap[head:] = self._history[: SILERO_CHUNK - head]
+        return self._wrap
 
     def _open_gate(self) -> None:
         assert self._silero is not None
         earliest = max(0, self._pos - self._warmup)
         if self._silero_pos < earliest:
-            # Closed long enough that Silero's state refers to audio it will not see again:
-            # restart it on the warm-up audio just before the onset.
-            self._silero.reset()
+            # Silero skipped audio while the gate was closed. Its recurrent state is kept (it
+            # summarises the stream up to where it stopped) and it resumes on the last warm-up
+            # chunks, with their true preceding samples as its context.
             self._silero_pos = earliest
-        self._silero_prob = 0.0
+            ctx = self._silero.context_size
+            if self._silero_pos >= ctx:
+                self._silero.set_context(self._samples_before(self._silero_pos, ctx))
         self._gate_open = True
+
+    def _samples_before(self, pos: int, count: int) -> NDArray[np.float32]:
+        size = len(self._history)
+        idx = np.arange(pos - count, pos) % size
+        return self._history[idx]
 
 
 class SpeechDetector:
