@@ -69,9 +69,12 @@ def test_event_timing_on_10db_cases(
     if strict_segments:
         # Most utterances get their own segment (a few short gaps are bridged by the hangover).
         assert len(d.onset) >= 0.7 * len(truth)
-        # Issue target: offset within min_silence_ms + 50 ms. Measured medians are 50-100 ms over it
-        # (reported as a miss); this bound guards against regressions beyond that.
-        assert d.offset_median_ms <= min_silence_ms + 150, d.offset_median_ms
+        # Issue target: offset within min_silence_ms + 50 ms (the silence is counted from where the
+        # probability started to fall, see SpeechDetector's release_threshold). Measured cascade
+        # medians on the shared 10 dB mixes are 480-490 ms; on this fresh bike scene 575 ms and
+        # FrameVad alone 530-565 ms (its decay is noisier): the target is missed there.
+        slack = 50 if mode == "cascade" and not case.startswith("fresh_") else 100
+        assert d.offset_median_ms <= min_silence_ms + slack, d.offset_median_ms
 
 
 def test_cascade_f1_close_to_silero_and_cheaper(fresh_scene) -> None:
@@ -84,7 +87,8 @@ def test_cascade_f1_close_to_silero_and_cheaper(fresh_scene) -> None:
         out[mode] = (f1_score(p >= 0.5, sc.labels), vad.silero_chunks)
     assert out["silero"][0] >= 0.85
     assert out["cascade"][0] >= out["silero"][0] - 0.02
-    assert out["cascade"][1] <= 0.8 * out["silero"][1]
+    # Measured: about 20 % of Silero's chunks on this half-silence white-noise scene.
+    assert out["cascade"][1] <= 0.35 * out["silero"][1]
 
 
 def test_streaming_chunk_size_invariance(fresh_scene) -> None:

@@ -38,6 +38,11 @@ class _Resampler(Protocol):
 ANALYSIS_RATE_HZ = 16000
 HOP = 160  # 10 ms at the analysis rate
 SILERO_CHUNK = 512
+# Default release threshold per VAD (see SpeechDetector). Silero sits near 1 through speech and
+# takes ~100 ms to fall below 0.5 after it, so its fall is seen from 0.9; FrameVad dips inside
+# words, so a release above the activation threshold would split utterances.
+HELD_CAP = 0.85
+RELEASE_THRESHOLD: dict[str, float] = {"frame": 0.0, "silero": 0.9, "cascade": 0.9}
 MIN_INPUT_RATE_HZ = 8000
 MAX_INPUT_RATE_HZ = 192000
 
@@ -116,7 +121,7 @@ class StreamingVad:
         mode: VadMode = "cascade",
         *,
         gate_threshold: float = 0.2,
-        confident_threshold: float = 0.9,
+        confident_threshold: float = 0.97,
         hold_threshold: float = 0.7,
         hold_floor: float = 0.3,
         hold_ms: int = 400,
@@ -162,15 +167,17 @@ class StreamingVad:
 
     @classmethod
     def economy(cls, *, model_package: str = MODEL_PACKAGE) -> StreamingVad:
-        """A cascade that runs Silero less than the default: narrower uncertain band (0.3-0.85),
-        held speech from Silero >= 0.6 and FrameVad >= 0.25. Cheaper in babble and bike noise, at up
-        to a few hundredths of F1 there (see bench/eval_vad.py)."""
+        """A cascade that runs Silero less than the default, for quiet rooms: wider confident bands
+        (below 0.3 silence, from 0.9 speech), held speech from Silero >= 0.6 for up to 600 ms. In
+        babble and bike noise FrameVad's confident speech is wrong more often, and it loses F1 there
+        (see bench/eval_vad.py)."""
         return cls(
             "cascade",
             gate_threshold=0.3,
-            confident_threshold=0.85,
+            confident_threshold=0.9,
             hold_threshold=0.6,
             hold_floor=0.25,
+            hold_ms=600,
             gate_hangover_ms=30,
             warmup_ms=64,
             model_package=model_package,
@@ -235,7 +242,10 @@ class StreamingVad:
         if need:
             prob = self._silero_prob
         elif self._gate_threshold <= fp < self._confident:
-            prob = max(fp, self._held)
+            # Held speech: at least the activation level, but below the release threshold
+            # (HELD_CAP), so SpeechDetector's silence countdown can start in the held tail of an
+            # utterance instead of at the next Silero run.
+            prob = max(fp, min(self._held, HELD_CAP))
         else:
             prob = fp
         self.inference_s += self._clock() - t0
@@ -288,7 +298,11 @@ class SpeechDetector:
 
     * not speaking -> speaking when the probability stays >= ``activation_threshold`` for
       ``min_speech_ms`` (a hop below ``deactivation_threshold`` restarts the count);
-    * speaking -> not speaking when it stays < ``deactivation_threshold`` for ``min_silence_ms``.
+    * speaking -> not speaking when it stays < ``release_threshold`` for ``min_silence_ms`` and is
+      then < ``deactivation_threshold``. The silence, and ``SpeechEnded.end_s``, start where the
+      probability fell below ``release_threshold``: its fall from there to
+      ``deactivation_threshold`` is the model's decay after the speech (50-100 ms for Silero), not
+      speech. A probability hovering between the thresholds never ends a segment by itself.
 
     Args:
         vad: ``"frame"`` (FrameVad only: cheapest), ``"silero"`` (Silero every 32 ms: most accurate,
@@ -298,6 +312,9 @@ class SpeechDetector:
             ``StreamingVad.economy()`` (cheaper cascade for quiet rooms).
         activation_threshold: probability at or above which a hop counts as speech.
         deactivation_threshold: probability below which a hop counts as silence (<= activation).
+        release_threshold: the silence countdown starts where the probability fell below this
+            (>= activation). Default: 0.9 for ``"silero"`` and ``"cascade"`` (Silero's output starts
+            falling from ~1 as soon as speech stops), ``activation_threshold`` for ``"frame"``.
         min_speech_ms: speech needed before SpeechStarted (filters clicks).
         min_silence_ms: silence needed before SpeechEnded (bridges pauses inside a sentence).
         prefix_padding_ms: audio kept before the onset and included in the events' ``audio``.
@@ -314,6 +331,7 @@ class SpeechDetector:
         *,
         activation_threshold: float = 0.5,
         deactivation_threshold: float = 0.35,
+        release_threshold: float | None = None,
         min_speech_ms: int = 50,
         min_silence_ms: int = 500,
         prefix_padding_ms: int = 300,
@@ -339,6 +357,14 @@ class SpeechDetector:
         self._vad = vad if isinstance(vad, StreamingVad) else StreamingVad(vad, model_package=model_package)
         self.activation_threshold = activation_threshold
         self.deactivation_threshold = deactivation_threshold
+        if release_threshold is None:
+            release_threshold = max(activation_threshold, RELEASE_THRESHOLD[self._vad.mode])
+        if not activation_threshold <= release_threshold <= 1.0:
+            raise ConfigError(
+                f"release_threshold must be in [activation_threshold={activation_threshold}, 1], "
+                f"got {release_threshold!r}"
+            )
+        self.release_threshold = release_threshold
         self._min_speech_hops = max(1, -(-min_speech_ms // 10))
         self._min_silence_hops = max(1, -(-min_silence_ms // 10))
         self._prefix = prefix_padding_ms * ANALYSIS_RATE_HZ // 1000
@@ -500,14 +526,19 @@ class SpeechDetector:
         self._pos += HOP
         if self._speaking:
             self._append_segment(hop)
-            if p < self.deactivation_threshold:
-                if self._run == 0:
-                    self._last_speech_end = self._pos - HOP
-                self._run += 1
-                if self._run >= self._min_silence_hops:
-                    return self._end(self._last_speech_end)
-            else:
+            if p >= self.release_threshold:
                 self._run = 0
+                return None
+            # The silence is counted from where the probability fell below the release threshold,
+            # not from where it reached the deactivation threshold: the model's output decays over
+            # 50-100 ms after speech stops, and that decay is already silence. The decision still
+            # waits for a hop below deactivation_threshold, so a probability hovering between the
+            # thresholds never ends a segment by itself.
+            if self._run == 0:
+                self._last_speech_end = self._pos - HOP
+            self._run += 1
+            if self._run >= self._min_silence_hops and p < self.deactivation_threshold:
+                return self._end(self._last_speech_end)
             return None
         if p >= self.activation_threshold:
             if self._run == 0:
