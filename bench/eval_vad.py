@@ -221,16 +221,33 @@ def print_cost(results: list[Result], title: str) -> None:
 
 
 def print_cascade_table(results: list[Result]) -> None:
-    print("\n## Cascade vs Silero on half-silence scenes (F1 at 0.5; share of Silero chunks run)\n")
-    print("| case | speech | F1 Silero | F1 cascade | dF1 | chunks | F1 economy | dF1 | chunks |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n## Cascade vs Silero on half-silence scenes (F1 at 0.5; share of Silero chunks run; CPU of the")
+    print("whole SpeechDetector VAD path, FrameVad and Python included, relative to SpeechDetector silero;")
+    print("target: dF1 >= -0.02 at CPU <= 0.40x)\n")
+    print("| case | speech | F1 Silero | F1 cascade | dF1 | chunks | CPU | F1 economy | dF1 | chunks | CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         s = r.f1["silero"]
         ref = max(1, r.silero_chunks["silero"])
+        cpu = r.cpu_s["silero"]
         print(f"| {r.case} | {r.speech_fraction:.2f} | {s:.3f} | {r.f1['cascade']:.3f} | "
               f"{r.f1['cascade'] - s:+.3f} | {r.silero_chunks['cascade'] / ref:.0%} | "
-              f"{r.f1['cascade_eco']:.3f} | "
-              f"{r.f1['cascade_eco'] - s:+.3f} | {r.silero_chunks['cascade_eco'] / ref:.0%} |")
+              f"{r.cpu_s['cascade'] / cpu:.2f}x | {r.f1['cascade_eco']:.3f} | "
+              f"{r.f1['cascade_eco'] - s:+.3f} | {r.silero_chunks['cascade_eco'] / ref:.0%} | "
+              f"{r.cpu_s['cascade_eco'] / cpu:.2f}x |")
+    print("\nPer noise type (CPU summed over its scenes; worst dF1):\n")
+    print("| noise | CPU cascade | worst dF1 cascade | CPU economy | worst dF1 economy |")
+    print("|---|---|---|---|---|")
+    groups: dict[str, list[Result]] = {}
+    for r in results:
+        groups.setdefault(r.case.removeprefix("half_").split("_")[0], []).append(r)
+    for noise, rs in groups.items():
+        sil = sum(r.cpu_s["silero"] for r in rs)
+        row = [noise]
+        for m in ("cascade", "cascade_eco"):
+            row.append(f"{sum(r.cpu_s[m] for r in rs) / sil:.2f}x")
+            row.append(f"{min(r.f1[m] - r.f1['silero'] for r in rs):+.3f}")
+        print("| " + " | ".join(row) + " |")
 
 
 def main() -> int:

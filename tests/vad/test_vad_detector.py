@@ -189,6 +189,38 @@ def test_bad_input_and_config() -> None:
         vc.SpeechDetector("frame", activation_threshold=0.3, deactivation_threshold=0.5)
     with pytest.raises(vc.ConfigError, match="min_silence_ms"):
         vc.SpeechDetector("frame", min_silence_ms=-1)
+    with pytest.raises(vc.ConfigError, match="release_threshold"):
+        vc.SpeechDetector("frame", activation_threshold=0.6, release_threshold=0.5)
+    with pytest.raises(vc.ConfigError, match="hold_ms"):
+        StreamingVad("frame", hold_ms=-1)
+    with pytest.raises(vc.ConfigError, match="hold_threshold"):
+        StreamingVad("frame", hold_floor=1.5)
+    assert vc.SpeechDetector("frame").release_threshold == 0.5
+    assert vc.SpeechDetector("frame", release_threshold=0.8).release_threshold == 0.8
+
+
+def test_release_threshold_ends_speech_at_the_fall() -> None:
+    # A synthetic probability track (through a FrameVad-free path): speech at 0.99, then a decay
+    # 0.8, 0.6, 0.45, 0.3 and silence. With release 0.9 the silence (and end_s) starts at the
+    # first hop below 0.9; with release = activation (0.5) three hops later.
+    track = [0.0] * 20 + [0.99] * 50 + [0.8, 0.6, 0.45, 0.3] + [0.1] * 80
+
+    class Scripted(StreamingVad):
+        def process_hop(self, hop: np.ndarray) -> float:
+            i = self._pos // 160
+            self._pos += 160
+            return track[i] if i < len(track) else 0.0
+
+    ends = {}
+    for release in (0.9, 0.5):
+        det = vc.SpeechDetector(Scripted("frame"), min_silence_ms=300, release_threshold=release)
+        evs = det.push(np.zeros(160 * len(track), np.float32))
+        ends[release] = [e for e in evs if isinstance(e, vc.SpeechEnded)]
+    assert len(ends[0.9]) == len(ends[0.5]) == 1
+    assert ends[0.9][0].end_s == pytest.approx(0.70)
+    assert ends[0.9][0].detected_s == pytest.approx(1.00)
+    assert ends[0.5][0].end_s == pytest.approx(0.72)
+    assert ends[0.5][0].detected_s == pytest.approx(1.02)
 
 
 def test_int16_input_matches_float32(fresh_scene) -> None:
