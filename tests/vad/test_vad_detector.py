@@ -66,6 +66,9 @@ def test_event_timing_on_10db_cases(
     assert d.false_starts <= 2
     # Issue target: onset within 100 ms (median decision latency; met).
     assert d.onset_median_ms <= 100, d.onset_median_ms
+    # A detector stuck at speech merges everything into one early "onset": bound it from below.
+    assert d.onset_median_ms >= -100, d.onset_median_ms
+    assert len(d.onset) >= 0.4 * len(truth)
     if strict_segments:
         # Most utterances get their own segment (a few short gaps are bridged by the hangover).
         assert len(d.onset) >= 0.7 * len(truth)
@@ -206,7 +209,7 @@ def test_release_threshold_ends_speech_at_the_fall() -> None:
     track = [0.0] * 20 + [0.99] * 50 + [0.8, 0.6, 0.45, 0.3] + [0.1] * 80
 
     class Scripted(StreamingVad):
-        def process_hop(self, hop: np.ndarray) -> float:
+        def _hop(self, hop: np.ndarray) -> float:
             i = self._pos // 160
             self._pos += 160
             return track[i] if i < len(track) else 0.0

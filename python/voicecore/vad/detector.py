@@ -207,18 +207,33 @@ class StreamingVad:
     def process_hop(self, hop: NDArray[np.float32]) -> float:
         """Consume 160 samples (10 ms at 16 kHz); return the current speech probability."""
         t0 = self._clock()
+        prob = self._hop(hop)
+        self.inference_s += self._clock() - t0
+        return prob
+
+    def process_hops(self, hops: NDArray[np.float32]) -> NDArray[np.float64]:
+        """Consume ``hops`` of shape ``(n, 160)`` (n consecutive 10 ms hops); return their n
+        probabilities. Same results as n :meth:`process_hop` calls, with the CPU clock read once
+        per call instead of twice per hop (a clock read costs about 1 us, a few % of a hop)."""
+        t0 = self._clock()
+        out = np.empty(len(hops))
+        hop_fn = self._hop
+        for i in range(len(hops)):
+            out[i] = hop_fn(hops[i])
+        self.inference_s += self._clock() - t0
+        return out
+
+    def _hop(self, hop: NDArray[np.float32]) -> float:
         w = self._pos % len(self._history)
         self._history[w : w + HOP] = hop
         self._pos += HOP
         if self.mode == "silero":
             self._run_silero()
-            self.inference_s += self._clock() - t0
             return self._silero_prob
         assert self._frame is not None
         fp = self._frame.process(hop)
         self.frame_probability = fp
         if self.mode == "frame":
-            self.inference_s += self._clock() - t0
             return fp
         if fp < self._gate_threshold:
             need = False
@@ -249,7 +264,6 @@ class StreamingVad:
             prob = max(fp, min(self._held, HELD_CAP))
         else:
             prob = fp
-        self.inference_s += self._clock() - t0
         return prob
 
     def _run_silero(self) -> None:
@@ -395,6 +409,12 @@ class SpeechDetector:
         return self._prob
 
     @property
+    def probabilities(self) -> NDArray[np.float64]:
+        """Speech probabilities of the 10 ms hops analysed by the latest :meth:`push` (often 0, 1
+        or 2 hops; for plots and evaluation)."""
+        return self._probs
+
+    @property
     def stream_time_s(self) -> float:
         """Stream time (s) of the audio analysed so far (at 16 kHz)."""
         return self._pos / ANALYSIS_RATE_HZ
@@ -418,6 +438,7 @@ class SpeechDetector:
         self._recent = np.zeros(self._recent_len, np.float32)
         self._pos = 0
         self._prob = 0.0
+        self._probs: NDArray[np.float64] = np.zeros(0)
         self._speaking = False
         self._run = 0  # consecutive speech hops (not speaking) or silence hops (speaking)
         self._onset_pos = 0
@@ -500,9 +521,12 @@ class SpeechDetector:
             audio = np.concatenate([self._pending, audio])
         n_hops = len(audio) // HOP
         events: list[SpeechEvent] = []
+        hops = np.ascontiguousarray(audio[: n_hops * HOP]).reshape(n_hops, HOP)
+        probs = self._vad.process_hops(hops)
+        self._probs = probs
+        step = self._step
         for i in range(n_hops):
-            hop = np.ascontiguousarray(audio[i * HOP : (i + 1) * HOP])
-            ev = self._step(hop)
+            ev = step(hops[i], float(probs[i]))
             if ev is not None:
                 events.append(ev)
         self._pending = audio[n_hops * HOP :].copy()
@@ -520,8 +544,7 @@ class SpeechDetector:
         return [self._end(end)]
 
     # ------------------------------------------------------------------ state machine
-    def _step(self, hop: NDArray[np.float32]) -> SpeechEvent | None:
-        p = self._vad.process_hop(hop)
+    def _step(self, hop: NDArray[np.float32], p: float) -> SpeechEvent | None:
         self._prob = p
         w = self._pos % self._recent_len
         self._recent[w : w + HOP] = hop
