@@ -100,6 +100,16 @@ def test_opus_decoder_in_buffer_plays_stereo() -> None:
     jb = voicecore.JitterBuffer(num_channels=2, decoder=voicecore.OpusDecoder(48000, 2))
     out, kinds, _, _ = play(jb, pk, until_ms=1000)
     assert kinds.count("normal") > 80
-    y = out.reshape(-1, 2)[2000:40000]
-    assert np.sqrt(np.mean(y[:, 0] ** 2)) > 0.1
-    assert np.sqrt(np.mean(y[:, 1] ** 2)) > 0.1
+    y = out.reshape(-1, 2)[2000:40000].astype(np.float64)
+    # Each channel carries its own tone (a swapped, duplicated or noise channel fails): the
+    # fitted tone holds most of the channel's power and the other channel's tone is absent.
+    t_out = np.arange(len(y)) / 48000
+    for ch, (own, other) in enumerate(((220.0, 330.0), (330.0, 220.0))):
+        def power(f: float, ch: int = ch) -> float:
+            basis = np.stack([np.sin(2 * np.pi * f * t_out), np.cos(2 * np.pi * f * t_out)], 1)
+            coef = np.linalg.lstsq(basis, y[:, ch], rcond=None)[0]
+            return float(np.sum(coef**2) / 2)
+
+        total = float(np.mean(y[:, ch] ** 2))
+        assert power(own) > 0.8 * total, (ch, power(own), total)
+        assert power(other) < 0.01 * total, (ch, power(other), total)
