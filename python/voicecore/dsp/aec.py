@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from voicecore import _core
+from voicecore.dsp._checks import require_ndarray
 from voicecore.errors import AudioFormatError
 
 __all__ = ["EchoCanceller", "EchoCancellerStats"]
@@ -119,12 +120,14 @@ class EchoCanceller:
 
     def push_far(self, frame: Audio, sample_rate_hz: int | None = None) -> None:
         """Queue what the agent played (one or more frames). ``sample_rate_hz``, if given, is checked."""
+        require_ndarray(frame, "far frame")
         self._check_rate(sample_rate_hz, "far frame")
         with self._lock:
             self._impl.push_far(frame)
 
     def process_near(self, frame: Audio, sample_rate_hz: int | None = None) -> Audio:
         """Cancel the echo in one or more microphone frames; returns as many samples, same dtype."""
+        require_ndarray(frame, "near frame")
         self._check_rate(sample_rate_hz, "near frame")
         with self._lock:
             return self._impl.process_near(frame)

@@ -6,6 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from voicecore import _core
+from voicecore.dsp._checks import require_ndarray
 from voicecore.errors import ConfigError
 
 SUPPORTED_RATES_HZ = (8000, 16000, 32000, 48000)
@@ -71,6 +72,7 @@ class FrameVad:
         Raises:
             AudioFormatError: wrong dtype (e.g. float64), shape or length, or NaN/Inf samples.
         """
+        require_ndarray(frame, "frame")
         return self._impl.process(frame)
 
     def reset(self) -> None:
