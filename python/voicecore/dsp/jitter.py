@@ -204,10 +204,15 @@ def l16_payload(samples: NDArray[Any]) -> bytes:
         pcm = arr
     elif arr.dtype in (np.float32, np.float64):
         if not np.all(np.isfinite(arr)):
-            raise AudioFormatError("l16_payload: samples contain NaN or Inf")
+            raise AudioFormatError(
+                "l16_payload: samples contain NaN or Inf; replace them (e.g. np.nan_to_num) or do not "
+                "send this packet (the receiver conceals a missing one)"
+            )
         pcm = np.clip(np.round(arr * 32768.0), -32768, 32767).astype(np.int16)
     else:
-        raise AudioFormatError(f"l16_payload: dtype {arr.dtype} is not float32/float64/int16")
+        raise AudioFormatError(
+            f"l16_payload: dtype {arr.dtype} is not float32/float64/int16; convert with .astype(np.float32)"
+        )
     return pcm.astype(">i2").tobytes()
 
 
