@@ -10,6 +10,9 @@ python3 -m venv "$venv"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q '.[test,dev]'
+# Smart Turn v3.2's ONNX file ships only in the pipecat-ai wheel; voicecore reads the file and never
+# imports pipecat, so its heavy dependency tree is not needed.
+"$venv/bin/python" -m pip install -q --no-deps 'pipecat-ai>=1.14,<2'
 "$venv/bin/ruff" check python tests bench conftest.py
 "$venv/bin/mypy" python/voicecore
 set +e

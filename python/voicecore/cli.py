@@ -27,12 +27,27 @@ def _cmd_info(_: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from voicecore.demo import main_demo
+
+    return main_demo(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicecore", description=voicecore.__doc__)
     parser.add_argument("--version", action="version", version=f"voicecore {voicecore.__version__}")
     sub = parser.add_subparsers(dest="command")
     info = sub.add_parser("info", help="print the build's compiler, ISA paths and kernels")
     info.set_defaults(func=_cmd_info)
+    demo = sub.add_parser(
+        "demo", help="offline scripted voice conversation (real recordings, echo path, one barge-in)"
+    )
+    demo.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    demo.add_argument("--wav", metavar="FILE", help="use your own 16-bit WAV recording as the user")
+    demo.add_argument("--config", metavar="TOML", help="adapter configuration (default: $VOICECORE_CONFIG)")
+    demo.add_argument("--no-echo", action="store_true", help="no echo of the agent's voice into the mic")
+    demo.add_argument("--no-aec", action="store_true", help="turn the echo canceller off")
+    demo.set_defaults(func=_cmd_demo)
     return parser
 
 

@@ -66,12 +66,18 @@ def test_event_timing_on_10db_cases(
     assert d.false_starts <= 2
     # Issue target: onset within 100 ms (median decision latency; met).
     assert d.onset_median_ms <= 100, d.onset_median_ms
+    # A detector stuck at speech merges everything into one early "onset": bound it from below.
+    assert d.onset_median_ms >= -100, d.onset_median_ms
+    assert len(d.onset) >= 0.4 * len(truth)
     if strict_segments:
         # Most utterances get their own segment (a few short gaps are bridged by the hangover).
         assert len(d.onset) >= 0.7 * len(truth)
-        # Issue target: offset within min_silence_ms + 50 ms. Measured medians are 50-100 ms over it
-        # (reported as a miss); this bound guards against regressions beyond that.
-        assert d.offset_median_ms <= min_silence_ms + 150, d.offset_median_ms
+        # Issue target: offset within min_silence_ms + 50 ms (the silence is counted from where the
+        # probability started to fall, see SpeechDetector's release_threshold). Measured cascade
+        # medians on the shared 10 dB mixes are 480-490 ms; on this fresh bike scene 575 ms and
+        # FrameVad alone 530-565 ms (its decay is noisier): the target is missed there.
+        slack = 50 if mode == "cascade" and not case.startswith("fresh_") else 100
+        assert d.offset_median_ms <= min_silence_ms + slack, d.offset_median_ms
 
 
 def test_cascade_f1_close_to_silero_and_cheaper(fresh_scene) -> None:
@@ -84,7 +90,8 @@ def test_cascade_f1_close_to_silero_and_cheaper(fresh_scene) -> None:
         out[mode] = (f1_score(p >= 0.5, sc.labels), vad.silero_chunks)
     assert out["silero"][0] >= 0.85
     assert out["cascade"][0] >= out["silero"][0] - 0.02
-    assert out["cascade"][1] <= 0.8 * out["silero"][1]
+    # Measured: about 20 % of Silero's chunks on this half-silence white-noise scene.
+    assert out["cascade"][1] <= 0.35 * out["silero"][1]
 
 
 def test_streaming_chunk_size_invariance(fresh_scene) -> None:
@@ -185,6 +192,38 @@ def test_bad_input_and_config() -> None:
         vc.SpeechDetector("frame", activation_threshold=0.3, deactivation_threshold=0.5)
     with pytest.raises(vc.ConfigError, match="min_silence_ms"):
         vc.SpeechDetector("frame", min_silence_ms=-1)
+    with pytest.raises(vc.ConfigError, match="release_threshold"):
+        vc.SpeechDetector("frame", activation_threshold=0.6, release_threshold=0.5)
+    with pytest.raises(vc.ConfigError, match="hold_ms"):
+        StreamingVad("frame", hold_ms=-1)
+    with pytest.raises(vc.ConfigError, match="hold_threshold"):
+        StreamingVad("frame", hold_floor=1.5)
+    assert vc.SpeechDetector("frame").release_threshold == 0.5
+    assert vc.SpeechDetector("frame", release_threshold=0.8).release_threshold == 0.8
+
+
+def test_release_threshold_ends_speech_at_the_fall() -> None:
+    # A synthetic probability track (through a FrameVad-free path): speech at 0.99, then a decay
+    # 0.8, 0.6, 0.45, 0.3 and silence. With release 0.9 the silence (and end_s) starts at the
+    # first hop below 0.9; with release = activation (0.5) three hops later.
+    track = [0.0] * 20 + [0.99] * 50 + [0.8, 0.6, 0.45, 0.3] + [0.1] * 80
+
+    class Scripted(StreamingVad):
+        def _hop(self, hop: np.ndarray) -> float:
+            i = self._pos // 160
+            self._pos += 160
+            return track[i] if i < len(track) else 0.0
+
+    ends = {}
+    for release in (0.9, 0.5):
+        det = vc.SpeechDetector(Scripted("frame"), min_silence_ms=300, release_threshold=release)
+        evs = det.push(np.zeros(160 * len(track), np.float32))
+        ends[release] = [e for e in evs if isinstance(e, vc.SpeechEnded)]
+    assert len(ends[0.9]) == len(ends[0.5]) == 1
+    assert ends[0.9][0].end_s == pytest.approx(0.70)
+    assert ends[0.9][0].detected_s == pytest.approx(1.00)
+    assert ends[0.5][0].end_s == pytest.approx(0.72)
+    assert ends[0.5][0].detected_s == pytest.approx(1.02)
 
 
 def test_int16_input_matches_float32(fresh_scene) -> None:

@@ -71,7 +71,7 @@ def _delays(fresh_scene, stuck: float | None):  # noqa: ANN202
     sc = fresh_scene(4, "bike", 10.0)  # test_event_timing_on_10db_cases' fresh_bike case
     det = vc.SpeechDetector("frame", min_silence_ms=500)
     if stuck is not None:
-        det._vad.process_hop = lambda hop: stuck  # type: ignore[method-assign]
+        det._vad.process_hops = lambda hops: np.full(len(hops), stuck)  # type: ignore[method-assign]
     events = []
     for i in range(0, len(sc.audio), 160):
         events += det.push(sc.audio[i : i + 160], 16000)

@@ -26,12 +26,18 @@ the worst over the voice rate pairs; latency is the filter lookahead):
 preset         0.01 dB edge     stopband     THD+N       alias rej.  48k->16k lat.   16k->8k lat.
 =============  ===============  ===========  ==========  ==========  ==============  =============
 ``quick``      0.808            74.5 dB      -89.2 dB    -82.2 dB    1.90 ms         2.94 ms
-``medium``     0.861            99.9 dB      -114.3 dB   -107.7 dB   3.19 ms         5.38 ms
-``high``       0.8775           122.4 dB     -136.4 dB   -136.3 dB   4.27 ms         7.31 ms
+``medium``     0.861            99.9 dB      -114.2 dB   -107.7 dB   3.19 ms         5.38 ms
+``high``       0.8775           122.4 dB     -134.1 dB   -136.4 dB   4.27 ms         7.31 ms
 ``very_high``  0.916            165.5 dB     -150.7 dB   -155.6 dB   7.85 ms         14.12 ms
 =============  ===============  ===========  ==========  ==========  ==============  =============
 
-Latency scales as 1 / (lower rate): "high" stays under 5 ms whenever the lower rate is >= 16 kHz.
+Latency scales as 1 / (lower rate): "high" stays under 5 ms whenever the lower rate is >= 16 kHz,
+and is 7.3 ms at 8 kHz. No linear-phase filter meets the "high" spec in 5 ms at 8 kHz: flat
+within 0.01 dB to 0.875 of the lower Nyquist and >= 120 dB from the Nyquist up leave a
+transition band of 0.0625 x the lower rate, so any linear-phase design's delay is a fixed
+number of lower-rate periods; even the minimax-optimal (Parks-McClellan) filter for 16k->8k
+needs 167 taps at 16 kHz, a 5.19 ms delay. Only a minimum-phase design would be shorter (and
+give up the constant group delay the alignment above relies on); none is offered.
 "very_high" keeps coefficients, history and sums in double; its THD+N floor is the float32
 rounding of input and output (soxr VHQ measures the same -150.7 dB here).
 """

@@ -38,6 +38,11 @@ class _Resampler(Protocol):
 ANALYSIS_RATE_HZ = 16000
 HOP = 160  # 10 ms at the analysis rate
 SILERO_CHUNK = 512
+# Default release threshold per VAD (see SpeechDetector). Silero sits near 1 through speech and
+# takes ~100 ms to fall below 0.5 after it, so its fall is seen from 0.9; FrameVad dips inside
+# words, so a release above the activation threshold would split utterances.
+HELD_CAP = 0.85
+RELEASE_THRESHOLD: dict[str, float] = {"frame": 0.0, "silero": 0.9, "cascade": 0.9}
 MIN_INPUT_RATE_HZ = 8000
 MAX_INPUT_RATE_HZ = 192000
 
@@ -94,16 +99,21 @@ class StreamingVad:
 
     ``"frame"``: FrameVad only. ``"silero"``: Silero on every 32 ms chunk; each hop reports the latest
     chunk's probability. ``"cascade"``: FrameVad runs on every hop and decides when Silero is needed.
-    Where FrameVad is confident (probability below ``gate_threshold``: clear silence, or at least
-    ``confident_threshold``: clear speech) its answer is used and Silero does not run. When FrameVad is
-    uncertain the gate opens: Silero catches up on the audio since it last ran (at most ``warmup_ms``; if
-    the gap was longer its state is reset first and the last ``warmup_ms`` are replayed, so its recurrent
-    state has context and the onset is not lost), and it keeps running while FrameVad stays uncertain and
-    for ``gate_hangover_ms`` after. Hops where FrameVad is uncertain report Silero's probability, the
-    others FrameVad's.
+    A hop is settled without Silero when FrameVad is confident (probability below ``gate_threshold``:
+    clear silence, or at least ``confident_threshold``: clear speech), or when Silero's latest answer
+    said speech (at least ``hold_threshold``) no more than ``hold_ms`` ago and FrameVad still leans to
+    speech (at least ``hold_floor``): inside an utterance Silero has already spoken, so it need not run
+    again until FrameVad sees a possible end or the answer grows stale (in babble FrameVad leans to
+    speech in the pauses too, so only Silero can end the utterance). A confident-silence hop clears
+    the held answer. Otherwise the gate
+    opens: Silero catches up on the audio since it last ran (at most ``warmup_ms``, its recurrent state
+    kept: after a closed gate it restarts from where it left off, which costs far less than a cold
+    restart with a long replay and is as accurate here), and it keeps running while hops need it and
+    for ``gate_hangover_ms`` after. Uncertain hops report Silero's probability, confident hops
+    FrameVad's, held hops the larger of the two.
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
-    both models.
+    both models and of this class's own per-hop work.
     """
 
     def __init__(
@@ -111,9 +121,12 @@ class StreamingVad:
         mode: VadMode = "cascade",
         *,
         gate_threshold: float = 0.2,
-        confident_threshold: float = 0.9,
-        gate_hangover_ms: int = 200,
-        warmup_ms: int = 320,
+        confident_threshold: float = 0.97,
+        hold_threshold: float = 0.7,
+        hold_floor: float = 0.3,
+        hold_ms: int = 400,
+        gate_hangover_ms: int = 50,
+        warmup_ms: int = 64,
         model_package: str = MODEL_PACKAGE,
         clock: Callable[[], float] = time.process_time,
     ) -> None:
@@ -124,30 +137,49 @@ class StreamingVad:
                 f"need 0 <= gate_threshold <= confident_threshold, got {gate_threshold!r} and "
                 f"{confident_threshold!r}"
             )
+        if not 0.0 <= hold_floor <= 1.0 or not 0.0 <= hold_threshold <= 1.0:
+            raise ConfigError(
+                f"hold_threshold and hold_floor must be in [0, 1] (1 disables holding), got "
+                f"{hold_threshold!r} and {hold_floor!r}"
+            )
+        if min(hold_ms, gate_hangover_ms, warmup_ms) < 0:
+            raise ConfigError(
+                f"hold_ms, gate_hangover_ms and warmup_ms must be >= 0, got {hold_ms!r}, "
+                f"{gate_hangover_ms!r} and {warmup_ms!r}"
+            )
         self.mode: VadMode = mode
         self._frame = FrameVad(ANALYSIS_RATE_HZ, 10) if mode != "silero" else None
         self._silero = SileroVad(ANALYSIS_RATE_HZ, package=model_package) if mode != "frame" else None
         self._gate_threshold = gate_threshold
         self._confident = confident_threshold
+        self._hold_threshold = hold_threshold
+        self._hold_floor = hold_floor
+        self._hold = hold_ms * ANALYSIS_RATE_HZ // 1000
         self._hangover = gate_hangover_ms * ANALYSIS_RATE_HZ // 1000
         warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
         self._warmup = max(SILERO_CHUNK, warmup)
         self._clock = clock
-        # Ring of recent audio (whole hops, written in place) that Silero reads its chunks from.
+        # Ring of recent audio (whole hops, written in place) that Silero reads its chunks from,
+        # plus one chunk of slack so a chunk that wraps round is copied into a fixed buffer.
         self._history = np.zeros(-(-(self._warmup + SILERO_CHUNK + HOP) // HOP) * HOP, np.float32)
+        self._wrap = np.zeros(SILERO_CHUNK, np.float32)
         self.reset()
 
     @classmethod
     def economy(cls, *, model_package: str = MODEL_PACKAGE) -> StreamingVad:
-        """A cascade that runs Silero less: narrower uncertain band (0.3-0.85), 100 ms hangover,
-        64 ms warm-up. On half-silence scenes (bench/eval_vad.py) it runs 21-32 % of Silero's chunks in
-        white noise and clean audio at about Silero's F1, but loses up to 0.09 F1 in babble, bike and
-        0 dB noise, where the default cascade stays within 0.02 of Silero."""
+        """A cascade that runs Silero less than the default, for quiet rooms: wider confident bands
+        (below 0.3 silence, from 0.9 speech), held speech from Silero >= 0.6 for up to 600 ms.
+        Measured on half-silence scenes (bench/eval_vad.py): 0.23x Silero's CPU in white noise and
+        0.35x in clean audio within 0.022 F1 of Silero, but it loses up to 0.07-0.21 F1 in babble,
+        dishes and bike noise, where FrameVad's confident speech is wrong more often."""
         return cls(
             "cascade",
             gate_threshold=0.3,
-            confident_threshold=0.85,
-            gate_hangover_ms=100,
+            confident_threshold=0.9,
+            hold_threshold=0.6,
+            hold_floor=0.25,
+            hold_ms=600,
+            gate_hangover_ms=30,
             warmup_ms=64,
             model_package=model_package,
         )
@@ -161,6 +193,7 @@ class StreamingVad:
         self._pos = 0  # samples seen
         self._silero_pos = 0  # next Silero chunk start (absolute sample index)
         self._silero_prob = 0.0
+        self._held = 0.0  # Silero's latest answer, cleared by a confident-silence hop
         self._gate_until = -1  # absolute sample index; gate open while pos <= this
         self._gate_open = self.mode == "silero"
         self.frame_probability = 0.0
@@ -174,56 +207,100 @@ class StreamingVad:
     def process_hop(self, hop: NDArray[np.float32]) -> float:
         """Consume 160 samples (10 ms at 16 kHz); return the current speech probability."""
         t0 = self._clock()
+        prob = self._hop(hop)
+        self.inference_s += self._clock() - t0
+        return prob
+
+    def process_hops(self, hops: NDArray[np.float32]) -> NDArray[np.float64]:
+        """Consume ``hops`` of shape ``(n, 160)`` (n consecutive 10 ms hops); return their n
+        probabilities. Same results as n :meth:`process_hop` calls, with the CPU clock read once
+        per call instead of twice per hop (a clock read costs about 1 us, a few % of a hop)."""
+        t0 = self._clock()
+        out = np.empty(len(hops))
+        hop_fn = self._hop
+        for i in range(len(hops)):
+            out[i] = hop_fn(hops[i])
+        self.inference_s += self._clock() - t0
+        return out
+
+    def _hop(self, hop: NDArray[np.float32]) -> float:
         w = self._pos % len(self._history)
         self._history[w : w + HOP] = hop
         self._pos += HOP
-        fp = 0.0
-        if self._frame is not None:
-            fp = self._frame.process(hop)
-            self.frame_probability = fp
+        if self.mode == "silero":
+            self._run_silero()
+            return self._silero_prob
+        assert self._frame is not None
+        fp = self._frame.process(hop)
+        self.frame_probability = fp
         if self.mode == "frame":
-            self.inference_s += self._clock() - t0
             return fp
-        if self.mode == "cascade":
-            if self._gate_threshold <= fp < self._confident:
-                self._gate_until = self._pos + self._hangover
-                if not self._gate_open:
-                    self._open_gate()
-            elif self._gate_open and self._pos > self._gate_until:
-                self._gate_open = False
+        if fp < self._gate_threshold:
+            need = False
+            self._held = 0.0
+        elif fp >= self._confident:
+            need = False
+        else:
+            need = not (
+                self._held >= self._hold_threshold
+                and fp >= self._hold_floor
+                and self._pos - self._silero_pos <= self._hold
+            )
+        if need:
+            self._gate_until = self._pos + self._hangover
+            if not self._gate_open:
+                self._open_gate()
+        elif self._gate_open and self._pos > self._gate_until:
+            self._gate_open = False
         if self._gate_open:
-            assert self._silero is not None
-            while self._silero_pos + SILERO_CHUNK <= self._pos:
-                self._silero_prob = self._silero.process(self._chunk_at(self._silero_pos))
-                self._silero_pos += SILERO_CHUNK
-                self.silero_chunks += 1
-            # Silero's answer where FrameVad is unsure; FrameVad's where it is confident. Silero keeps
-            # running through the hangover (to keep its state warm) but its probability decays slowly
-            # after speech, so a confident FrameVad silence ends speech sooner.
-            uncertain = self._gate_threshold <= fp < self._confident
-            prob = self._silero_prob if (uncertain or self.mode == "silero") else fp
+            self._run_silero()
+            self._held = self._silero_prob
+        if need:
+            prob = self._silero_prob
+        elif self._gate_threshold <= fp < self._confident:
+            # Held speech: at least the activation level, but below the release threshold
+            # (HELD_CAP), so SpeechDetector's silence countdown can start in the held tail of an
+            # utterance instead of at the next Silero run.
+            prob = max(fp, min(self._held, HELD_CAP))
         else:
             prob = fp
-        self.inference_s += self._clock() - t0
         return prob
+
+    def _run_silero(self) -> None:
+        silero = self._silero
+        assert silero is not None
+        while self._silero_pos + SILERO_CHUNK <= self._pos:
+            self._silero_prob = silero.process_unchecked(self._chunk_at(self._silero_pos))
+            self._silero_pos += SILERO_CHUNK
+            self.silero_chunks += 1
 
     def _chunk_at(self, pos: int) -> NDArray[np.float32]:
         size = len(self._history)
         start = pos % size
         if start + SILERO_CHUNK <= size:
             return self._history[start : start + SILERO_CHUNK]
-        return np.concatenate([self._history[start:], self._history[: start + SILERO_CHUNK - size]])
+        head = size - start
+        self._wrap[:head] = self._history[start:]
+        self._wrap[head:] = self._history[: SILERO_CHUNK - head]
+        return self._wrap
 
     def _open_gate(self) -> None:
         assert self._silero is not None
         earliest = max(0, self._pos - self._warmup)
         if self._silero_pos < earliest:
-            # Closed long enough that Silero's state refers to audio it will not see again:
-            # restart it on the warm-up audio just before the onset.
-            self._silero.reset()
+            # Silero skipped audio while the gate was closed. Its recurrent state is kept (it
+            # summarises the stream up to where it stopped) and it resumes on the last warm-up
+            # chunks, with their true preceding samples as its context.
             self._silero_pos = earliest
-        self._silero_prob = 0.0
+            ctx = self._silero.context_size
+            if self._silero_pos >= ctx:
+                self._silero.set_context(self._samples_before(self._silero_pos, ctx))
         self._gate_open = True
+
+    def _samples_before(self, pos: int, count: int) -> NDArray[np.float32]:
+        size = len(self._history)
+        idx = np.arange(pos - count, pos) % size
+        return self._history[idx]
 
 
 class SpeechDetector:
@@ -236,16 +313,24 @@ class SpeechDetector:
 
     * not speaking -> speaking when the probability stays >= ``activation_threshold`` for
       ``min_speech_ms`` (a hop below ``deactivation_threshold`` restarts the count);
-    * speaking -> not speaking when it stays < ``deactivation_threshold`` for ``min_silence_ms``.
+    * speaking -> not speaking when it stays < ``release_threshold`` for ``min_silence_ms`` and is
+      then < ``deactivation_threshold``. The silence, and ``SpeechEnded.end_s``, start where the
+      probability fell below ``release_threshold``: its fall from there to
+      ``deactivation_threshold`` is the model's decay after the speech (50-100 ms for Silero), not
+      speech. A probability hovering between the thresholds never ends a segment by itself.
 
     Args:
         vad: ``"frame"`` (FrameVad only: cheapest), ``"silero"`` (Silero every 32 ms: most accurate,
-            about 170 us per chunk), or ``"cascade"`` (default: FrameVad gates Silero, so Silero
-            runs only when speech is plausible; about Silero's accuracy at a fraction of its CPU
-            when the stream is mostly silence), or a configured :class:`StreamingVad` such as
+            about 150 us per chunk), or ``"cascade"`` (default: FrameVad settles the hops it is
+            sure of and Silero runs only where it is not; on half-silence audio 0.3x Silero's CPU
+            in white noise, 0.5-0.7x in babble, dishes and bike noise, at Silero's F1 within 0.02
+            except in loud babble), or a configured :class:`StreamingVad` such as
             ``StreamingVad.economy()`` (cheaper cascade for quiet rooms).
         activation_threshold: probability at or above which a hop counts as speech.
         deactivation_threshold: probability below which a hop counts as silence (<= activation).
+        release_threshold: the silence countdown starts where the probability fell below this
+            (>= activation). Default: 0.9 for ``"silero"`` and ``"cascade"`` (Silero's output starts
+            falling from ~1 as soon as speech stops), ``activation_threshold`` for ``"frame"``.
         min_speech_ms: speech needed before SpeechStarted (filters clicks).
         min_silence_ms: silence needed before SpeechEnded (bridges pauses inside a sentence).
         prefix_padding_ms: audio kept before the onset and included in the events' ``audio``.
@@ -262,6 +347,7 @@ class SpeechDetector:
         *,
         activation_threshold: float = 0.5,
         deactivation_threshold: float = 0.35,
+        release_threshold: float | None = None,
         min_speech_ms: int = 50,
         min_silence_ms: int = 500,
         prefix_padding_ms: int = 300,
@@ -287,6 +373,14 @@ class SpeechDetector:
         self._vad = vad if isinstance(vad, StreamingVad) else StreamingVad(vad, model_package=model_package)
         self.activation_threshold = activation_threshold
         self.deactivation_threshold = deactivation_threshold
+        if release_threshold is None:
+            release_threshold = max(activation_threshold, RELEASE_THRESHOLD[self._vad.mode])
+        if not activation_threshold <= release_threshold <= 1.0:
+            raise ConfigError(
+                f"release_threshold must be in [activation_threshold={activation_threshold}, 1], "
+                f"got {release_threshold!r}"
+            )
+        self.release_threshold = release_threshold
         self._min_speech_hops = max(1, -(-min_speech_ms // 10))
         self._min_silence_hops = max(1, -(-min_silence_ms // 10))
         self._prefix = prefix_padding_ms * ANALYSIS_RATE_HZ // 1000
@@ -315,6 +409,12 @@ class SpeechDetector:
         return self._prob
 
     @property
+    def probabilities(self) -> NDArray[np.float64]:
+        """Speech probabilities of the 10 ms hops analysed by the latest :meth:`push` (often 0, 1
+        or 2 hops; for plots and evaluation)."""
+        return self._probs
+
+    @property
     def stream_time_s(self) -> float:
         """Stream time (s) of the audio analysed so far (at 16 kHz)."""
         return self._pos / ANALYSIS_RATE_HZ
@@ -338,6 +438,7 @@ class SpeechDetector:
         self._recent = np.zeros(self._recent_len, np.float32)
         self._pos = 0
         self._prob = 0.0
+        self._probs: NDArray[np.float64] = np.zeros(0)
         self._speaking = False
         self._run = 0  # consecutive speech hops (not speaking) or silence hops (speaking)
         self._onset_pos = 0
@@ -420,9 +521,12 @@ class SpeechDetector:
             audio = np.concatenate([self._pending, audio])
         n_hops = len(audio) // HOP
         events: list[SpeechEvent] = []
+        hops = np.ascontiguousarray(audio[: n_hops * HOP]).reshape(n_hops, HOP)
+        probs = self._vad.process_hops(hops)
+        self._probs = probs
+        step = self._step
         for i in range(n_hops):
-            hop = np.ascontiguousarray(audio[i * HOP : (i + 1) * HOP])
-            ev = self._step(hop)
+            ev = step(hops[i], float(probs[i]))
             if ev is not None:
                 events.append(ev)
         self._pending = audio[n_hops * HOP :].copy()
@@ -440,22 +544,26 @@ class SpeechDetector:
         return [self._end(end)]
 
     # ------------------------------------------------------------------ state machine
-    def _step(self, hop: NDArray[np.float32]) -> SpeechEvent | None:
-        p = self._vad.process_hop(hop)
+    def _step(self, hop: NDArray[np.float32], p: float) -> SpeechEvent | None:
         self._prob = p
         w = self._pos % self._recent_len
         self._recent[w : w + HOP] = hop
         self._pos += HOP
         if self._speaking:
             self._append_segment(hop)
-            if p < self.deactivation_threshold:
-                if self._run == 0:
-                    self._last_speech_end = self._pos - HOP
-                self._run += 1
-                if self._run >= self._min_silence_hops:
-                    return self._end(self._last_speech_end)
-            else:
+            if p >= self.release_threshold:
                 self._run = 0
+                return None
+            # The silence is counted from where the probability fell below the release threshold,
+            # not from where it reached the deactivation threshold: the model's output decays over
+            # 50-100 ms after speech stops, and that decay is already silence. The decision still
+            # waits for a hop below deactivation_threshold, so a probability hovering between the
+            # thresholds never ends a segment by itself.
+            if self._run == 0:
+                self._last_speech_end = self._pos - HOP
+            self._run += 1
+            if self._run >= self._min_silence_hops and p < self.deactivation_threshold:
+                return self._end(self._last_speech_end)
             return None
         if p >= self.activation_threshold:
             if self._run == 0:

@@ -1,0 +1,1 @@
+"""STT providers: ``pocketsphinx`` (offline, open or grammar/keyword mode) and ``openai``."""

@@ -1,0 +1,1 @@
+"""TTS providers: ``piper`` (offline neural), ``espeak`` (offline formant) and ``openai``."""
