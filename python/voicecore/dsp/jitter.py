@@ -1,9 +1,11 @@
 """Adaptive jitter buffer for one remote audio stream.
 
 ``JitterBuffer`` reorders RTP packets, keeps a playout delay that follows the network's
-measured jitter (a forgetting histogram of packet delays and its 99th percentile), drains
-excess delay by pitch-synchronous time stretching (never by dropping packets), and conceals
-lost packets: with the codec's own PLC/FEC when the decoder offers it (see
+measured jitter (a forgetting histogram of packet delays and its 98th percentile, forgotten
+within about 1.5 s once a route change makes every packet arrive well below it), drains
+excess delay by pitch-synchronous time stretching (never by dropping packets), waits up to
+10 ms (concealing, media clock held) for a packet missing while later ones are already here
+(usually a reordered packet, not a loss), and conceals lost packets: with the codec's own PLC/FEC when the decoder offers it (see
 :class:`voicecore.OpusDecoder`), otherwise with voicecore's pitch-repetition concealment that
 fades into comfort noise.
 
