@@ -5,9 +5,9 @@ measured jitter (a forgetting histogram of packet delays and its 98th percentile
 within about 1.5 s once a route change makes every packet arrive well below it), drains
 excess delay by pitch-synchronous time stretching (never by dropping packets), waits up to
 10 ms (concealing, media clock held) for a packet missing while later ones are already here
-(usually a reordered packet, not a loss), and conceals lost packets: with the codec's own PLC/FEC when the decoder offers it (see
-:class:`voicecore.OpusDecoder`), otherwise with voicecore's pitch-repetition concealment that
-fades into comfort noise.
+(usually a reordered packet, not a loss), and conceals lost packets: with the codec's own
+PLC/FEC when the decoder offers it (see :class:`voicecore.OpusDecoder`), otherwise with
+voicecore's pitch-repetition concealment that fades into comfort noise.
 
 Use one instance per remote audio track: call :meth:`JitterBuffer.put` (or
 :meth:`JitterBuffer.put_rtp` with aiortc's ``RtpPacket``) for every received packet with its
