@@ -59,6 +59,24 @@ class Trace:
     def head(self, n: int) -> Trace:
         return Trace(self.name, self.send_ms[:n], self.arrival_ms[:n], self.lost[:n])
 
+    def segment_quantile_ms(self, q: float = 95.0, segment_s: float = 2.0) -> float:
+        """Mean over ``segment_s`` segments of the network's q-th percentile one-way delay.
+
+        The delay an oracle would spend if it re-chose its fixed playout point every segment:
+        unlike the whole-trace p95, it follows a route change, so an adaptive buffer is held to
+        the network it is on now, and a buffer with a pinned target cannot hide behind the
+        slowest part of the trace.
+        """
+        per = max(1, int(segment_s * 1000 / PTIME_MS))
+        d = self.arrival_ms - self.send_ms
+        vals = []
+        for a in range(0, self.n, per):
+            seg = d[a : a + per]
+            seg = seg[~np.isnan(seg)]
+            if len(seg):
+                vals.append(float(np.percentile(seg, q)))
+        return float(np.mean(vals)) if vals else float("nan")
+
 
 def load_trace(path: Path) -> Trace:
     send, arr, lost = [], [], []

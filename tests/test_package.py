@@ -109,14 +109,18 @@ def test_non_array_frames_raise_audio_format_error(call: object) -> None:
         pytest.param(lambda: voicecore.OpusEncoder(48000, 1).encode(np.full(960, np.inf, np.float32)),
                      id="inf"),
         pytest.param(lambda: voicecore.OpusEncoder(48000, 1).encode(np.zeros(960, np.float64)), id="float64"),
-        # n = shape[0] = 960 frames, but the array holds 960 floats and libopus reads 1920.
+        # Before validation: n = shape[0] = 960 frames, but the array held 960 floats and libopus read 1920.
         pytest.param(lambda: voicecore.OpusEncoder(48000, 2).encode(np.zeros((960, 1), np.float32)),
                      id="stereo-encoder-given-one-column"),
         pytest.param(lambda: voicecore.OpusEncoder(48000, 1).encode(np.zeros((960, 2), np.float32)),
                      id="mono-encoder-given-two-columns"),
     ],
 )
-@pytest.mark.xfail(reason="OpusEncoder.encode validates nothing before libopus: rule 5", strict=True)
 def test_opus_encoder_rejects_bad_frames(call: object) -> None:
     with pytest.raises(voicecore.AudioFormatError):
         call()  # type: ignore[operator]
+
+
+def test_opus_encoder_frame_size_error_lists_valid_sizes() -> None:
+    with pytest.raises(voicecore.AudioFormatError, match=r"480, 960, 1920, 2880"):
+        voicecore.OpusEncoder(48000, 1).encode(np.zeros(1000, np.float32))

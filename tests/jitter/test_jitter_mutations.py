@@ -5,10 +5,14 @@ kernel with its target pinned (min_delay_ms == max_delay_ms: adaptation broken, 
 the fastest path) and concealment replaced by silence. The bounds are restated from
 test_jitter_traces.py, test_jitter_adaptation.py and test_jitter_concealment.py.
 
-Finding documented here: a target pinned at 20 ms (pareto_jitter) or 40 ms (route_change) passes
-test_trace_figures' late-loss and delay bounds on that trace (pinned at 40 ms the PESQ is 4.06 on
-pareto_jitter and 3.94 on route_change, against ours 3.60 / 4.02); the spike test in
-test_jitter_adaptation.py is what catches a target that does not adapt.
+Round 1 found that a target pinned at 20 ms (pareto_jitter) or 40 ms (route_change) passed
+test_trace_figures' late-loss and delay bounds, whose delay bound was relative to the whole-trace
+p95 (148 ms allowed on route_change where ours spends 66 ms). The bounds now hold the mean delay to
+the network's per-2 s p95 + 25 ms and the late loss to 1 % (1.2 % on combined_mobile), and every
+pinned target fails at least one trace (test_pinned_target_fails_trace_bounds). Left honestly: a
+target pinned at 20 ms suits the stationary pareto_jitter trace and passes its bounds there (mean
+delay 60.6 ms, late loss 0.60 %; ours 63.8 ms, 0.47 %, PESQ 3.70 against 3.60); it fails
+route_change (concealment) and combined_mobile@41 (late loss).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 import pytest
 from test_jitter_adaptation import _run, _stall
 from test_jitter_concealment import _segment_snr, _with_losses
+from test_jitter_traces import trace_bound_failures
 
 import jitter_sim as js
 import voicecore
@@ -37,13 +42,19 @@ def speech(eval_dir: Path):  # noqa: ANN201
     return js.speech_signal(eval_dir, SECONDS, seed=1)
 
 
-def _trace_ok(mo: dict[str, float], mf: dict[str, float], ma: dict[str, float] | None = None) -> bool:
-    """test_trace_figures' late-loss and delay bounds (non-combined traces)."""
-    ok = mo["late_loss"] <= 0.01 and mo["mean_delay"] <= mf["mean_delay"] + 20.0
-    return bool(ok and (ma is None or mo["mean_delay"] <= ma["mean_delay"] / 3))
+def _trace_ok(
+    tr: js.Trace, mo: dict[str, float], mf: dict[str, float], ma: dict[str, float] | None = None
+) -> bool:
+    """test_trace_figures' bounds other than speech quality."""
+    return not trace_bound_failures(tr.name, tr, mo, mf, ma if ma is not None else {"mean_delay": np.inf})
 
 
 def _load(eval_dir: Path, name: str) -> js.Trace:
+    if "@" in name:
+        model, seed = name.split("@")
+        tr = js.generate_trace(model, int(seed), SECONDS)
+        tr.name = name
+        return tr
     return js.load_trace(eval_dir / "traces" / f"{name}.csv").head(int(SECONDS * 50))
 
 
@@ -53,7 +64,7 @@ def test_oracle_fixed_buffer_fails_late_loss(eval_dir: Path, speech, name: str) 
     tr = _load(eval_dir, name)
     mf = js.run_fixed(tr, x48, float(np.percentile(tr.delays(), 95))).metrics()
     assert mf["late_loss"] > 0.04  # the 5 % of packets beyond p95
-    assert not _trace_ok(mf, mf), mf
+    assert not _trace_ok(tr, mf, mf), mf
 
 
 def test_generous_fixed_margin_fails_delay_bound(
@@ -65,20 +76,31 @@ def test_generous_fixed_margin_fails_delay_bound(
     monkeypatch.setattr(voicecore, "JitterBuffer", _pinned(80))
     mo = js.run_ours(tr, x48).metrics()
     assert mo["late_loss"] <= 0.01  # no late loss, but 115 ms mean delay against 44 + 20
-    assert not _trace_ok(mo, mf), (mo, mf)
+    assert not _trace_ok(tr, mo, mf), (mo, mf)
 
 
-@pytest.mark.parametrize(("name", "pinned_ms"), [("pareto_jitter", 20), ("route_change", 40)])
-def test_pinned_target_passes_one_trace(
-    eval_dir: Path, speech, name: str, pinned_ms: int, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("name", "pinned_ms", "caught_by"),
+    [
+        ("pareto_jitter", 40, "mean delay"),  # 77 ms against segment p95 44 + 25
+        ("route_change", 40, "mean delay"),  # 95 ms against 62 + 25
+        ("route_change@41", 40, "mean delay"),  # 117 ms against 84 + 25
+        ("route_change", 20, "concealment"),  # 2.2 % concealed waiting out the route change
+        ("combined_mobile@41", 20, "late loss"),  # 2.07 % late
+    ],
+)
+def test_pinned_target_fails_trace_bounds(
+    eval_dir: Path, speech, name: str, pinned_ms: int, caught_by: str, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
 ) -> None:
-    """The hole: for each trace some non-adapting target meets test_trace_figures' delay bounds."""
+    """A non-adapting target fails test_trace_figures' delay/late-loss bounds on some trace."""
     _, x48 = speech
     tr = _load(eval_dir, name)
     mf = js.run_fixed(tr, x48, float(np.percentile(tr.delays(), 95))).metrics()
     ma = js.run_aiortc(tr, x48).metrics()
     monkeypatch.setattr(voicecore, "JitterBuffer", _pinned(pinned_ms))
-    assert _trace_ok(js.run_ours(tr, x48).metrics(), mf, ma)
+    mo = js.run_ours(tr, x48).metrics()
+    fails = trace_bound_failures(name, tr, mo, mf, ma)
+    assert any(f.startswith(caught_by) for f in fails), (fails, mo, mf)
 
 
 def test_pinned_target_fails_spike_rise(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,6 +74,27 @@ def test_malformed_opus_packet_raises_audio_format_error() -> None:
         voicecore.OpusDecoder(sample_rate_hz=44100)
 
 
+def test_opus_errors_say_what_to_do() -> None:
+    from voicecore.codecs import CodecClosedError
+    from voicecore.dsp.jitter import l16_payload
+
+    dec = voicecore.OpusDecoder()
+    with pytest.raises(voicecore.AudioFormatError, match=r"drop this packet and call conceal"):
+        dec.decode(b"\xff\xff\xff")
+    dec.close()
+    with pytest.raises(CodecClosedError, match="create a new OpusDecoder"):
+        dec.conceal(960)
+    assert issubclass(CodecClosedError, voicecore.VoicecoreError)
+    enc = voicecore.OpusEncoder()
+    with pytest.raises(voicecore.AudioFormatError, match=r"NaN or Inf; replace them"):
+        enc.encode(np.full(960, np.nan, np.float32))
+    enc.close()
+    with pytest.raises(CodecClosedError, match="create a new OpusEncoder"):
+        enc.encode(np.zeros(960, np.float32))
+    with pytest.raises(voicecore.AudioFormatError, match=r"nan_to_num"):
+        l16_payload(np.full(960, np.nan, np.float32))
+
+
 def test_buffer_with_opus_plc_fec_beats_generic_concealment(speech, eval_dir) -> None:  # noqa: ANN001
     """On a generated bursty-loss trace, the PESQ of the played-out speech is higher with libopus
     PLC/FEC than with voicecore's generic concealment over the same Opus packets."""

@@ -26,11 +26,13 @@ HEADER = struct.Struct("!HI")  # RTP's sequence number and timestamp, network or
 class _Receiver(asyncio.DatagramProtocol):
     def __init__(self, jb: voicecore.JitterBuffer, t0: float) -> None:
         self.jb, self.t0, self.count = jb, t0, 0
+        self.offsets_ms: list[float] = []  # arrival time - media time, as the buffer saw it
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         arrival_ms = (time.monotonic() - self.t0) * 1000.0
         seq, ts = HEADER.unpack_from(data)
         self.jb.put(seq, ts, data[HEADER.size :], arrival_ms)
+        self.offsets_ms.append(arrival_ms - ts / 48.0)
         self.count += 1
 
 
@@ -70,13 +72,13 @@ async def _session(x: np.ndarray, delay_ms: np.ndarray, lost: np.ndarray):
     send_t, _ = await loop.create_datagram_endpoint(
         asyncio.DatagramProtocol, remote_addr=relay_t.get_extra_info("sockname")
     )
-    frames: list[tuple[float, object]] = []
+    frames: list[tuple[float, object]] = []  # (scheduled tick in ms, frame)
 
     async def playout() -> None:
         next_tick = time.monotonic()
         while True:
             now_ms = (time.monotonic() - t0) * 1000.0
-            frames.append((now_ms, jb.get(now_ms)))
+            frames.append(((next_tick - t0) * 1000.0, jb.get(now_ms)))
             next_tick += 0.010
             await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
 
@@ -129,6 +131,14 @@ def test_real_udp_loopback_through_impairing_relay() -> None:
         if k == "normal" and ts + 480 <= len(x):
             exact += bool(np.max(np.abs(audio[i * 480 : (i + 1) * 480] - x[ts : ts + 480])) < 1e-4)
     assert exact > 0.7 * len(played)  # bit-exact L16 (frames next to a concealment are crossfaded)
-    # playout delay stayed bounded (scheduler hiccups on a busy machine included)
-    delays = [now - f.timestamp / 48.0 for now, f in frames if f.kind == "normal"]  # type: ignore[attr-defined]
-    assert np.median(delays) < float(np.percentile(delay_ms, 98)) + 60.0
+    # Playout delay follows the arrivals the buffer actually saw. Both sides are measured on this
+    # run, so a loaded machine (late sends, late timers, late get() calls) moves them together:
+    # offsets are arrival minus media time (sender and relay lateness included), and each frame's
+    # delay is taken at its scheduled 10 ms tick (one frame per tick), so a late get() call does not
+    # count against the buffer. Target: about the offsets' 98th percentile plus a frame margin.
+    offsets = np.asarray(recv.offsets_ms)
+    delays = np.array([tick - f.timestamp / 48.0 for tick, f in frames if f.kind == "normal"])  # type: ignore[attr-defined]
+    lo, hi = float(np.percentile(offsets, 50)), float(np.percentile(offsets, 98))
+    assert np.median(delays) < hi + 40.0, (np.median(delays), lo, hi)
+    # and it buffers: most frames play after the typical packet has arrived
+    assert np.median(delays) > lo, (np.median(delays), lo, hi)

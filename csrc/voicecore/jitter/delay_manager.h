@@ -22,7 +22,7 @@ namespace voicecore::jitter {
 struct DelayManagerConfig {
   int min_delay_ms = 0;
   int max_delay_ms = 1000;
-  double quantile = 0.98;  // plus a 5 ms frame margin in JitterBuffer: ~0.5 % late on Pareto jitter
+  double quantile = 0.98;  // plus a 5 ms frame margin and a 10 ms hole wait in JitterBuffer: ~0.5 % late on Pareto jitter
   double forget_per_20ms = 0.993;
 };
 
@@ -53,6 +53,9 @@ class DelayManager {
   static constexpr int kBins = 2048;       // 1 ms bins
   static constexpr int kBaseWindow = 128;  // packets in the fast-path minimum
   static constexpr double kMinTailPackets = 1.5;
+  static constexpr int kDropWindow = 64;   // packets that must all sit below the target
+  static constexpr double kRouteDropMs = 20.0;
+  static constexpr double kFastForgetPer20ms = 0.95;
   void Shift(int bins);                    // moves origin_ by `bins` bins
   void Recompute();
 

@@ -21,6 +21,14 @@ constexpr int kLookaheadMs = 40;
 constexpr double kAccelerateMarginMs = 15.0;
 constexpr double kDecelerateMarginMs = 5.0;
 constexpr double kFrameMarginMs = 5.0;
+// A hole before a packet that is already here is usually a reordered packet a
+// little late rather than a loss: concealment holds the media clock for up to
+// this long so it can still play (acceleration takes the delay back), and only
+// then is the hole declared lost; a real loss costs about the same concealment.
+// Measured on pareto_jitter (30 s): late loss 0.60 % -> 0.47 %, PESQ 3.60 ->
+// 3.70 at +1 ms mean delay. 20 ms saved more late packets but concealed too
+// much on bursty loss (combined_mobile).
+constexpr double kHoleWaitMs = 10.0;
 // Beyond this excess, accelerate removes up to three periods per frame.
 constexpr double kFastAccelerateMs = 60.0;
 // Playback starts once this much buffering over the fast path is reached.
@@ -485,6 +493,16 @@ FrameKind JitterBuffer::Get(double now_ms, std::span<float> out, uint32_t* times
     // With the next packet's FEC in hand, the hysteresis band below target
     // counts as on target: recovered audio beats waiting with concealment.
     const bool fec_ready = lost && decoder_->HasFec();
+    // Wait for a missing packet (see kHoleWaitMs) unless FEC can recover it.
+    const int64_t wait = p->seq > next_seq_ && !fec_ready && !decode_failed_
+                             ? static_cast<int64_t>(kHoleWaitMs * rate_ms) : 0;
+    if (allowed >= 0 && allowed < wait) {
+      ConcealPiece(dst, need, /*waiting=*/true);
+      AppendHistory(dst, need);
+      concealed += need;
+      filled += need;
+      continue;
+    }
     if (allowed >= (fec_ready ? -static_cast<int64_t>(kDecelerateMarginMs * rate_ms) : 0)) {
       // Late enough: declare the span lost (or silent) and move through it,
       // skipping outright whatever lies beyond the target offset.

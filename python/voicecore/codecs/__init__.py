@@ -1,5 +1,5 @@
 """Codecs for the receive path (libopus through ctypes)."""
 
-from voicecore.codecs.opus import OpusDecoder, OpusEncoder
+from voicecore.codecs.opus import CodecClosedError, OpusDecoder, OpusEncoder
 
-__all__ = ["OpusDecoder", "OpusEncoder"]
+__all__ = ["CodecClosedError", "OpusDecoder", "OpusEncoder"]

@@ -15,7 +15,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from voicecore.errors import AudioFormatError, ConfigError
+from voicecore.errors import AudioFormatError, ConfigError, VoicecoreError
 
 _OPUS_APPLICATION_VOIP: Final = 2048
 _OPUS_APPLICATION_AUDIO: Final = 2049
@@ -28,6 +28,10 @@ _RATES: Final = (8000, 12000, 16000, 24000, 48000)
 _MAX_PACKET_MS: Final = 120
 
 _lib: ctypes.CDLL | None = None
+
+
+class CodecClosedError(VoicecoreError, RuntimeError):
+    """An :class:`OpusDecoder` or :class:`OpusEncoder` was used after ``close()``."""
 
 
 def _libopus() -> ctypes.CDLL:
@@ -117,7 +121,7 @@ class OpusDecoder:
 
     def _run(self, payload: bytes | None, frame_size: int, fec: int) -> NDArray[np.float32]:
         if not self._st:
-            raise ConfigError("OpusDecoder is closed")
+            raise CodecClosedError("OpusDecoder is closed (close() was called): create a new OpusDecoder")
         data = _u8(payload) if payload else None
         n = self._lib.opus_decode_float(
             self._st,
@@ -128,7 +132,11 @@ class OpusDecoder:
             fec,
         )
         if n < 0:
-            raise AudioFormatError(f"opus_decode failed: {_err(self._lib, n)} (malformed Opus packet?)")
+            what = "the packet is not valid Opus" if payload else "concealment failed"
+            raise AudioFormatError(
+                f"opus_decode failed: {_err(self._lib, n)} ({what}); drop this packet and call "
+                "conceal(num_samples) for its duration (voicecore.JitterBuffer does so and counts it lost)"
+            )
         return self._buf[: n * self._num_channels].copy()
 
     def _max_frame(self) -> int:
@@ -221,17 +229,59 @@ class OpusEncoder:
         self._num_channels = num_channels
         self._buf = (ctypes.c_ubyte * 4000)()
 
+    def frame_sizes(self) -> tuple[int, ...]:
+        """The frame lengths (samples per channel) libopus accepts: 2.5/5/10/20/40/60 ms."""
+        return tuple(self._sample_rate_hz * tenths // 400 for tenths in (1, 2, 4, 8, 16, 24))
+
     def encode(self, pcm: NDArray[np.float32]) -> bytes:
-        """Encodes one 2.5/5/10/20/40/60 ms frame of float32 PCM into one packet."""
-        arr = np.ascontiguousarray(pcm, dtype=np.float32)
-        n = arr.shape[0] if self._num_channels == 1 or arr.ndim == 2 else arr.shape[0] // self._num_channels
+        """Encodes one 2.5/5/10/20/40/60 ms frame of float32 PCM into one packet.
+
+        Mono: shape ``(n,)`` or ``(n, 1)``. Stereo: shape ``(n, 2)`` (interleaved rows).
+        Raises :class:`AudioFormatError` for another dtype or shape, NaN/Inf samples or a
+        frame length libopus does not accept.
+        """
         if not self._st:
-            raise ConfigError("OpusEncoder is closed")
+            raise CodecClosedError("OpusEncoder is closed (close() was called): create a new OpusEncoder")
+        if not isinstance(pcm, np.ndarray):
+            raise AudioFormatError(
+                f"OpusEncoder.encode: expected a numpy float32 array, got {type(pcm).__name__}; "
+                "convert with np.asarray(x, dtype=np.float32)"
+            )
+        if pcm.dtype != np.float32:
+            raise AudioFormatError(
+                f"OpusEncoder.encode: dtype {pcm.dtype} is not float32; convert with .astype(np.float32)"
+            )
+        channels = self._num_channels
+        if channels == 1 and pcm.ndim == 1:
+            n = pcm.shape[0]
+        elif pcm.ndim == 2 and pcm.shape[1] == channels:
+            n = pcm.shape[0]
+        else:
+            want = "(n,) or (n, 1)" if channels == 1 else "(n, 2)"
+            raise AudioFormatError(
+                f"OpusEncoder.encode: shape {pcm.shape} does not match a {channels}-channel encoder; "
+                f"pass shape {want} (samples x channels)"
+            )
+        sizes = self.frame_sizes()
+        if n not in sizes:
+            raise AudioFormatError(
+                f"OpusEncoder.encode: frame of {n} samples per channel; at {self._sample_rate_hz} Hz "
+                f"use one of {sizes} (2.5/5/10/20/40/60 ms)"
+            )
+        if not np.all(np.isfinite(pcm)):
+            raise AudioFormatError(
+                "OpusEncoder.encode: samples contain NaN or Inf; replace them (e.g. np.nan_to_num) "
+                "or drop the frame"
+            )
+        arr = np.ascontiguousarray(pcm)
         size = self._lib.opus_encode_float(
             self._st, arr.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), n, self._buf, len(self._buf)
         )
         if size < 0:
-            raise AudioFormatError(f"opus_encode failed: {_err(self._lib, size)} (frame of {n} samples?)")
+            raise AudioFormatError(
+                f"opus_encode failed: {_err(self._lib, size)} for a frame of {n} samples per channel; "
+                f"at {self._sample_rate_hz} Hz use one of {sizes}"
+            )
         return bytes(self._buf[:size])
 
     def close(self) -> None:
@@ -243,4 +293,4 @@ class OpusEncoder:
         self.close()
 
 
-__all__ = ["OpusDecoder", "OpusEncoder"]
+__all__ = ["CodecClosedError", "OpusDecoder", "OpusEncoder"]

@@ -1,11 +1,13 @@
 """Adaptive jitter buffer for one remote audio stream.
 
 ``JitterBuffer`` reorders RTP packets, keeps a playout delay that follows the network's
-measured jitter (a forgetting histogram of packet delays and its 99th percentile), drains
-excess delay by pitch-synchronous time stretching (never by dropping packets), and conceals
-lost packets: with the codec's own PLC/FEC when the decoder offers it (see
-:class:`voicecore.OpusDecoder`), otherwise with voicecore's pitch-repetition concealment that
-fades into comfort noise.
+measured jitter (a forgetting histogram of packet delays and its 98th percentile, forgotten
+within about 1.5 s once a route change makes every packet arrive well below it), drains
+excess delay by pitch-synchronous time stretching (never by dropping packets), waits up to
+10 ms (concealing, media clock held) for a packet missing while later ones are already here
+(usually a reordered packet, not a loss), and conceals lost packets: with the codec's own
+PLC/FEC when the decoder offers it (see :class:`voicecore.OpusDecoder`), otherwise with
+voicecore's pitch-repetition concealment that fades into comfort noise.
 
 Use one instance per remote audio track: call :meth:`JitterBuffer.put` (or
 :meth:`JitterBuffer.put_rtp` with aiortc's ``RtpPacket``) for every received packet with its
@@ -204,10 +206,15 @@ def l16_payload(samples: NDArray[Any]) -> bytes:
         pcm = arr
     elif arr.dtype in (np.float32, np.float64):
         if not np.all(np.isfinite(arr)):
-            raise AudioFormatError("l16_payload: samples contain NaN or Inf")
+            raise AudioFormatError(
+                "l16_payload: samples contain NaN or Inf; replace them (e.g. np.nan_to_num) or do not "
+                "send this packet (the receiver conceals a missing one)"
+            )
         pcm = np.clip(np.round(arr * 32768.0), -32768, 32767).astype(np.int16)
     else:
-        raise AudioFormatError(f"l16_payload: dtype {arr.dtype} is not float32/float64/int16")
+        raise AudioFormatError(
+            f"l16_payload: dtype {arr.dtype} is not float32/float64/int16; convert with .astype(np.float32)"
+        )
     return pcm.astype(">i2").tobytes()
 
 
