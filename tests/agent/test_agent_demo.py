@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ pytest.importorskip("pocketsphinx")
 pytest.importorskip("piper")
 
 
-def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from voicecore.agent.kernels import make_echo_canceller, make_speech_detector
 
     try:
@@ -21,7 +22,11 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
         pytest.skip("this build has no SpeechDetector kernel")
     has_aec = make_echo_canceller() is not None
     # With the canceller the room echo is on (the default); without it the demo turns the echo off.
-    assert cli.main(["demo", "--json"]) == 0
+    # The scripted user speaks at fixed times, so the reply lengths decide which turns overlap: pin
+    # the deterministic built-in responder (the default picks SmolLM2 when llm-local is installed).
+    config = tmp_path / "voicecore.toml"
+    config.write_text('llm = "rules"\n')
+    assert cli.main(["demo", "--json", "--config", str(config)]) == 0
     captured = capsys.readouterr()
     assert ("echo path is off" in captured.err) != has_aec
     out = json.loads(captured.out)

@@ -77,7 +77,12 @@ _BUILTIN: dict[str, dict[str, str]] = {
 _ALIASES = {"llama.cpp": "llama_cpp", "smollm2": "llama_cpp", "espeak-ng": "espeak", "gemini": "openai"}
 _REGISTERED: dict[str, dict[str, Callable[..., Adapter]]] = {k: {} for k in KINDS}
 
-DEFAULTS: dict[Kind, list[str]] = {"stt": ["pocketsphinx"], "llm": ["rules"], "tts": ["piper", "espeak"]}
+DEFAULTS: dict[Kind, list[str]] = {
+    "stt": ["pocketsphinx"],
+    # SmolLM2 when the llm-local extra is installed; otherwise the built-in keyword responder.
+    "llm": ["llama_cpp", "rules"],
+    "tts": ["piper", "espeak"],
+}
 
 
 @dataclass(frozen=True)
