@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -13,7 +14,18 @@ try:
 except ImportError:  # pragma: no cover - optional extra
     aiohttp = None  # type: ignore[assignment]
 
-__all__ = ["HttpClient", "iter_sse"]
+__all__ = ["HttpClient", "iter_sse", "openai_compatible_client"]
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def openai_compatible_client(base_url: str | None, api_key: str | None, what: str) -> HttpClient:
+    """A client for an OpenAI-compatible server: explicit arguments, else OPENAI_BASE_URL /
+    OPENAI_API_KEY, else api.openai.com. No key means no Authorization header (local servers)."""
+    url = base_url or os.environ.get("OPENAI_BASE_URL", OPENAI_DEFAULT_BASE_URL)
+    key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return HttpClient(url, headers, provider=f"openai-compatible {what} {url}".replace("  ", " "))
 
 
 class RemoteError(AdapterError):

@@ -8,12 +8,11 @@ llama.cpp's ``llama-server``, vLLM or Ollama (``base_url = "http://127.0.0.1:114
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from voicecore.adapters.base import DEFAULT_CONN, LLM, ChatChunk, ConnOptions, conn_options
-from voicecore.adapters.http import HttpClient, RemoteError, iter_sse, loads
+from voicecore.adapters.http import RemoteError, iter_sse, loads, openai_compatible_client
 from voicecore.agent.context import ChatContext, FunctionTool, ToolCall
 
 __all__ = ["OpenAILLM"]
@@ -36,12 +35,10 @@ class OpenAILLM(LLM):
     ) -> None:
         super().__init__(conn=conn_options(conn, timeout_s, max_retries))
         self.model = model
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.temperature = temperature
         self.max_tokens = max_tokens
-        self._http = HttpClient(self.base_url, headers, provider=f"openai-compatible {self.base_url}")
+        self._http = openai_compatible_client(base_url, api_key, "")
+        self.base_url = self._http.base_url
 
     def request_body(self, ctx: ChatContext, tools: Sequence[FunctionTool]) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": ctx.to_dicts(), "stream": True}

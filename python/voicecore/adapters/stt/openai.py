@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import wave
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,7 +21,7 @@ from voicecore.adapters.base import (
     conn_options,
     retrying,
 )
-from voicecore.adapters.http import HttpClient, loads
+from voicecore.adapters.http import loads, openai_compatible_client
 from voicecore.audio import AudioFrame, float32_to_int16
 
 __all__ = ["OpenAISTT", "wav_bytes"]
@@ -98,13 +97,8 @@ class OpenAISTT(STT):
         super().__init__(conn=conn_options(conn, timeout_s, max_retries))
         self.model = model
         self.language = language
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        self._http = HttpClient(
-            self.base_url,
-            {"Authorization": f"Bearer {key}"} if key else {},
-            provider=f"openai-compatible stt {self.base_url}",
-        )
+        self._http = openai_compatible_client(base_url, api_key, "stt")
+        self.base_url = self._http.base_url
 
     async def transcribe_once(self, audio: np.ndarray, sample_rate_hz: int) -> AsyncIterator[str]:
         import aiohttp

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import numpy as np
 
 from voicecore.adapters.base import DEFAULT_CONN, TTS, ConnOptions, conn_options
-from voicecore.adapters.http import HttpClient, RemoteError
+from voicecore.adapters.http import RemoteError, openai_compatible_client
 from voicecore.audio import AudioFrame, int16_to_float32
 
 __all__ = ["OpenAITTS"]
@@ -32,13 +31,8 @@ class OpenAITTS(TTS):
         super().__init__(conn=conn_options(conn, timeout_s, max_retries))
         self.model = model
         self.voice = voice
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        self._http = HttpClient(
-            self.base_url,
-            {"Authorization": f"Bearer {key}"} if key else {},
-            provider=f"openai-compatible tts {self.base_url}",
-        )
+        self._http = openai_compatible_client(base_url, api_key, "tts")
+        self.base_url = self._http.base_url
 
     async def _synthesize(self, text: str) -> AsyncIterator[AudioFrame]:
         import aiohttp
