@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,14 +10,10 @@ REPO_ROOT = Path(__file__).resolve().parent
 
 
 def find_eval_dir() -> Path | None:
-    """The shared evaluation corpus: $VOICECORE_EVAL_DIR, else ../shared/eval beside the repo."""
-    env = os.environ.get("VOICECORE_EVAL_DIR")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO_ROOT.parent / "shared" / "eval")
-    for path in candidates:
-        if path.is_dir():
-            return path
-    return None
+    """The shared evaluation corpus: $VOICECORE_EVAL_DIR, else shared/eval beside the repo (or above)."""
+    from voicecore.vad.scenes import find_eval_dir as find
+
+    return find(start=REPO_ROOT / "conftest.py")
 
 
 @pytest.fixture(scope="session")

@@ -30,13 +30,12 @@ Runner = Callable[[EchoCase], tuple[np.ndarray, float]]
 
 
 def eval_dir() -> Path:
-    import os
+    from voicecore.vad.scenes import find_eval_dir
 
-    env = os.environ.get("VOICECORE_EVAL_DIR")
-    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "eval"]:
-        if (cand / "aec").is_dir():
-            return cand
-    raise SystemExit("eval corpus not found: set VOICECORE_EVAL_DIR or put shared/eval beside the repo")
+    found = find_eval_dir(start=REPO / "bench")
+    if found is None:
+        raise SystemExit("eval corpus not found: set VOICECORE_EVAL_DIR or put shared/eval beside the repo")
+    return found
 
 
 def _read(path: Path) -> np.ndarray:
