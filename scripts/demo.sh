@@ -10,9 +10,9 @@ bash scripts/install-system-deps.sh
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 .venv/bin/python -m pip install -q '.[agent]'
 # The local LLM (SmolLM2-135M through llama.cpp): llama-cpp-python compiles from source, several
-# minutes on 2 cores. Set VOICECORE_LLM_LOCAL=0 to skip it; if it cannot be built the demo falls back
+# minutes on 2 cores. Set VOICECORE_NO_LOCAL_LLM=1 to skip it; if it cannot be built the demo falls back
 # to the built-in `rules` responder and says so.
-if [ "${VOICECORE_LLM_LOCAL:-1}" != "0" ]; then
+if [ "${VOICECORE_NO_LOCAL_LLM:-0}" != "1" ]; then
   .venv/bin/python -m pip install -q '.[llm-local]' ||
     echo "voicecore: llama-cpp-python did not build; the demo uses the built-in rules responder" >&2
 fi
