@@ -321,7 +321,15 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   noise_init_ = true;
   std::copy(near, near + b, near_prev_.begin());
 
-  delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_);
+  // The delay estimate may move only while the far end plays inside the
+  // current filter window (see DelayEstimator::Update). Block energy of a
+  // white signal of power s in this FFT: about N^2 s / 2.
+  const float per_block = 0.5f * static_cast<float>(fft_size_ * fft_size_);
+  const float active_energy = kActivityPower * per_block * static_cast<float>(num_partitions_);
+  float window_energy = 0.0f;
+  for (std::size_t p = 0; p < num_partitions_; ++p) window_energy += far_spectra_.energy(offset_ + p);
+  delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_,
+                          window_energy > active_energy);
   UpdateOffset();
 
   for (std::size_t p = 0; p < num_partitions_; ++p) {
@@ -333,10 +341,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
                      PaddedBins(num_bins_)};
   float span_energy = 0.0f;
   for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
-  // Block energy of a white signal of power s in this FFT: about N^2 s / 2.
-  const float per_block = 0.5f * static_cast<float>(fft_size_ * fft_size_);
-  const bool far_active =
-      span_energy > kActivityPower * per_block * static_cast<float>(num_partitions_);
+  const bool far_active = span_energy > active_energy;
   // With the far end silent over the whole filter span the echo estimates are
   // below the sensor noise: skip both filters (the agent is often silent).
   // Otherwise both estimates come from one pass over the far spectra
