@@ -4,7 +4,7 @@ Runs every case in ``../shared/eval/aec/`` plus extra cases generated here with 
 (exponential-decay RIRs, speech from ``../shared/eval/sources``). Method: ``voicecore.dsp.aec_eval``
 (the one in ``shared/eval/BASELINES.md``).
 
-    python bench/eval_aec.py [--only c01,c05] [--no-extra] [--no-peers]
+    python bench/eval_aec.py [--only c01,c05] [--no-extra] [--no-peers] [--seeds 4242,11,12]
 """
 
 from __future__ import annotations
@@ -176,11 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated case name prefixes")
     ap.add_argument("--no-extra", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--seeds", default="4242", help="seeds for the extra cases, comma-separated (4242,11,12)")
     a = ap.parse_args(argv)
     root = eval_dir()
     cases = [load_corpus_case(d) for d in sorted((root / "aec").glob("c*")) if d.is_dir()]
     if not a.no_extra:
-        cases += extra_cases(root)
+        for seed in (int(v) for v in a.seeds.split(",")):
+            extra = extra_cases(root, seed)
+            if seed != 4242:
+                for c in extra:
+                    c.name = f"s{seed}_{c.name}"
+            cases += extra
     if a.only:
         pre = a.only.split(",")
         cases = [c for c in cases if any(c.name.startswith(p) for p in pre)]

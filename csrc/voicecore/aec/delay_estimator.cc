@@ -82,7 +82,8 @@ void DelayEstimator::Features(const float* power, std::vector<float>& mean, floa
   }
 }
 
-void DelayEstimator::Update(const float* far_power, const float* near_power, bool hold) {
+void DelayEstimator::Update(const float* far_power, const float* near_power, bool hold,
+                            bool far_active) {
   const std::size_t slots = max_lag_ + 1;
   newest_ = (newest_ + 1) % slots;
   float* far_now = far_history_.data() + newest_ * kBandStride;
@@ -119,7 +120,12 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
                      (std::sqrt(far_power_lag_[static_cast<std::size_t>(best)] * near_power_) + 1e-9f);
   // Lags beyond the history seen so far are not meaningful yet.
   if (blocks_seen_ <= max_lag_ && best > static_cast<int>(blocks_seen_)) best = -1;
-  if (best < 0 || best_score < kMinQuality) {
+  // With the far end silent where the echo is expected (the agent stopped,
+  // say after a barge-in) the scores keep learning, but near-end speech then
+  // correlates with whatever far speech is left at the end of the search
+  // range: no new estimate is taken, so the converged filter is not shifted
+  // out of its window just before the agent's next reply.
+  if (best < 0 || best_score < kMinQuality || !far_active) {
     candidate_runs_ = 0;
     if (delay_blocks_ >= 0) {
       const std::size_t slot = static_cast<std::size_t>(delay_blocks_);

@@ -30,7 +30,10 @@ class DelayEstimator {
   // `hold`: the near end talks; the correlations keep learning but a new
   // estimate must win for much longer before it is taken (near-end speech
   // makes spurious, wandering peaks).
-  void Update(const float* far_power, const float* near_power, bool hold = false);
+  // `far_active`: the far end plays where the echo is expected; when false
+  // the scores keep learning but the estimate does not change.
+  void Update(const float* far_power, const float* near_power, bool hold = false,
+              bool far_active = true);
   void Reset();
 
   // Current estimate in blocks, or -1 before the first confident estimate.

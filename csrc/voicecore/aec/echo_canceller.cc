@@ -11,9 +11,17 @@
 namespace voicecore::aec {
 
 namespace {
-// Partitions kept before the estimated bulk delay: the envelope-based estimate
-// can land a few ms after the direct path, and the filter must see the onset.
-constexpr std::size_t kMarginBlocks = 3;
+// Partitions kept before the estimated bulk delay (32 ms): in long reverb the
+// envelope-based estimate can lock onto a reverberant peak 8-28 ms after the
+// direct sound, and the filter must still cover the onset. These partitions
+// are extra taps (the tail keeps its length), but the step prior gives the
+// ones more than kPriorLeadBlocks before the estimate only kPreWeight, so
+// they cost little convergence when the estimate is right; the proportionate
+// share of the step still grows them when the direct path sits there.
+constexpr std::size_t kMarginBlocks = 8;
+constexpr std::size_t kPriorLeadBlocks = 3;
+constexpr std::size_t kPriorFlatBlocks = 6;
+constexpr float kPreWeight = 0.03f;
 constexpr float kBackgroundStep = 0.5f;
 // Proportionate step: share following the partition norms (the rest follows
 // the prior), and the prior's per-block amplitude decay (~0.8 dB per 4 ms,
@@ -135,14 +143,6 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       near_smooth_(num_bins_, 0.0f),
       near_noise_(num_bins_, 0.0f),
       prior_(num_partitions_, 0.0f) {
-  const float decay = kPriorDecay;
-  const std::size_t flat = kMarginBlocks + 3;
-  float sum = 0.0f;
-  for (std::size_t p = 0; p < num_partitions_; ++p) {
-    prior_[p] = p < flat ? 1.0f : std::pow(decay, static_cast<float>(p - flat));
-    sum += prior_[p];
-  }
-  for (float& v : prior_) v /= sum;
   Reset();
 }
 
@@ -161,6 +161,7 @@ void EchoCanceller::Reset() {
   std::fill(far_prev_.begin(), far_prev_.end(), 0.0f);
   std::fill(near_prev_.begin(), near_prev_.end(), 0.0f);
   offset_ = 0;
+  SetPrior(kMarginBlocks);
   std::fill(erl_num_.begin(), erl_num_.end(), 0.0f);
   std::fill(erl_den_.begin(), erl_den_.end(), 0.0f);
   std::fill(near_smooth_.begin(), near_smooth_.end(), 0.0f);
@@ -235,11 +236,41 @@ void EchoCanceller::ProcessNear(const float* in, float* out, std::size_t n) {
   }
 }
 
+// Step prior over the partitions, given `lead`, the partition holding the
+// estimated bulk delay: flat over kPriorFlatBlocks from kPriorLeadBlocks
+// before the estimate (the estimate may be late by a few blocks), then the
+// room's decay. When the delay is shorter than the margin (lead < margin) the
+// flat part starts at the estimate at the latest, so the estimate itself never
+// falls in the low-weight region.
+void EchoCanceller::SetPrior(std::size_t lead) {
+  prior_lead_ = lead;
+  const std::size_t flat_begin = std::min(kMarginBlocks - kPriorLeadBlocks, lead);
+  const std::size_t flat_end = flat_begin + kPriorFlatBlocks;
+  float sum = 0.0f;
+  float tail = 1.0f;
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    if (p < flat_begin) {
+      prior_[p] = kPreWeight;
+    } else if (p < flat_end) {
+      prior_[p] = 1.0f;
+    } else {
+      prior_[p] = tail;
+      tail *= kPriorDecay;
+    }
+    sum += prior_[p];
+  }
+  for (float& v : prior_) v /= sum;
+}
+
 void EchoCanceller::UpdateOffset() {
   const int d = delay_estimator_.delay_blocks();
   if (d < 0) return;
   const std::size_t target =
       static_cast<std::size_t>(d) > kMarginBlocks ? static_cast<std::size_t>(d) - kMarginBlocks : 0;
+  // Recomputed only when the estimate's place in the window moves (short
+  // delays); no allocation.
+  const std::size_t lead = static_cast<std::size_t>(d) - target;
+  if (lead != prior_lead_) SetPrior(lead);
   if (target == offset_) return;
   const int shift = static_cast<int>(target) - static_cast<int>(offset_);
   foreground_.Shift(shift);
@@ -290,7 +321,15 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   noise_init_ = true;
   std::copy(near, near + b, near_prev_.begin());
 
-  delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_);
+  // The delay estimate may move only while the far end plays inside the
+  // current filter window (see DelayEstimator::Update). Block energy of a
+  // white signal of power s in this FFT: about N^2 s / 2.
+  const float per_block = 0.5f * static_cast<float>(fft_size_ * fft_size_);
+  const float active_energy = kActivityPower * per_block * static_cast<float>(num_partitions_);
+  float window_energy = 0.0f;
+  for (std::size_t p = 0; p < num_partitions_; ++p) window_energy += far_spectra_.energy(offset_ + p);
+  delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_,
+                          window_energy > active_energy);
   UpdateOffset();
 
   for (std::size_t p = 0; p < num_partitions_; ++p) {
@@ -302,10 +341,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
                      PaddedBins(num_bins_)};
   float span_energy = 0.0f;
   for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
-  // Block energy of a white signal of power s in this FFT: about N^2 s / 2.
-  const float per_block = 0.5f * static_cast<float>(fft_size_ * fft_size_);
-  const bool far_active =
-      span_energy > kActivityPower * per_block * static_cast<float>(num_partitions_);
+  const bool far_active = span_energy > active_energy;
   // With the far end silent over the whole filter span the echo estimates are
   // below the sensor noise: skip both filters (the agent is often silent).
   // Otherwise both estimates come from one pass over the far spectra

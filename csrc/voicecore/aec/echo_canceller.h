@@ -92,6 +92,7 @@ class EchoCanceller {
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
   void UpdateOffset();
+  void SetPrior(std::size_t lead);
 
   const int sample_rate_hz_;
   const std::size_t frame_size_;
@@ -162,6 +163,7 @@ class EchoCanceller {
   bool energy_talk_ = false;
   int erl_blocks_ = 0;
   std::vector<float> prior_;
+  std::size_t prior_lead_ = 0;
 
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
   float smooth_fg_ = 0.0f;
