@@ -4,32 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "voicecore/resample/sample_store.h"
+
 namespace voicecore::resample {
-
-namespace {
-
-template <typename Out>
-struct Convert;
-
-template <>
-struct Convert<float> {
-  template <typename S>
-  static float From(S v) {
-    return static_cast<float>(v);
-  }
-};
-
-template <>
-struct Convert<std::int16_t> {
-  template <typename S>
-  static std::int16_t From(S v) {
-    // Same rule as the polyphase kernels: clamp, then round half to even.
-    v = v < S(-32768) ? S(-32768) : (v > S(32767) ? S(32767) : v);
-    return static_cast<std::int16_t>(std::nearbyint(v));
-  }
-};
-
-}  // namespace
 
 HalfbandInterpolator::HalfbandInterpolator(double transition, double attenuation_db,
                                            int num_channels, std::size_t max_push,
@@ -125,8 +102,8 @@ std::size_t HalfbandInterpolator::Run(Out* out, std::size_t max_frames) {
       run_f32_(row_f32_.data(), padded_taps_, nullptr, u + j0 + 1 - q, pairs, y);
     }
     for (std::size_t j = 0; j < pairs; ++j) {
-      out[(2 * j) * channels + c] = Convert<Out>::From(u[j0 + j]);
-      if (2 * j + 1 < frames) out[(2 * j + 1) * channels + c] = Convert<Out>::From(y[j]);
+      out[(2 * j) * channels + c] = Store<Out>::Convert(u[j0 + j]);
+      if (2 * j + 1 < frames) out[(2 * j + 1) * channels + c] = Store<Out>::Convert(y[j]);
     }
   }
   next_ += static_cast<std::int64_t>(pairs);

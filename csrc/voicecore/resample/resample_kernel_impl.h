@@ -10,39 +10,10 @@
 
 #include "voicecore/resample/resample_kernels.h"
 #include "voicecore/resample/resampler.h"
+#include "voicecore/resample/sample_store.h"
 
 namespace voicecore::resample {
 namespace {
-
-template <typename Out>
-struct Store;
-
-template <>
-struct Store<float> {
-  template <typename S>
-  static float Convert(S v) {
-    return static_cast<float>(v);
-  }
-};
-
-template <>
-struct Store<double> {
-  template <typename S>
-  static double Convert(S v) {
-    return static_cast<double>(v);
-  }
-};
-
-template <>
-struct Store<std::int16_t> {
-  template <typename S>
-  static std::int16_t Convert(S v) {
-    // Clamp first so the rounding can never leave the int16 range; nearbyint
-    // rounds half to even in the default rounding mode.
-    v = v < S(-32768) ? S(-32768) : (v > S(32767) ? S(32767) : v);
-    return static_cast<std::int16_t>(std::nearbyint(v));
-  }
-};
 
 // Computes every output whose input window lies inside the history, writing
 // interleaved frames to `out_raw`. `Dot` is a functor with
