@@ -44,6 +44,7 @@ __all__ = [
 _log = logging.getLogger("voicecore.adapters")
 T = TypeVar("T")
 A = TypeVar("A", bound="Adapter")
+S = TypeVar("S", bound="_OutputStream")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,50 @@ async def retrying(factory: Callable[[], AsyncIterator[T]], conn: ConnOptions, w
 # ---------------------------------------------------------------------------------------- STT
 
 
+class _OutputStream(abc.ABC):
+    """The consumer side shared by STT and TTS streams: a producer task fills ``_output`` with items,
+    then possibly an exception, then ``_END``; ``async for`` drains it and ``aclose()`` cancels the task.
+    Subclasses set ``_item_type`` and start ``_task`` on :meth:`_produce`."""
+
+    _item_type: type
+    _output: asyncio.Queue[Any]
+    _task: asyncio.Task[None]
+
+    async def _produce(self) -> None:
+        try:
+            await self._run_producer()
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer, not swallowed
+            self._output.put_nowait(exc)
+        finally:
+            self._output.put_nowait(_END)
+
+    @abc.abstractmethod
+    async def _run_producer(self) -> None:
+        """Put items of ``_item_type`` on ``_output``."""
+
+    def __aiter__(self: S) -> S:
+        return self
+
+    async def __anext__(self) -> Any:
+        item = await self._output.get()
+        if item is _END:
+            self._output.put_nowait(_END)  # later iterations end too
+            raise StopAsyncIteration
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, self._item_type)
+        return item
+
+    async def aclose(self) -> None:
+        await cancel_and_wait(self._task)
+
+    async def __aenter__(self: S) -> S:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
 @dataclass(frozen=True, slots=True)
 class SpeechData:
     """A transcript: interim hypotheses may change, a final one closes the segment ended by ``flush()``."""
@@ -146,10 +191,12 @@ _FLUSH = object()
 _END = object()
 
 
-class STTStream(abc.ABC):
+class STTStream(_OutputStream):
     """One streaming recognition: ``push_frame()`` audio, ``flush()`` at the end of a user segment,
     ``async for`` transcripts. Every ``flush()`` yields exactly one final :class:`SpeechData` (its text
     may be empty). Frames must keep one sample rate; mono float32."""
+
+    _item_type = SpeechData
 
     def __init__(self, stt: STT, conn: ConnOptions) -> None:
         self._stt = stt
@@ -158,7 +205,7 @@ class STTStream(abc.ABC):
         self._output: asyncio.Queue[Any] = asyncio.Queue()
         self._rate: int | None = None
         self._closed = False
-        self._task = asyncio.get_running_loop().create_task(self._main(), name=f"stt:{stt.provider}")
+        self._task = asyncio.get_running_loop().create_task(self._produce(), name=f"stt:{stt.provider}")
 
     def push_frame(self, frame: AudioFrame) -> None:
         if self._closed:
@@ -178,13 +225,8 @@ class STTStream(abc.ABC):
     def end_input(self) -> None:
         self._input.put_nowait(_END)
 
-    async def _main(self) -> None:
-        try:
-            await self._run(self._input, self._output)
-        except Exception as exc:  # noqa: BLE001 - handed to the consumer, not swallowed
-            self._output.put_nowait(exc)
-        finally:
-            self._output.put_nowait(_END)
+    async def _run_producer(self) -> None:
+        await self._run(self._input, self._output)
 
     @abc.abstractmethod
     async def _run(self, inp: asyncio.Queue[Any], out: asyncio.Queue[Any]) -> None:
@@ -198,28 +240,13 @@ class STTStream(abc.ABC):
     def is_end(item: object) -> bool:
         return item is _END
 
-    def __aiter__(self) -> STTStream:
-        return self
-
     async def __anext__(self) -> SpeechData:
-        item = await self._output.get()
-        if item is _END:
-            self._output.put_nowait(_END)
-            raise StopAsyncIteration
-        if isinstance(item, BaseException):
-            raise item
-        assert isinstance(item, SpeechData)
+        item: SpeechData = await super().__anext__()
         return item
 
     async def aclose(self) -> None:
         self._closed = True
-        await cancel_and_wait(self._task)
-
-    async def __aenter__(self) -> STTStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+        await super().aclose()
 
 
 class STT(Adapter):
@@ -329,12 +356,14 @@ def split_sentences(buffer: str, *, min_chars: int = 12, first: bool = False) ->
     return out, buffer[start:]
 
 
-class TTSStream:
+class TTSStream(_OutputStream):
     """Streamed text in (``push_text``/``flush``/``end_input``), :class:`SynthesizedAudio` out.
 
     Text is cut into sentences; each sentence becomes one segment synthesized with
     :meth:`TTS.synthesize`, so audio of the first sentence flows while the LLM is still writing.
     """
+
+    _item_type = SynthesizedAudio
 
     def __init__(self, tts: TTS, conn: ConnOptions) -> None:
         self._tts = tts
@@ -345,7 +374,7 @@ class TTSStream:
         self._segment_id = 0
         self.num_segments = 0  # sentences handed to synthesis so far
         self._ended = False
-        self._task = asyncio.get_running_loop().create_task(self._main(), name=f"tts:{tts.provider}")
+        self._task = asyncio.get_running_loop().create_task(self._produce(), name=f"tts:{tts.provider}")
 
     def push_text(self, text: str) -> None:
         if self._ended:
@@ -369,44 +398,21 @@ class TTSStream:
         self._ended = True
         self._segments.put_nowait(None)
 
-    async def _main(self) -> None:
-        try:
-            while (text := await self._segments.get()) is not None:
-                seg = self._segment_id
-                self._segment_id += 1
-                rate = self._tts.sample_rate_hz
-                async for frame in self._tts.synthesize(text, conn=self._conn):
-                    rate = frame.sample_rate_hz
-                    self._output.put_nowait(SynthesizedAudio(frame, seg, text))  # no holding back
-                # An empty frame closes the segment (its length is then known for playout tracking).
-                end = AudioFrame(np.zeros(0, np.float32), rate)
-                self._output.put_nowait(SynthesizedAudio(end, seg, text, is_segment_end=True))
-        except Exception as exc:  # noqa: BLE001 - handed to the consumer
-            self._output.put_nowait(exc)
-        finally:
-            self._output.put_nowait(_END)
-
-    def __aiter__(self) -> TTSStream:
-        return self
+    async def _run_producer(self) -> None:
+        while (text := await self._segments.get()) is not None:
+            seg = self._segment_id
+            self._segment_id += 1
+            rate = self._tts.sample_rate_hz
+            async for frame in self._tts.synthesize(text, conn=self._conn):
+                rate = frame.sample_rate_hz
+                self._output.put_nowait(SynthesizedAudio(frame, seg, text))  # no holding back
+            # An empty frame closes the segment (its length is then known for playout tracking).
+            end = AudioFrame(np.zeros(0, np.float32), rate)
+            self._output.put_nowait(SynthesizedAudio(end, seg, text, is_segment_end=True))
 
     async def __anext__(self) -> SynthesizedAudio:
-        item = await self._output.get()
-        if item is _END:
-            self._output.put_nowait(_END)
-            raise StopAsyncIteration
-        if isinstance(item, BaseException):
-            raise item
-        assert isinstance(item, SynthesizedAudio)
+        item: SynthesizedAudio = await super().__anext__()
         return item
-
-    async def aclose(self) -> None:
-        await cancel_and_wait(self._task)
-
-    async def __aenter__(self) -> TTSStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 class TTS(Adapter):
