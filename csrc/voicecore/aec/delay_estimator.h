@@ -38,10 +38,17 @@ class DelayEstimator {
 
   // Current estimate in blocks, or -1 before the first confident estimate.
   int delay_blocks() const { return delay_blocks_; }
+  // The best lag over a short memory (~130 ms), or -1 when its correlation is
+  // weak or the far end is silent: a fast proposal that the owner checks
+  // against the microphone before taking it with Set.
+  int fast_best() const { return fast_best_; }
+  // Takes `lag` as the estimate (a confirmed change).
+  void Set(int lag);
   // Normalised correlation at the current estimate (0..1).
   float quality() const { return quality_; }
 
  private:
+  void Adopt();
   void Features(const float* power, std::vector<float>& mean, float* out);
 
   const std::size_t num_bands_;
@@ -55,9 +62,16 @@ class DelayEstimator {
   std::vector<float> cross_;           // per lag: smoothed sum near * far(lag)
   std::vector<float> far_power_lag_;   // per lag: smoothed far feature energy
   float near_power_ = 0.0f;            // smoothed near feature energy
+  std::vector<float> cross_fast_;      // the same three with the short memory
+  std::vector<float> far_fast_;
+  float near_power_fast_ = 0.0f;
+  int fast_best_ = -1;
   int delay_blocks_ = -1;
   int candidate_ = -1;
   int candidate_runs_ = 0;
+  int unheld_runs_ = 0;       // of those, runs while the near end was quiet
+  int latest_ = -1;           // the candidate's most recent winning lag
+  float latest_score_ = 0.0f;
   float quality_ = 0.0f;
   std::size_t blocks_seen_ = 0;
 };

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <numeric>
 #include <string>
+#ifdef VOICECORE_AEC_TRACE
+#include <cstdio>
+#endif
 
 #include "voicecore/aec/aec_common.h"
 #include "voicecore/common/errors.h"
@@ -52,6 +55,14 @@ constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;  // ~3 dB/s at 250 blocks/s
 constexpr float kNoiseSmooth = 0.3f;
 constexpr float kNoiseBias = 2.0f;    // the tracked minimum's offset under the mean
+// Confirmation of a delay change: the candidate lag's predicted echo spectrum
+// must match the microphone clearly better than the current lag's (mean log
+// spectral distance under kConfirmRatio times the current's) over
+// kConfirmBlocks blocks in which the far end plays.
+constexpr int kConfirmBlocks = 12;
+constexpr float kConfirmRatio = 0.5f;
+constexpr float kConfirmOver = 0.5f;   // nats per bin, smoothed
+constexpr float kConfirmForget = 0.92f;
 
 int CheckRate(int sample_rate_hz) {
   if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
@@ -142,7 +153,8 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       erl_den_(num_bins_, 0.0f),
       near_smooth_(num_bins_, 0.0f),
       near_noise_(num_bins_, 0.0f),
-      prior_(num_partitions_, 0.0f) {
+      prior_(num_partitions_, 0.0f),
+      confirm_power_(num_bins_, 0.0f) {
   Reset();
 }
 
@@ -167,6 +179,10 @@ void EchoCanceller::Reset() {
   std::fill(near_smooth_.begin(), near_smooth_.end(), 0.0f);
   std::fill(near_noise_.begin(), near_noise_.end(), 0.0f);
   noise_init_ = false;
+  confirm_lag_ = -1;
+  confirm_current_ = 0.0f;
+  confirm_candidate_ = 0.0f;
+  confirm_blocks_ = 0;
   talk_hangover_ = 0;
   energy_talk_ = false;
   erl_blocks_ = 0;
@@ -265,8 +281,7 @@ void EchoCanceller::SetPrior(std::size_t lead) {
 void EchoCanceller::UpdateOffset() {
   const int d = delay_estimator_.delay_blocks();
   if (d < 0) return;
-  const std::size_t target =
-      static_cast<std::size_t>(d) > kMarginBlocks ? static_cast<std::size_t>(d) - kMarginBlocks : 0;
+  const std::size_t target = OffsetFor(d);
   // Recomputed only when the estimate's place in the window moves (short
   // delays); no allocation.
   const std::size_t lead = static_cast<std::size_t>(d) - target;
@@ -276,6 +291,67 @@ void EchoCanceller::UpdateOffset() {
   foreground_.Shift(shift);
   background_.Shift(shift);
   offset_ = target;
+}
+
+std::size_t EchoCanceller::OffsetFor(int delay_blocks) const {
+  const std::size_t d = static_cast<std::size_t>(std::max(delay_blocks, 0));
+  return d > kMarginBlocks ? d - kMarginBlocks : 0;
+}
+
+// A fast delay change, confirmed against the microphone: the delay
+// estimator's short-memory proposal is taken when the echo predicted at the
+// current delay keeps exceeding what the microphone holds (far speech went
+// where the echo should be, and the microphone stayed quieter), while the
+// echo predicted at the proposal does not. The prediction is the energy
+// detector's (far power over the span weighted by the step prior, times the
+// learnt echo-return gain), so it does not depend on the filters. Near-end
+// speech only adds power to the microphone, so double talk cannot produce
+// this evidence; a real jump does within a few hundred ms of far speech, even
+// while the energy detector (which predicts at the old delay) mistakes the
+// displaced echo for double talk.
+void EchoCanceller::ConfirmDelay() {
+  const int current = delay_estimator_.delay_blocks();
+  const int cand = delay_estimator_.fast_best();
+  if (current < 0 || erl_blocks_ < kErlWarmupBlocks || cand < 0 || std::abs(cand - current) <= 2) {
+    confirm_lag_ = -1;
+    return;
+  }
+  if (confirm_lag_ < 0 || std::abs(cand - confirm_lag_) > 2) {
+    confirm_over_ = 0.0f;
+    confirm_current_ = 0.0f;
+    confirm_candidate_ = 0.0f;
+    confirm_blocks_ = 0;
+  }
+  confirm_lag_ = cand;
+  const std::size_t cand_offset = OffsetFor(cand);
+  foreground_.PowerEstimate(far_spectra_, cand_offset, confirm_power_.data());
+  float over_current = 0.0f;
+  float dist_current = 0.0f;
+  float dist_candidate = 0.0f;
+  for (std::size_t k = 0; k < num_bins_; ++k) {
+    const float floor = kNoiseBias * near_noise_[k] + kTiny;
+    const float mic = std::log(near_smooth_[k] + floor);
+    const float dc = std::log(echo_power_[k] + floor) - mic;
+    over_current += std::max(0.0f, dc);
+    dist_current += std::abs(dc);
+    dist_candidate += std::abs(std::log(confirm_power_[k] + floor) - mic);
+  }
+#ifdef VOICECORE_AEC_TRACE
+  std::fprintf(stderr, "DBG t=%.3f cur=%d cand=%d oc=%.1f dc=%.1f dn=%.1f talk=%d\n", stats_.blocks / 250.0, current, cand, over_current, dist_current, dist_candidate, (int)energy_talk_);
+#endif
+  confirm_over_ = kConfirmForget * confirm_over_ + over_current;
+  confirm_current_ = kConfirmForget * confirm_current_ + dist_current;
+  confirm_candidate_ = kConfirmForget * confirm_candidate_ + dist_candidate;
+  ++confirm_blocks_;
+  const float bins = static_cast<float>(num_bins_) / (1.0f - kConfirmForget);
+  if (confirm_blocks_ >= kConfirmBlocks && confirm_over_ > kConfirmOver * bins &&
+      confirm_candidate_ < kConfirmRatio * confirm_current_) {
+    delay_estimator_.Set(cand);
+    // The excess that held adaptation came from the displaced echo.
+    talk_hangover_ = 0;
+    energy_talk_ = false;
+    confirm_lag_ = -1;
+  }
 }
 
 void EchoCanceller::ProcessBlock(const float* near, float* out) {
@@ -436,6 +512,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       --talk_hangover_;
     }
     energy_talk_ = talk_hangover_ > 0;
+    ConfirmDelay();
     {
       const float rate = (1.0f - kErlForget) * (energy_talk_ ? 0.1f : 1.0f);
       for (std::size_t k = 0; k < num_bins_; ++k) {

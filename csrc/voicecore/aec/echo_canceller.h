@@ -92,6 +92,8 @@ class EchoCanceller {
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
   void UpdateOffset();
+  void ConfirmDelay();
+  std::size_t OffsetFor(int delay_blocks) const;
   void SetPrior(std::size_t lead);
 
   const int sample_rate_hz_;
@@ -159,11 +161,17 @@ class EchoCanceller {
   std::vector<float> near_smooth_;  // mic power per bin smoothed over ~3 blocks
   std::vector<float> near_noise_;   // its minimum-tracked floor
   bool noise_init_ = false;
+  int confirm_lag_ = -1;  // the delay candidate under test
+  float confirm_over_ = 0.0f;
+  float confirm_current_ = 0.0f;
+  float confirm_candidate_ = 0.0f;
+  int confirm_blocks_ = 0;
   int talk_hangover_ = 0;
   bool energy_talk_ = false;
   int erl_blocks_ = 0;
   std::vector<float> prior_;
   std::size_t prior_lead_ = 0;
+  std::vector<float> confirm_power_;  // prior-weighted far power at the candidate
 
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
   float smooth_fg_ = 0.0f;
