@@ -27,7 +27,7 @@ constexpr int kRunsToSwitchHeld = 100;
 // candidate is taken only after winning for this long without a break, so a
 // real jump that the confirmation cannot see (the echo's level changed with
 // it, say) is still followed.
-constexpr int kRunsUnconfirmed = 250;
+constexpr int kRunsUnconfirmed = 150;
 constexpr float kMinQuality = 0.2f;
 constexpr float kSwitchRatio = 1.25f;  // a new lag must correlate 25 % better
 // Feature vectors are stored kBandStride floats apart, zero-padded, so the
@@ -200,7 +200,7 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
   latest_score_ = best_score;
   const bool first = delay_blocks_ < 0;
   if ((first && candidate_runs_ >= (hold ? kRunsToSwitchHeld : kRunsToSwitch)) ||
-      unheld_runs_ >= kRunsUnconfirmed) {
+      candidate_runs_ >= kRunsUnconfirmed) {
     Adopt();
   }
 }

@@ -63,6 +63,7 @@ constexpr int kConfirmBlocks = 12;
 constexpr float kConfirmRatio = 0.5f;
 constexpr float kConfirmOver = 0.5f;   // nats per bin, smoothed
 constexpr float kConfirmForget = 0.92f;
+constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
 
 int CheckRate(int sample_rate_hz) {
   if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
@@ -180,6 +181,9 @@ void EchoCanceller::Reset() {
   std::fill(near_noise_.begin(), near_noise_.end(), 0.0f);
   noise_init_ = false;
   confirm_lag_ = -1;
+  confirm_mic_ = 0.0f;
+  confirm_error_ = 0.0f;
+  confirm_over_ = 0.0f;
   confirm_current_ = 0.0f;
   confirm_candidate_ = 0.0f;
   confirm_blocks_ = 0;
@@ -309,7 +313,9 @@ std::size_t EchoCanceller::OffsetFor(int delay_blocks) const {
 // this evidence; a real jump does within a few hundred ms of far speech, even
 // while the energy detector (which predicts at the old delay) mistakes the
 // displaced echo for double talk.
-void EchoCanceller::ConfirmDelay() {
+void EchoCanceller::ConfirmDelay(float near_energy, float error_energy) {
+  confirm_mic_ = kConfirmForget * confirm_mic_ + near_energy;
+  confirm_error_ = kConfirmForget * confirm_error_ + error_energy;
   const int current = delay_estimator_.delay_blocks();
   const int cand = delay_estimator_.fast_best();
   if (current < 0 || erl_blocks_ < kErlWarmupBlocks || cand < 0 || std::abs(cand - current) <= 2) {
@@ -344,7 +350,10 @@ void EchoCanceller::ConfirmDelay() {
   confirm_candidate_ = kConfirmForget * confirm_candidate_ + dist_candidate;
   ++confirm_blocks_;
   const float bins = static_cast<float>(num_bins_) / (1.0f - kConfirmForget);
-  if (confirm_blocks_ >= kConfirmBlocks && confirm_over_ > kConfirmOver * bins &&
+  // A foreground that still removes much of the microphone's power sits at
+  // the right delay, whatever the power-domain predictions say.
+  const bool failing = confirm_error_ > kConfirmFailing * confirm_mic_;
+  if (failing && confirm_blocks_ >= kConfirmBlocks && confirm_over_ > kConfirmOver * bins &&
       confirm_candidate_ < kConfirmRatio * confirm_current_) {
     delay_estimator_.Set(cand);
     // The excess that held adaptation came from the displaced echo.
@@ -512,7 +521,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       --talk_hangover_;
     }
     energy_talk_ = talk_hangover_ > 0;
-    ConfirmDelay();
+    ConfirmDelay(near_energy, fg_energy);
     {
       const float rate = (1.0f - kErlForget) * (energy_talk_ ? 0.1f : 1.0f);
       for (std::size_t k = 0; k < num_bins_; ++k) {

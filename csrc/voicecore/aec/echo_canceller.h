@@ -92,7 +92,7 @@ class EchoCanceller {
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
   void UpdateOffset();
-  void ConfirmDelay();
+  void ConfirmDelay(float near_energy, float error_energy);
   std::size_t OffsetFor(int delay_blocks) const;
   void SetPrior(std::size_t lead);
 
@@ -162,6 +162,8 @@ class EchoCanceller {
   std::vector<float> near_noise_;   // its minimum-tracked floor
   bool noise_init_ = false;
   int confirm_lag_ = -1;  // the delay candidate under test
+  float confirm_mic_ = 0.0f;    // smoothed mic and foreground error energy
+  float confirm_error_ = 0.0f;
   float confirm_over_ = 0.0f;
   float confirm_current_ = 0.0f;
   float confirm_candidate_ = 0.0f;
