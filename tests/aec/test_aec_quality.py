@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from aec_cases import corpus_case, generated, run  # noqa: E402
+from aec_cases import corpus_case, generated, run, with_delay_jump  # noqa: E402
 
 from voicecore.dsp.aec import EchoCanceller  # noqa: E402
 from voicecore.dsp.aec_eval import EchoCase, evaluate_output  # noqa: E402
@@ -103,3 +103,36 @@ def test_recovery_after_delay_jump(eval_dir: Path) -> None:
     m = evaluate_output(case, run(case))
     assert m["recovery_s"] <= 2.5, m  # measured 2.1 s: the 1 s target is missed here (see report)
     assert m["erle_db"] >= 12.0, m
+
+
+@pytest.mark.parametrize(("seed", "jump_ms"), [(905, 100), (906, 120), (907, 100)])
+def test_recovery_after_pure_delay_jump(eval_dir: Path, seed: int, jump_ms: int) -> None:
+    """Same room, the bulk delay grows by 100-120 ms at 6 s (a playout buffer that grew). Measured
+    recovery 2.0 / 1.1 / 1.1 s: the issue's 1 s target is still missed here (see the report: the
+    change is confirmed only once the far end pauses, and the delay step is estimated to +-1 block, so
+    the moved filter re-converges). A canceller that does not follow the jump never recovers (nan)."""
+    base = generated(eval_dir, f"gen_pure_jump_{seed}", seed, rt60=0.25, delay_ms=(60, 60))
+    case = with_delay_jump(base, 6.0, jump_ms)
+    m = evaluate_output(case, run(case))
+    assert m["recovery_s"] <= 2.5, m
+    assert m["erle_db"] >= 10.0, m
+
+
+@pytest.mark.parametrize(("seed", "min_erle"), [(11, 25.0), (15, 35.0)])
+def test_no_spurious_delay_jump_in_double_talk(eval_dir: Path, seed: int, min_erle: float) -> None:
+    """Long double talk (SER 0 dB, 2-6 s and 7.5-11 s): near-end speech makes correlation peaks at
+    other lags that used to win the delay search for 400 ms and move the filter away (ERLE over the
+    file 10.0 dB on seed 11 and 22.6 dB on seed 15 before; 31 and 43 dB now). A delay change now needs
+    the microphone's confirmation, which near-end speech cannot give (it only adds power)."""
+    case = generated(eval_dir, f"gen_dt_{seed}", seed, stream=3, rt60=0.3, delay_ms=(90, 90), ser_db=0.0)
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= min_erle, m
+    assert m["near_loss_db"] <= 3.0, m
+
+
+def test_short_delay_double_talk_keeps_filter(eval_dir: Path) -> None:
+    """c08 (30 ms, SER +5 dB): the delay estimate used to jump to the end of the search range during
+    double talk (21.5 dB ERLE); measured now 50 dB."""
+    case = corpus_case(eval_dir, "c08_dt_ser+5_rt200_d30")
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= 35.0, m

@@ -23,10 +23,10 @@ constexpr int kRunsToSwitch = 12;        // ~50 ms of agreement before a change
 // Before the first estimate, while held (double talk) a candidate must win for
 // 400 ms in a row: near-end speech makes peaks that wander.
 constexpr int kRunsToSwitchHeld = 100;
-// Later changes wait for the canceller's confirmation (Adopt); without it a
+// Later changes wait for the canceller's confirmation (Set); without it a
 // candidate is taken only after winning for this long without a break, so a
-// real jump that the confirmation cannot see (the echo's level changed with
-// it, say) is still followed.
+// real jump that the confirmation cannot see (a filter not yet converged, or
+// the echo's level changed with the delay) is still followed.
 constexpr int kRunsUnconfirmed = 150;
 constexpr float kMinQuality = 0.2f;
 constexpr float kSwitchRatio = 1.25f;  // a new lag must correlate 25 % better
@@ -81,7 +81,6 @@ void DelayEstimator::Reset() {
   delay_blocks_ = -1;
   candidate_ = -1;
   candidate_runs_ = 0;
-  unheld_runs_ = 0;
   latest_ = -1;
   latest_score_ = 0.0f;
   quality_ = 0.0f;
@@ -159,7 +158,7 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
   // range: no new estimate is taken, so the converged filter is not shifted
   // out of its window just before the agent's next reply.
   if (best < 0 || best_score < kMinQuality || !far_active) {
-    if (far_active) candidate_runs_ = unheld_runs_ = 0;
+    if (far_active) candidate_runs_ = 0;
     if (delay_blocks_ >= 0) {
       const std::size_t slot = static_cast<std::size_t>(delay_blocks_);
       quality_ = cross_[slot] / (std::sqrt(far_power_lag_[slot] * near_power_) + 1e-9f);
@@ -167,13 +166,13 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
     return;
   }
   if (best == delay_blocks_) {
-    candidate_runs_ = unheld_runs_ = 0;
+    candidate_runs_ = 0;
     quality_ = best_score;
     return;
   }
   // A neighbour of the current estimate is the same echo peak: no change.
   if (delay_blocks_ >= 0 && std::abs(best - delay_blocks_) <= 2) {
-    candidate_runs_ = unheld_runs_ = 0;
+    candidate_runs_ = 0;
     quality_ = best_score;
     return;
   }
@@ -183,18 +182,16 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
     const std::size_t slot = static_cast<std::size_t>(delay_blocks_);
     const float current = cross_[slot] / (std::sqrt(far_power_lag_[slot] * near_power_) + 1e-9f);
     if (best_score < kSwitchRatio * current) {
-      candidate_runs_ = unheld_runs_ = 0;
+      candidate_runs_ = 0;
       quality_ = current;
       return;
     }
   }
   if (best == candidate_ || std::abs(best - candidate_) <= 1) {
     ++candidate_runs_;
-    if (!hold) ++unheld_runs_;
   } else {
     candidate_ = best;
     candidate_runs_ = 1;
-    unheld_runs_ = hold ? 0 : 1;
   }
   latest_ = best;
   latest_score_ = best_score;
@@ -208,7 +205,6 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
 void DelayEstimator::Adopt() {
   delay_blocks_ = latest_;
   candidate_runs_ = 0;
-  unheld_runs_ = 0;
   quality_ = latest_score_;
 }
 
@@ -216,7 +212,6 @@ void DelayEstimator::Set(int lag) {
   delay_blocks_ = std::clamp(lag, 0, static_cast<int>(max_lag_));
   candidate_ = -1;
   candidate_runs_ = 0;
-  unheld_runs_ = 0;
 }
 
 }  // namespace voicecore::aec

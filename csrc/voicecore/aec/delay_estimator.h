@@ -6,9 +6,12 @@
 //
 // Envelopes survive what breaks waveform correlation (loudspeaker clipping,
 // reverberation, background noise), and the cost is bands x lags multiply-adds
-// per block. A new lag is adopted only after it has won for a run of blocks, so
-// double talk cannot flip the estimate, while a real jump is followed within a
-// fraction of a second.
+// per block. The first estimate is adopted after it has won for a run of
+// blocks. Later changes come two ways: the owner confirms a short-memory
+// proposal (fast_best) against the microphone and calls Set, or a candidate
+// wins the long-memory search for kRunsUnconfirmed blocks (600 ms) in a row.
+// Near-end speech makes correlation peaks that wander, so it rarely holds the
+// search that long, and it cannot pass the owner's confirmation.
 //
 // Thread contract: not thread-safe; owned by one EchoCanceller.
 #pragma once
@@ -27,7 +30,7 @@ class DelayEstimator {
   DelayEstimator& operator=(const DelayEstimator&) = delete;
 
   // Power spectra of the newest far and near blocks (num_bins values each).
-  // `hold`: the near end talks; the correlations keep learning but a new
+  // `hold`: the near end talks; the correlations keep learning but the first
   // estimate must win for much longer before it is taken (near-end speech
   // makes spurious, wandering peaks).
   // `far_active`: the far end plays where the echo is expected; when false
@@ -69,7 +72,6 @@ class DelayEstimator {
   int delay_blocks_ = -1;
   int candidate_ = -1;
   int candidate_runs_ = 0;
-  int unheld_runs_ = 0;       // of those, runs while the near end was quiet
   int latest_ = -1;           // the candidate's most recent winning lag
   float latest_score_ = 0.0f;
   float quality_ = 0.0f;

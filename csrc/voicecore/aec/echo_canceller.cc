@@ -302,17 +302,17 @@ std::size_t EchoCanceller::OffsetFor(int delay_blocks) const {
   return d > kMarginBlocks ? d - kMarginBlocks : 0;
 }
 
-// A fast delay change, confirmed against the microphone: the delay
-// estimator's short-memory proposal is taken when the echo predicted at the
-// current delay keeps exceeding what the microphone holds (far speech went
-// where the echo should be, and the microphone stayed quieter), while the
-// echo predicted at the proposal does not. The prediction is the energy
-// detector's (far power over the span weighted by the step prior, times the
-// learnt echo-return gain), so it does not depend on the filters. Near-end
-// speech only adds power to the microphone, so double talk cannot produce
-// this evidence; a real jump does within a few hundred ms of far speech, even
-// while the energy detector (which predicts at the old delay) mistakes the
-// displaced echo for double talk.
+// A fast delay change, confirmed against the microphone. The delay
+// estimator's short-memory proposal is taken when, over ~100 ms of far
+// activity: the foreground removes under 6 dB (a filter that still cancels is
+// at the right delay); the foreground's power-domain echo estimate at the
+// current delay exceeds what the microphone holds (far speech went where the
+// echo should be and the microphone stayed quieter); and the same filter moved
+// to the proposed delay fits the microphone's log spectrum at least twice as
+// well. Near-end speech only adds power to the microphone, so double talk
+// cannot produce the over-prediction: a spurious peak of the correlation
+// during double talk is not taken, however long it wins (unless for
+// kRunsUnconfirmed blocks, see DelayEstimator).
 void EchoCanceller::ConfirmDelay(float near_energy, float error_energy) {
   confirm_mic_ = kConfirmForget * confirm_mic_ + near_energy;
   confirm_error_ = kConfirmForget * confirm_error_ + error_energy;
