@@ -64,6 +64,9 @@ constexpr float kConfirmRatio = 0.5f;
 constexpr float kConfirmOver = 0.5f;   // nats per bin, smoothed
 constexpr float kConfirmForget = 0.92f;
 constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
+// Waveform test: the shifted echo estimate must leave 10 dB less than the
+// microphone (and the foreground) over the blocks since the failure began.
+constexpr float kWaveRatio = 0.1f;
 
 int CheckRate(int sample_rate_hz) {
   if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
@@ -155,7 +158,12 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       near_smooth_(num_bins_, 0.0f),
       near_noise_(num_bins_, 0.0f),
       prior_(num_partitions_, 0.0f),
-      confirm_power_(num_bins_, 0.0f) {
+      confirm_power_(num_bins_, 0.0f),
+      history_blocks_(max_delay_blocks_ + 1),
+      near_history_(history_blocks_ * block_size_, 0.0f),
+      echo_history_(history_blocks_ * block_size_, 0.0f),
+      wave_error_(2 * history_blocks_, 0.0f),
+      wave_ref_(2 * history_blocks_, 0.0f) {
   Reset();
 }
 
@@ -181,6 +189,12 @@ void EchoCanceller::Reset() {
   std::fill(near_noise_.begin(), near_noise_.end(), 0.0f);
   noise_init_ = false;
   confirm_lag_ = -1;
+  wave_blocks_ = 0;
+  std::fill(near_history_.begin(), near_history_.end(), 0.0f);
+  std::fill(echo_history_.begin(), echo_history_.end(), 0.0f);
+  history_pos_ = 0;
+  history_valid_ = 0;
+  echo_moved_ = 0;
   confirm_mic_ = 0.0f;
   confirm_error_ = 0.0f;
   confirm_over_ = 0.0f;
@@ -290,8 +304,13 @@ void EchoCanceller::UpdateOffset() {
   // delays); no allocation.
   const std::size_t lead = static_cast<std::size_t>(d) - target;
   if (lead != prior_lead_) SetPrior(lead);
-  if (target == offset_) return;
-  const int shift = static_cast<int>(target) - static_cast<int>(offset_);
+  // A refined estimate (the echo stayed where it was) moves the filters with
+  // the window so every coefficient keeps its lag; after a confirmed delay
+  // change the echo moved with the window, by echo_moved_ blocks, and the
+  // coefficients stay where they are (up to what a clamped window forces).
+  const int shift = static_cast<int>(target) - static_cast<int>(offset_) - echo_moved_;
+  echo_moved_ = 0;
+  if (target == offset_ && shift == 0) return;
   foreground_.Shift(shift);
   background_.Shift(shift);
   offset_ = target;
@@ -302,23 +321,91 @@ std::size_t EchoCanceller::OffsetFor(int delay_blocks) const {
   return d > kMarginBlocks ? d - kMarginBlocks : 0;
 }
 
-// A fast delay change, confirmed against the microphone. The delay
-// estimator's short-memory proposal is taken when, over ~100 ms of far
-// activity: the foreground removes under 6 dB (a filter that still cancels is
-// at the right delay); the foreground's power-domain echo estimate at the
-// current delay exceeds what the microphone holds (far speech went where the
-// echo should be and the microphone stayed quieter); and the same filter moved
-// to the proposed delay fits the microphone's log spectrum at least twice as
-// well. Near-end speech only adds power to the microphone, so double talk
-// cannot produce the over-prediction: a spurious peak of the correlation
-// during double talk is not taken, however long it wins (unless for
-// kRunsUnconfirmed blocks, see DelayEstimator).
-void EchoCanceller::ConfirmDelay(float near_energy, float error_energy) {
+// Fast delay changes, confirmed against the microphone; they are considered
+// only while the foreground removes under 6 dB (a filter that still cancels
+// is at the right delay).
+//
+// 1. Waveform test (a pure delay change, the common case: a playout buffer
+//    grew or shrank). If the echo path only moved in time by `shift` blocks,
+//    the microphone now holds what the foreground predicted `shift` blocks
+//    ago (for a shorter delay, it held `-shift` blocks ago what the foreground
+//    predicts now). Every shift in range is scored from a history of the
+//    foreground's echo estimates, one block of multiply-adds each, so the
+//    filter is moved by exactly the right number of blocks and keeps working.
+//    It must hold from the start of the failure: the background soon learns
+//    some of the displaced echo inside its window and the foreground's
+//    predictions change.
+// 2. Power test (the room changed too): the delay estimator's short-memory
+//    proposal is taken when the foreground's power-domain echo estimate at
+//    the current delay exceeds what the microphone holds (far speech went
+//    where the echo should be and the microphone stayed quieter), and the same
+//    estimate moved to the proposal fits the microphone's log spectrum at
+//    least twice as well.
+// Near-end speech cannot pass either test: the talker is in no echo estimate,
+// and it only adds power to the microphone.
+void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float error_energy) {
   confirm_mic_ = kConfirmForget * confirm_mic_ + near_energy;
   confirm_error_ = kConfirmForget * confirm_error_ + error_energy;
   const int current = delay_estimator_.delay_blocks();
+  const bool failing = confirm_error_ > kConfirmFailing * confirm_mic_;
+  if (current < 0 || erl_blocks_ < kErlWarmupBlocks || !failing) {
+    wave_blocks_ = 0;
+    confirm_lag_ = -1;
+    return;
+  }
+  if (wave_blocks_ == 0) {
+    std::fill(wave_error_.begin(), wave_error_.end(), 0.0f);
+    std::fill(wave_ref_.begin(), wave_ref_.end(), 0.0f);
+  }
+  ++wave_blocks_;
+  const std::size_t b = block_size_;
+  const int max_shift = static_cast<int>(history_blocks_) - 1;
+  // history_pos_ holds the previous block (this one is stored afterwards).
+  const int valid = std::min(max_shift, static_cast<int>(history_valid_));
+  for (int back = 3; back <= valid; ++back) {
+    const std::size_t slot =
+        (history_pos_ + history_blocks_ + 1 - static_cast<std::size_t>(back)) % history_blocks_;
+    const float* past_echo = echo_history_.data() + slot * b;
+    const float* past_near = near_history_.data() + slot * b;
+    float later = 0.0f;    // the delay grew by `back` blocks
+    float earlier = 0.0f;  // it shrank by `back` blocks
+    float past_mic = 0.0f;
+    for (std::size_t i = 0; i < b; ++i) {
+      const float d1 = near[i] - past_echo[i];
+      const float d2 = past_near[i] - echo_fg_[i];
+      later += d1 * d1;
+      earlier += d2 * d2;
+      past_mic += past_near[i] * past_near[i];
+    }
+    const std::size_t up = static_cast<std::size_t>(max_shift + back);
+    const std::size_t down = static_cast<std::size_t>(max_shift - back);
+    wave_error_[up] += later;
+    wave_ref_[up] += std::min(near_energy, error_energy);
+    wave_error_[down] += earlier;
+    wave_ref_[down] += past_mic;
+  }
+  if (wave_blocks_ >= kConfirmBlocks) {
+    int best = 0;
+    float best_ratio = kWaveRatio;
+    for (std::size_t w = 0; w < wave_error_.size(); ++w) {
+      if (wave_ref_[w] <= kTiny) continue;
+      const float ratio = wave_error_[w] / wave_ref_[w];
+      if (ratio < best_ratio) {
+        best_ratio = ratio;
+        best = static_cast<int>(w) - max_shift;
+      }
+    }
+    if (best != 0) {
+#ifdef VOICECORE_AEC_TRACE
+      std::fprintf(stderr, "WAVE t=%.3f cur=%d shift=%d ratio=%.3g\n", stats_.blocks / 250.0, current, best, best_ratio);
+#endif
+      TakeDelay(current + best);
+      return;
+    }
+  }
+
   const int cand = delay_estimator_.fast_best();
-  if (current < 0 || erl_blocks_ < kErlWarmupBlocks || cand < 0 || std::abs(cand - current) <= 2) {
+  if (cand < 0 || std::abs(cand - current) <= 2) {
     confirm_lag_ = -1;
     return;
   }
@@ -329,8 +416,7 @@ void EchoCanceller::ConfirmDelay(float near_energy, float error_energy) {
     confirm_blocks_ = 0;
   }
   confirm_lag_ = cand;
-  const std::size_t cand_offset = OffsetFor(cand);
-  foreground_.PowerEstimate(far_spectra_, cand_offset, confirm_power_.data());
+  foreground_.PowerEstimate(far_spectra_, OffsetFor(cand), confirm_power_.data());
   float over_current = 0.0f;
   float dist_current = 0.0f;
   float dist_candidate = 0.0f;
@@ -342,25 +428,34 @@ void EchoCanceller::ConfirmDelay(float near_energy, float error_energy) {
     dist_current += std::abs(dc);
     dist_candidate += std::abs(std::log(confirm_power_[k] + floor) - mic);
   }
-#ifdef VOICECORE_AEC_TRACE
-  std::fprintf(stderr, "DBG t=%.3f cur=%d cand=%d oc=%.1f dc=%.1f dn=%.1f talk=%d\n", stats_.blocks / 250.0, current, cand, over_current, dist_current, dist_candidate, (int)energy_talk_);
-#endif
   confirm_over_ = kConfirmForget * confirm_over_ + over_current;
   confirm_current_ = kConfirmForget * confirm_current_ + dist_current;
   confirm_candidate_ = kConfirmForget * confirm_candidate_ + dist_candidate;
   ++confirm_blocks_;
   const float bins = static_cast<float>(num_bins_) / (1.0f - kConfirmForget);
-  // A foreground that still removes much of the microphone's power sits at
-  // the right delay, whatever the power-domain predictions say.
-  const bool failing = confirm_error_ > kConfirmFailing * confirm_mic_;
-  if (failing && confirm_blocks_ >= kConfirmBlocks && confirm_over_ > kConfirmOver * bins &&
+  if (confirm_blocks_ >= kConfirmBlocks && confirm_over_ > kConfirmOver * bins &&
       confirm_candidate_ < kConfirmRatio * confirm_current_) {
-    delay_estimator_.Set(cand);
-    // The excess that held adaptation came from the displaced echo.
-    talk_hangover_ = 0;
-    energy_talk_ = false;
-    confirm_lag_ = -1;
+#ifdef VOICECORE_AEC_TRACE
+    std::fprintf(stderr, "POWER t=%.3f cur=%d cand=%d\n", stats_.blocks / 250.0, current, cand);
+#endif
+    TakeDelay(cand);
   }
+}
+
+void EchoCanceller::TakeDelay(int delay_blocks) {
+  const int before = delay_estimator_.delay_blocks();
+  delay_estimator_.Set(delay_blocks);
+  echo_moved_ = delay_estimator_.delay_blocks() - before;
+  // The excess that held adaptation came from the displaced echo.
+  talk_hangover_ = 0;
+  energy_talk_ = false;
+  confirm_lag_ = -1;
+  wave_blocks_ = 0;
+  // Echo estimates from before the move would pass the waveform test again,
+  // and the moved filter's failure is judged afresh.
+  history_valid_ = 0;
+  confirm_mic_ = 0.0f;
+  confirm_error_ = 0.0f;
 }
 
 void EchoCanceller::ProcessBlock(const float* near, float* out) {
@@ -521,7 +616,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       --talk_hangover_;
     }
     energy_talk_ = talk_hangover_ > 0;
-    ConfirmDelay(near_energy, fg_energy);
+    ConfirmDelay(near, near_energy, fg_energy);
     {
       const float rate = (1.0f - kErlForget) * (energy_talk_ ? 0.1f : 1.0f);
       for (std::size_t k = 0; k < num_bins_; ++k) {
@@ -561,6 +656,13 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       bg_worse_runs_ = 0;
     }
   }
+
+  // Near and foreground echo history for the waveform test (ConfirmDelay).
+  history_pos_ = (history_pos_ + 1) % history_blocks_;
+  ++history_valid_;
+  std::copy(near, near + b, near_history_.begin() + static_cast<std::ptrdiff_t>(history_pos_ * b));
+  std::copy(echo_fg_.begin(), echo_fg_.end(),
+            echo_history_.begin() + static_cast<std::ptrdiff_t>(history_pos_ * b));
 
   if (!far_active) std::fill(echo_power_.begin(), echo_power_.end(), 0.0f);
   suppressor_.Process(near, echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active,

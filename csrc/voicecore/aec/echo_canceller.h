@@ -92,7 +92,8 @@ class EchoCanceller {
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
   void UpdateOffset();
-  void ConfirmDelay(float near_energy, float error_energy);
+  void ConfirmDelay(const float* near, float near_energy, float error_energy);
+  void TakeDelay(int delay_blocks);
   std::size_t OffsetFor(int delay_blocks) const;
   void SetPrior(std::size_t lead);
 
@@ -173,9 +174,20 @@ class EchoCanceller {
   int erl_blocks_ = 0;
   std::vector<float> prior_;
   std::size_t prior_lead_ = 0;
-  std::vector<float> confirm_power_;  // prior-weighted far power at the candidate
+  std::vector<float> confirm_power_;  // the foreground's power estimate at the candidate
+  // The last history_blocks_ near blocks and foreground echo estimates (ring),
+  // and per tried shift (-max..max) the waveform test's sums.
+  std::size_t history_blocks_;
+  std::size_t history_pos_ = 0;
+  std::size_t history_valid_ = 0;  // blocks stored since the last delay change
+  std::vector<float> near_history_;
+  std::vector<float> echo_history_;
+  std::vector<float> wave_error_;
+  std::vector<float> wave_ref_;
+  int wave_blocks_ = 0;  // blocks scored since the foreground began failing
 
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
+  int echo_moved_ = 0;      // blocks the echo moved in a confirmed delay change
   float smooth_fg_ = 0.0f;
   float smooth_bg_ = 0.0f;
   int bg_better_runs_ = 0;
