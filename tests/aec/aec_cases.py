@@ -48,11 +48,14 @@ def generated(eval_dir: Path, name: str, seed: int, stream: int = 7, **spec: obj
 
 
 def with_delay_jump(case: EchoCase, at_s: float, jump_ms: int) -> EchoCase:
-    """The same room with the bulk delay growing by ``jump_ms`` at ``at_s`` (a playout buffer that
-    grew): the echo after the jump is the echo before it, later."""
+    """The same room with the bulk delay changing by ``jump_ms`` at ``at_s`` (a playout buffer that
+    grew, or shrank if negative): the echo after the jump is the echo before it, moved in time."""
     n = len(case.mic)
     k = int(case.fs * jump_ms / 1000)
-    later = np.concatenate([np.zeros(k), case.echo])[:n]
+    if k >= 0:
+        later = np.concatenate([np.zeros(k), case.echo])[:n]
+    else:
+        later = np.concatenate([case.echo[-k:], np.zeros(-k)])
     w = np.zeros(n)
     w[int(at_s * case.fs):] = 1.0
     echo = case.echo * (1.0 - w) + later * w

@@ -105,17 +105,19 @@ def test_recovery_after_delay_jump(eval_dir: Path) -> None:
     assert m["erle_db"] >= 12.0, m
 
 
-@pytest.mark.parametrize(("seed", "jump_ms"), [(905, 100), (906, 120), (907, 100)])
-def test_recovery_after_pure_delay_jump(eval_dir: Path, seed: int, jump_ms: int) -> None:
-    """Same room, the bulk delay grows by 100-120 ms at 6 s (a playout buffer that grew). Measured
-    recovery 2.0 / 1.1 / 1.1 s: the issue's 1 s target is still missed here (see the report: the
-    change is confirmed only once the far end pauses, and the delay step is estimated to +-1 block, so
-    the moved filter re-converges). A canceller that does not follow the jump never recovers (nan)."""
-    base = generated(eval_dir, f"gen_pure_jump_{seed}", seed, rt60=0.25, delay_ms=(60, 60))
+@pytest.mark.parametrize(("seed", "jump_ms", "delay_ms"),
+                         [(906, 120, 60), (907, 100, 60), (908, 100, 60), (909, -80, 150), (910, -100, 120)])
+def test_recovery_after_pure_delay_jump(eval_dir: Path, seed: int, jump_ms: int, delay_ms: int) -> None:
+    """Same room, the bulk delay grows (or shrinks) by 80-120 ms at 6 s: a playout buffer that changed.
+    The waveform test finds the exact shift from the foreground's echo history and moves the filter
+    window without touching the coefficients. Measured 0.9 / 0.3 / 0.25 / 0.75 / 0.55 s. Before, the
+    new delay waited for the long-memory estimator (400 ms of winning while the energy detector held
+    it) and the filter re-converged: 1.1-2 s."""
+    base = generated(eval_dir, f"gen_pure_jump_{seed}", seed, rt60=0.25, delay_ms=(delay_ms, delay_ms))
     case = with_delay_jump(base, 6.0, jump_ms)
     m = evaluate_output(case, run(case))
-    assert m["recovery_s"] <= 2.5, m
-    assert m["erle_db"] >= 10.0, m
+    assert m["recovery_s"] <= 1.0, m
+    assert m["erle_db"] >= 12.0, m
 
 
 @pytest.mark.parametrize(("seed", "min_erle"), [(11, 25.0), (15, 35.0)])
