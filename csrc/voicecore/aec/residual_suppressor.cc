@@ -16,7 +16,7 @@ constexpr float kCohForget = 0.8f;
 // Coherence below this is estimation bias (about 1 / effective averages).
 constexpr float kCohBias = 0.1f;
 // Over-subtraction of the coherent residual while the near end talks / not.
-constexpr float kOverDoubleTalk = 0.6f;
+constexpr float kOverDoubleTalk = 0.45f;
 constexpr float kOverSingleTalk = 6.0f;
 // Extra weight of the power-leak residual relative to the over-subtraction.
 constexpr float kLeakOver = 1.2f;
