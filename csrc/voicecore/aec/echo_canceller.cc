@@ -67,6 +67,7 @@ constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
 // Waveform test: the shifted echo estimate must leave 10 dB less than the
 // microphone (and the foreground) over the blocks since the failure began.
 constexpr float kWaveRatio = 0.1f;
+constexpr int kWaveMaxBlocks = 50;
 
 int CheckRate(int sample_rate_hz) {
   if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
@@ -361,7 +362,11 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   const std::size_t b = block_size_;
   const int max_shift = static_cast<int>(history_blocks_) - 1;
   // history_pos_ holds the previous block (this one is stored afterwards).
-  const int valid = std::min(max_shift, static_cast<int>(history_valid_));
+  // A pure move shows within a few dozen blocks of the failure; past that
+  // (double talk, a changed room) the test is not run, which bounds its cost.
+  const int valid = wave_blocks_ > kWaveMaxBlocks
+                        ? 0
+                        : std::min(max_shift, static_cast<int>(history_valid_));
   for (int back = 3; back <= valid; ++back) {
     const std::size_t slot =
         (history_pos_ + history_blocks_ + 1 - static_cast<std::size_t>(back)) % history_blocks_;
@@ -384,7 +389,7 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
     wave_error_[down] += earlier;
     wave_ref_[down] += past_mic;
   }
-  if (wave_blocks_ >= kConfirmBlocks) {
+  if (wave_blocks_ >= kConfirmBlocks && wave_blocks_ <= kWaveMaxBlocks) {
     int best = 0;
     float best_ratio = kWaveRatio;
     for (std::size_t w = 0; w < wave_error_.size(); ++w) {
