@@ -68,6 +68,7 @@ constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
 // microphone (and the foreground) over the blocks since the failure began.
 constexpr float kWaveRatio = 0.1f;
 constexpr int kWaveMaxBlocks = 50;
+constexpr int kRetrainBlocks = 125;  // 500 ms without the energy detector
 
 int CheckRate(int sample_rate_hz) {
   if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
@@ -196,6 +197,7 @@ void EchoCanceller::Reset() {
   history_pos_ = 0;
   history_valid_ = 0;
   echo_moved_ = 0;
+  retrain_blocks_ = 0;
   confirm_mic_ = 0.0f;
   confirm_error_ = 0.0f;
   confirm_over_ = 0.0f;
@@ -453,6 +455,7 @@ void EchoCanceller::TakeDelay(int delay_blocks) {
   echo_moved_ = delay_estimator_.delay_blocks() - before;
   // The excess that held adaptation came from the displaced echo.
   talk_hangover_ = 0;
+  retrain_blocks_ = kRetrainBlocks;
   energy_talk_ = false;
   confirm_lag_ = -1;
   wave_blocks_ = 0;
@@ -612,8 +615,12 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // The gain is bootstrapped over the first second of far activity (no
     // detection yet), then keeps learning, 10x slower while the detector fires
     // so it can never lock itself out.
-    const bool talk_now =
-        learnt && erl_blocks_ >= kErlWarmupBlocks && excess > kTalkFraction * mic_total;
+    // Right after a confirmed delay change the prediction may still be a few
+    // blocks off (the envelope proposal runs late): the displaced onsets are
+    // not taken for double talk while the filter re-converges.
+    if (retrain_blocks_ > 0) --retrain_blocks_;
+    const bool talk_now = learnt && erl_blocks_ >= kErlWarmupBlocks && retrain_blocks_ == 0 &&
+                          excess > kTalkFraction * mic_total;
     ++erl_blocks_;
     if (talk_now) {
       talk_hangover_ = kTalkHangoverBlocks;
@@ -649,6 +656,9 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     bg_better_runs_ =
         !energy_talk_ && smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
     if (bg_better_runs_ >= kCopyRuns) {
+#ifdef VOICECORE_AEC_TRACE
+      std::fprintf(stderr, "COPY t=%.3f fg=%.3g bg=%.3g supp_talk=%d\n", stats_.blocks / 250.0, smooth_fg_, smooth_bg_, (int)suppressor_.near_talk());
+#endif
       foreground_.CopyFrom(background_);
       foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
       smooth_fg_ = smooth_bg_;
@@ -656,6 +666,9 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     }
     bg_worse_runs_ = smooth_bg_ > kDivergedRatio * smooth_fg_ + kTiny ? bg_worse_runs_ + 1 : 0;
     if (bg_worse_runs_ >= kDivergedRuns) {
+#ifdef VOICECORE_AEC_TRACE
+      std::fprintf(stderr, "RESETBG t=%.3f\n", stats_.blocks / 250.0);
+#endif
       background_.CopyFrom(foreground_);
       smooth_bg_ = smooth_fg_;
       bg_worse_runs_ = 0;
