@@ -101,8 +101,8 @@ def test_recovery_after_path_change(eval_dir: Path, name: str) -> None:
 def test_recovery_after_delay_jump(eval_dir: Path) -> None:
     case = generated(eval_dir, "gen_jump", 904, rt60=0.2, delay_ms=(50, 150), change_s=6.0)
     m = evaluate_output(case, run(case))
-    assert m["recovery_s"] <= 2.5, m  # measured 2.1 s: the 1 s target is missed here (see report)
-    assert m["erle_db"] >= 12.0, m
+    assert m["recovery_s"] <= 1.0, m  # measured 0.2 s (2.1 s before the confirmed fast changes)
+    assert m["erle_db"] >= 15.0, m  # 20.2 dB
 
 
 @pytest.mark.parametrize(("seed", "jump_ms", "delay_ms"),
@@ -118,6 +118,18 @@ def test_recovery_after_pure_delay_jump(eval_dir: Path, seed: int, jump_ms: int,
     m = evaluate_output(case, run(case))
     assert m["recovery_s"] <= 1.0, m
     assert m["erle_db"] >= 12.0, m
+
+
+@pytest.mark.parametrize("seed", [17, 18, 19])
+def test_recovery_after_room_and_delay_change(eval_dir: Path, seed: int) -> None:
+    """New room and +100 ms at 6 s (the eval's x03 recipe, seeds not used in its tables). No waveform
+    match exists, so the power test takes the proposal; the energy detector is then kept from holding
+    adaptation for 500 ms (the proposal runs late, displaced onsets look like talk). Measured 0.65 /
+    0.5 / 0.5 s; the previous kernel took 2.2 / 1.5 s on two of them."""
+    case = generated(eval_dir, f"gen_room_jump_{seed}", seed, stream=2, rt60=0.25, delay_ms=(60, 160),
+                     change_s=6.0)
+    m = evaluate_output(case, run(case))
+    assert m["recovery_s"] <= 1.0, m
 
 
 @pytest.mark.parametrize(("seed", "min_erle"), [(11, 25.0), (15, 35.0)])
