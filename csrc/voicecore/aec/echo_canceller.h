@@ -28,6 +28,15 @@
 // path; an echo path change keeps the broadband gain, is not taken for double
 // talk, and the background re-converges at full speed and takes over.
 //
+// Delay changes: the estimator's first lock is taken directly; later changes
+// are confirmed against the microphone while the foreground fails (see
+// ConfirmDelay): a pure move of the echo shows as the microphone matching the
+// foreground's echo estimate from N blocks ago (the window then moves by
+// exactly N blocks and the coefficients stay), a move with a new room as the
+// old delay over-predicting the microphone where the proposal does not.
+// Near-end speech passes neither test, so long double talk cannot drag the
+// estimate (and the filter window) away.
+//
 // Latency: one block of overlap-add in the suppressor plus the frame-to-block
 // buffering (block - gcd(frame, block) samples): 6 ms for 10 ms frames at 8
 // and 16 kHz.
