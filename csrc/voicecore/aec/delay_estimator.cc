@@ -83,6 +83,7 @@ void DelayEstimator::Reset() {
   candidate_runs_ = 0;
   latest_ = -1;
   latest_score_ = 0.0f;
+  bias_ = 0;
   quality_ = 0.0f;
   blocks_seen_ = 0;
 }
@@ -146,9 +147,12 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
                      (std::sqrt(far_power_lag_[static_cast<std::size_t>(best)] * near_power_) + 1e-9f);
   // Lags beyond the history seen so far are not meaningful yet.
   if (blocks_seen_ <= max_lag_ && best > static_cast<int>(blocks_seen_)) best = -1;
+  // The envelope peak's offset from the echo onset, learnt by Refine.
+  if (best >= 0) best = std::clamp(best - bias_, 0, static_cast<int>(max_lag_));
+  if (fast >= 0) fast = std::clamp(fast - bias_, 0, static_cast<int>(max_lag_));
   fast_best_ = -1;
   if (fast >= 0 && blocks_seen_ > max_lag_) {
-    const std::size_t f = static_cast<std::size_t>(fast);
+    const std::size_t f = static_cast<std::size_t>(std::clamp(fast + bias_, 0, static_cast<int>(max_lag_)));
     const float q = cross_fast_[f] / (std::sqrt(far_fast_[f] * near_power_fast_) + 1e-9f);
     if (q >= kMinQuality && far_active) fast_best_ = fast;
   }
@@ -206,6 +210,15 @@ void DelayEstimator::Adopt() {
   delay_blocks_ = latest_;
   candidate_runs_ = 0;
   quality_ = latest_score_;
+}
+
+void DelayEstimator::Refine(int lag) {
+  if (delay_blocks_ < 0) return;
+  lag = std::clamp(lag, 0, static_cast<int>(max_lag_));
+  bias_ += delay_blocks_ - lag;
+  delay_blocks_ = lag;
+  candidate_ = -1;
+  candidate_runs_ = 0;
 }
 
 void DelayEstimator::Set(int lag) {

@@ -47,6 +47,10 @@ class DelayEstimator {
   int fast_best() const { return fast_best_; }
   // Takes `lag` as the estimate (a confirmed change).
   void Set(int lag);
+  // The echo's onset is at `lag`, not at the current estimate (the owner's
+  // filter shows it): the envelope correlation peaks late in reverberant
+  // rooms. The difference is kept as a bias subtracted from later searches.
+  void Refine(int lag);
   // Normalised correlation at the current estimate (0..1).
   float quality() const { return quality_; }
 
@@ -72,6 +76,7 @@ class DelayEstimator {
   int delay_blocks_ = -1;
   int candidate_ = -1;
   int candidate_runs_ = 0;
+  int bias_ = 0;              // see Refine
   int latest_ = -1;           // the candidate's most recent winning lag
   float latest_score_ = 0.0f;
   float quality_ = 0.0f;

@@ -69,6 +69,11 @@ constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
 constexpr float kWaveRatio = 0.1f;
 constexpr int kWaveMaxBlocks = 50;
 constexpr int kRetrainBlocks = 125;  // 500 ms without the energy detector
+// Delay refinement from the filter: checked every 16 blocks while the
+// foreground removes over 10 dB; the peak must stay for 4 checks (~250 ms).
+constexpr std::uint64_t kRefineEvery = 16;
+constexpr float kRefineErle = 0.1f;
+constexpr int kRefineRuns = 4;
 
 int CheckRate(int sample_rate_hz) {
   if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
@@ -161,6 +166,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       near_noise_(num_bins_, 0.0f),
       prior_(num_partitions_, 0.0f),
       confirm_power_(num_bins_, 0.0f),
+      refine_energy_(num_partitions_, 0.0f),
       history_blocks_(max_delay_blocks_ + 1),
       near_history_(history_blocks_ * block_size_, 0.0f),
       echo_history_(history_blocks_ * block_size_, 0.0f),
@@ -198,6 +204,8 @@ void EchoCanceller::Reset() {
   history_valid_ = 0;
   echo_moved_ = 0;
   retrain_blocks_ = 0;
+  refine_runs_ = 0;
+  refine_moved_ = 0;
   confirm_mic_ = 0.0f;
   confirm_error_ = 0.0f;
   confirm_over_ = 0.0f;
@@ -449,6 +457,36 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   }
 }
 
+// The envelope-based estimate can sit a few blocks after the echo's onset
+// (reverberation delays the envelope peak). Once the foreground cancels well,
+// its strongest partition is the direct path: the estimate is moved there, so
+// the step prior and the energy detector's prediction centre on the onset.
+// The echo did not move, so the coefficients keep their lags (UpdateOffset).
+void EchoCanceller::RefineDelay() {
+  if (stats_.blocks % kRefineEvery != 0) return;
+  const int current = delay_estimator_.delay_blocks();
+  if (current < 0 || confirm_error_ > kRefineErle * confirm_mic_) {
+    refine_runs_ = 0;
+    return;
+  }
+  foreground_.PartitionEnergies(refine_energy_.data());
+  std::size_t peak = 0;
+  for (std::size_t p = 1; p < num_partitions_; ++p) {
+    if (refine_energy_[p] > refine_energy_[peak]) peak = p;
+  }
+  const int moved = static_cast<int>(peak) - static_cast<int>(prior_lead_);
+  if (std::abs(moved) < 2 || moved != refine_moved_) {
+    refine_moved_ = moved;
+    refine_runs_ = 0;
+    return;
+  }
+  if (++refine_runs_ >= kRefineRuns) {
+    delay_estimator_.Refine(current + moved);
+    refine_runs_ = 0;
+    refine_moved_ = 0;
+  }
+}
+
 void EchoCanceller::TakeDelay(int delay_blocks) {
   const int before = delay_estimator_.delay_blocks();
   delay_estimator_.Set(delay_blocks);
@@ -582,6 +620,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
         partition_weights_[p] = pn * ((1.0f - kProportion) * prior_[p] + kProportion * prop);
       }
     }
+    RefineDelay();
     // Three power sums over the span in one pass: the far power weighted like
     // the step (normalisation), with the fixed prior alone (the double-talk
     // detector's echo predictor must not move when the filter does), and

@@ -103,6 +103,7 @@ class EchoCanceller {
   void UpdateOffset();
   void ConfirmDelay(const float* near, float near_energy, float error_energy);
   void TakeDelay(int delay_blocks);
+  void RefineDelay();
   std::size_t OffsetFor(int delay_blocks) const;
   void SetPrior(std::size_t lead);
 
@@ -184,6 +185,9 @@ class EchoCanceller {
   std::vector<float> prior_;
   std::size_t prior_lead_ = 0;
   std::vector<float> confirm_power_;  // the foreground's power estimate at the candidate
+  std::vector<float> refine_energy_;  // foreground partition energies (RefineDelay)
+  int refine_runs_ = 0;
+  int refine_moved_ = 0;
   // The last history_blocks_ near blocks and foreground echo estimates (ring),
   // and per tried shift (-max..max) the waveform test's sums.
   std::size_t history_blocks_;
