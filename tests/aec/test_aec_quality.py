@@ -150,3 +150,19 @@ def test_short_delay_double_talk_keeps_filter(eval_dir: Path) -> None:
     case = corpus_case(eval_dir, "c08_dt_ser+5_rt200_d30")
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= 35.0, m
+
+
+@pytest.mark.parametrize(("seed", "rt60", "delay_ms"), [(934, 0.2, 40), (931, 0.35, 120), (933, 0.35, 120),
+                                                         (937, 0.35, 120)])
+def test_delay_estimate_at_echo_onset(eval_dir: Path, seed: int, rt60: float, delay_ms: int) -> None:
+    """The reported delay ends at the echo's onset (the true delay plus at most two 4 ms blocks of
+    partition granularity), not where reverberation puts the envelope peak: the estimate is refined
+    from the converged filter's strongest partition. Measured 44 / 124 / 124 / 120 ms; the previous
+    kernel reported 60 / 148 / 144 / 132 ms (the energy detector then took the early echo for talk)."""
+    case = generated(eval_dir, f"gen_onset_{seed}", seed, rt60=rt60, delay_ms=(delay_ms, delay_ms))
+    ec = EchoCanceller(16000, 10, 500, 250)
+    far, mic = case.far.astype(np.float32), case.mic.astype(np.float32)
+    for i in range(0, len(mic) // 160 * 160, 160):
+        ec.push_far(far[i : i + 160])
+        ec.process_near(mic[i : i + 160])
+    assert delay_ms - 4.0 <= ec.stats["delay_ms"] <= delay_ms + 8.0, ec.stats
