@@ -99,7 +99,7 @@ void DelayEstimator::Features(const float* power, std::vector<float>& mean, floa
 }
 
 void DelayEstimator::Update(const float* far_power, const float* near_power, bool hold,
-                            bool far_active) {
+                            bool far_active, bool settled) {
   const std::size_t slots = max_lag_ + 1;
   newest_ = (newest_ + 1) % slots;
   float* far_now = far_history_.data() + newest_ * kBandStride;
@@ -201,7 +201,7 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
   latest_score_ = best_score;
   const bool first = delay_blocks_ < 0;
   if ((first && candidate_runs_ >= (hold ? kRunsToSwitchHeld : kRunsToSwitch)) ||
-      candidate_runs_ >= kRunsUnconfirmed) {
+      (!settled && candidate_runs_ >= kRunsUnconfirmed)) {
     Adopt();
   }
 }

@@ -35,8 +35,10 @@ class DelayEstimator {
   // makes spurious, wandering peaks).
   // `far_active`: the far end plays where the echo is expected; when false
   // the scores keep learning but the estimate does not change.
+  // `settled`: the owner's filter cancels the echo at the current estimate;
+  // an unconfirmed change is not taken then.
   void Update(const float* far_power, const float* near_power, bool hold = false,
-              bool far_active = true);
+              bool far_active = true, bool settled = false);
   void Reset();
 
   // Current estimate in blocks, or -1 before the first confident estimate.

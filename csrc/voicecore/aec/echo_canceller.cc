@@ -11,6 +11,10 @@
 #include "voicecore/aec/aec_common.h"
 #include "voicecore/common/errors.h"
 
+#ifdef VOICECORE_AEC_TRACE
+static int trace_last_delay_ = -1;
+#endif
+
 namespace voicecore::aec {
 
 namespace {
@@ -319,6 +323,10 @@ void EchoCanceller::UpdateOffset() {
   // the window so every coefficient keeps its lag; after a confirmed delay
   // change the echo moved with the window, by echo_moved_ blocks, and the
   // coefficients stay where they are (up to what a clamped window forces).
+#ifdef VOICECORE_AEC_TRACE
+  if (d != trace_last_delay_) std::fprintf(stderr, "DELAY t=%.3f %d -> %d moved=%d\n", stats_.blocks / 250.0, trace_last_delay_, d, echo_moved_);
+  trace_last_delay_ = d;
+#endif
   const int shift = static_cast<int>(target) - static_cast<int>(offset_) - echo_moved_;
   echo_moved_ = 0;
   if (target == offset_ && shift == 0) return;
@@ -475,7 +483,9 @@ void EchoCanceller::RefineDelay() {
     if (refine_energy_[p] > refine_energy_[peak]) peak = p;
   }
   const int moved = static_cast<int>(peak) - static_cast<int>(prior_lead_);
-  if (std::abs(moved) < 2 || moved != refine_moved_) {
+  // Only earlier: the envelope estimate runs late, and a strong reflection
+  // after the direct path can briefly outweigh it.
+  if (moved > -2 || moved != refine_moved_) {
     refine_moved_ = moved;
     refine_runs_ = 0;
     return;
@@ -554,8 +564,11 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   const float active_energy = kActivityPower * per_block * static_cast<float>(num_partitions_);
   float window_energy = 0.0f;
   for (std::size_t p = 0; p < num_partitions_; ++p) window_energy += far_spectra_.energy(offset_ + p);
+  // A foreground that cancels (over 6 dB, smoothed) is at the right delay: no
+  // unconfirmed change then.
+  const bool settled = confirm_error_ < kConfirmFailing * confirm_mic_;
   delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_,
-                          window_energy > active_energy);
+                          window_energy > active_energy, settled);
   UpdateOffset();
 
   for (std::size_t p = 0; p < num_partitions_; ++p) {
