@@ -390,15 +390,27 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
         (history_pos_ + history_blocks_ + 1 - static_cast<std::size_t>(back)) % history_blocks_;
     const float* past_echo = echo_history_.data() + slot * b;
     const float* past_near = near_history_.data() + slot * b;
-    float later = 0.0f;    // the delay grew by `back` blocks
-    float earlier = 0.0f;  // it shrank by `back` blocks
+    // Eight partial sums per quantity (block sizes are multiples of 8), so the
+    // loop vectorises without reassociation flags.
+    float later8[8] = {};    // the delay grew by `back` blocks
+    float earlier8[8] = {};  // it shrank by `back` blocks
+    float past8[8] = {};
+    for (std::size_t i = 0; i < b; i += 8) {
+      for (std::size_t j = 0; j < 8; ++j) {
+        const float d1 = near[i + j] - past_echo[i + j];
+        const float d2 = past_near[i + j] - echo_fg_[i + j];
+        later8[j] += d1 * d1;
+        earlier8[j] += d2 * d2;
+        past8[j] += past_near[i + j] * past_near[i + j];
+      }
+    }
+    float later = 0.0f;
+    float earlier = 0.0f;
     float past_mic = 0.0f;
-    for (std::size_t i = 0; i < b; ++i) {
-      const float d1 = near[i] - past_echo[i];
-      const float d2 = past_near[i] - echo_fg_[i];
-      later += d1 * d1;
-      earlier += d2 * d2;
-      past_mic += past_near[i] * past_near[i];
+    for (std::size_t j = 0; j < 8; ++j) {
+      later += later8[j];
+      earlier += earlier8[j];
+      past_mic += past8[j];
     }
     const std::size_t up = static_cast<std::size_t>(max_shift + back);
     const std::size_t down = static_cast<std::size_t>(max_shift - back);
