@@ -202,6 +202,7 @@ void EchoCanceller::Reset() {
   noise_init_ = false;
   confirm_lag_ = -1;
   wave_blocks_ = 0;
+  calm_blocks_ = 0;
   std::fill(near_history_.begin(), near_history_.end(), 0.0f);
   std::fill(echo_history_.begin(), echo_history_.end(), 0.0f);
   history_pos_ = 0;
@@ -368,15 +369,18 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   const int current = delay_estimator_.delay_blocks();
   const bool failing = confirm_error_ > kConfirmFailing * confirm_mic_;
   if (current < 0 || erl_blocks_ < kErlWarmupBlocks || !failing) {
-    wave_blocks_ = 0;
+    // The waveform test's budget is renewed only after the foreground has
+    // worked for a while: in double talk the failure flickers on and off.
+    if (++calm_blocks_ >= kWaveMaxBlocks) wave_blocks_ = 0;
     confirm_lag_ = -1;
     return;
   }
+  calm_blocks_ = 0;
   if (wave_blocks_ == 0) {
     std::fill(wave_error_.begin(), wave_error_.end(), 0.0f);
     std::fill(wave_ref_.begin(), wave_ref_.end(), 0.0f);
   }
-  ++wave_blocks_;
+  if (wave_blocks_ <= kWaveMaxBlocks) ++wave_blocks_;
   const std::size_t b = block_size_;
   const int max_shift = static_cast<int>(history_blocks_) - 1;
   // history_pos_ holds the previous block (this one is stored afterwards).
@@ -519,6 +523,7 @@ void EchoCanceller::TakeDelay(int delay_blocks) {
   energy_talk_ = false;
   confirm_lag_ = -1;
   wave_blocks_ = 0;
+  calm_blocks_ = 0;
   // Echo estimates from before the move would pass the waveform test again,
   // and the moved filter's failure is judged afresh.
   history_valid_ = 0;

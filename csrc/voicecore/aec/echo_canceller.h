@@ -198,6 +198,7 @@ class EchoCanceller {
   std::vector<float> wave_error_;
   std::vector<float> wave_ref_;
   int wave_blocks_ = 0;  // blocks scored since the foreground began failing
+  int calm_blocks_ = 0;  // far-active blocks the foreground has not failed
 
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
   int echo_moved_ = 0;
