@@ -72,6 +72,7 @@ constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
 // microphone (and the foreground) over the blocks since the failure began.
 constexpr float kWaveRatio = 0.1f;
 constexpr int kWaveMaxBlocks = 50;
+constexpr int kPowerHedgeBlocks = 4;
 constexpr int kRetrainBlocks = 125;  // 500 ms without the energy detector
 // Delay refinement from the filter: checked every 16 blocks while the
 // foreground removes over 10 dB; the peak must stay for 4 checks (~250 ms).
@@ -477,7 +478,10 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
 #ifdef VOICECORE_AEC_TRACE
     std::fprintf(stderr, "POWER t=%.3f cur=%d cand=%d\n", stats_.blocks / 250.0, current, cand);
 #endif
-    TakeDelay(cand);
+    // The envelope proposal runs late (reverberation only delays the
+    // envelope), and the direct path must not fall before the window: hedge
+    // earlier; RefineDelay later moves the estimate to the filter's peak.
+    TakeDelay(std::max(0, cand - kPowerHedgeBlocks));
   }
 }
 
