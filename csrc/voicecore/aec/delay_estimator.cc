@@ -152,7 +152,8 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
   if (fast >= 0) fast = std::clamp(fast - bias_, 0, static_cast<int>(max_lag_));
   fast_best_ = -1;
   if (fast >= 0 && blocks_seen_ > max_lag_) {
-    const std::size_t f = static_cast<std::size_t>(std::clamp(fast + bias_, 0, static_cast<int>(max_lag_)));
+    const std::size_t f =
+        static_cast<std::size_t>(std::clamp(fast + bias_, 0, static_cast<int>(max_lag_)));
     const float q = cross_fast_[f] / (std::sqrt(far_fast_[f] * near_power_fast_) + 1e-9f);
     if (q >= kMinQuality && far_active) fast_best_ = fast;
   }

@@ -4,16 +4,9 @@
 #include <cmath>
 #include <numeric>
 #include <string>
-#ifdef VOICECORE_AEC_TRACE
-#include <cstdio>
-#endif
 
 #include "voicecore/aec/aec_common.h"
 #include "voicecore/common/errors.h"
-
-#ifdef VOICECORE_AEC_TRACE
-static int trace_last_delay_ = -1;
-#endif
 
 namespace voicecore::aec {
 
@@ -59,10 +52,11 @@ constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;  // ~3 dB/s at 250 blocks/s
 constexpr float kNoiseSmooth = 0.3f;
 constexpr float kNoiseBias = 2.0f;    // the tracked minimum's offset under the mean
-// Confirmation of a delay change: the candidate lag's predicted echo spectrum
-// must match the microphone clearly better than the current lag's (mean log
-// spectral distance under kConfirmRatio times the current's) over
-// kConfirmBlocks blocks in which the far end plays.
+// Delay-change confirmation (ConfirmDelay). Power test: over kConfirmBlocks
+// far-active blocks (smoothed with kConfirmForget), the current delay's echo
+// estimate must exceed the microphone by kConfirmOver nats per bin and the
+// proposal's log-spectral distance must be under kConfirmRatio times the
+// current's. Both tests run only while the foreground removes under 6 dB.
 constexpr int kConfirmBlocks = 12;
 constexpr float kConfirmRatio = 0.5f;
 constexpr float kConfirmOver = 0.5f;   // nats per bin, smoothed
@@ -72,6 +66,7 @@ constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
 // microphone (and the foreground) over the blocks since the failure began.
 constexpr float kWaveRatio = 0.1f;
 constexpr int kWaveMaxBlocks = 50;
+// A power-test change is placed this many blocks before the proposal.
 constexpr int kPowerHedgeBlocks = 4;
 constexpr int kRetrainBlocks = 125;  // 500 ms without the energy detector
 // Delay refinement from the filter: checked every 16 blocks while the
@@ -325,10 +320,6 @@ void EchoCanceller::UpdateOffset() {
   // the window so every coefficient keeps its lag; after a confirmed delay
   // change the echo moved with the window, by echo_moved_ blocks, and the
   // coefficients stay where they are (up to what a clamped window forces).
-#ifdef VOICECORE_AEC_TRACE
-  if (d != trace_last_delay_) std::fprintf(stderr, "DELAY t=%.3f %d -> %d moved=%d\n", stats_.blocks / 250.0, trace_last_delay_, d, echo_moved_);
-  trace_last_delay_ = d;
-#endif
   const int shift = static_cast<int>(target) - static_cast<int>(offset_) - echo_moved_;
   echo_moved_ = 0;
   if (target == offset_ && shift == 0) return;
@@ -436,9 +427,6 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
       }
     }
     if (best != 0) {
-#ifdef VOICECORE_AEC_TRACE
-      std::fprintf(stderr, "WAVE t=%.3f cur=%d shift=%d ratio=%.3g\n", stats_.blocks / 250.0, current, best, best_ratio);
-#endif
       TakeDelay(current + best);
       return;
     }
@@ -475,9 +463,6 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   const float bins = static_cast<float>(num_bins_) / (1.0f - kConfirmForget);
   if (confirm_blocks_ >= kConfirmBlocks && confirm_over_ > kConfirmOver * bins &&
       confirm_candidate_ < kConfirmRatio * confirm_current_) {
-#ifdef VOICECORE_AEC_TRACE
-    std::fprintf(stderr, "POWER t=%.3f cur=%d cand=%d\n", stats_.blocks / 250.0, current, cand);
-#endif
     // The envelope proposal runs late (reverberation only delays the
     // envelope), and the direct path must not fall before the window: hedge
     // earlier; RefineDelay later moves the estimate to the filter's peak.
@@ -729,9 +714,6 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     bg_better_runs_ =
         !energy_talk_ && smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
     if (bg_better_runs_ >= kCopyRuns) {
-#ifdef VOICECORE_AEC_TRACE
-      std::fprintf(stderr, "COPY t=%.3f fg=%.3g bg=%.3g supp_talk=%d\n", stats_.blocks / 250.0, smooth_fg_, smooth_bg_, (int)suppressor_.near_talk());
-#endif
       foreground_.CopyFrom(background_);
       foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
       smooth_fg_ = smooth_bg_;
@@ -739,9 +721,6 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     }
     bg_worse_runs_ = smooth_bg_ > kDivergedRatio * smooth_fg_ + kTiny ? bg_worse_runs_ + 1 : 0;
     if (bg_worse_runs_ >= kDivergedRuns) {
-#ifdef VOICECORE_AEC_TRACE
-      std::fprintf(stderr, "RESETBG t=%.3f\n", stats_.blocks / 250.0);
-#endif
       background_.CopyFrom(foreground_);
       smooth_bg_ = smooth_fg_;
       bg_worse_runs_ = 0;

@@ -201,8 +201,8 @@ class EchoCanceller {
   int calm_blocks_ = 0;  // far-active blocks the foreground has not failed
 
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
-  int echo_moved_ = 0;
-  int retrain_blocks_ = 0;  // blocks left without energy double-talk detection      // blocks the echo moved in a confirmed delay change
+  int echo_moved_ = 0;      // blocks the echo moved in a confirmed delay change
+  int retrain_blocks_ = 0;  // blocks left without energy double-talk detection
   float smooth_fg_ = 0.0f;
   float smooth_bg_ = 0.0f;
   int bg_better_runs_ = 0;

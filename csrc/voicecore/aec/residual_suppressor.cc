@@ -262,7 +262,8 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     residual_[k] = far_active ? std::max(leak * echo_power[k], (near_talk_ ? kResidualDecayTalk : kResidualDecay) * residual_[k]) : 0.0f;
     const float excess = std::max(0.0f, coherence_[k] - kCohBias) / (1.0f - kCohBias);
     const float g_coh = 1.0f - over * excess;
-    const float g_res = 1.0f - kLeakOver * (near_talk_ ? kLeakOverDoubleTalk : kOverSingleTalk) * residual_[k] / (pe + kTiny);
+    const float leak_over = kLeakOver * (near_talk_ ? kLeakOverDoubleTalk : kOverSingleTalk);
+    const float g_res = 1.0f - leak_over * residual_[k] / (pe + kTiny);
     const float g = std::clamp(std::min(g_coh, g_res), kMinGain, 1.0f);
     gain_[k] = g;
     gain_sum += g;
