@@ -110,7 +110,7 @@ def test_recovery_after_delay_jump(eval_dir: Path) -> None:
 def test_recovery_after_pure_delay_jump(eval_dir: Path, seed: int, jump_ms: int, delay_ms: int) -> None:
     """Same room, the bulk delay grows (or shrinks) by 80-120 ms at 6 s: a playout buffer that changed.
     The waveform test finds the exact shift from the foreground's echo history and moves the filter
-    window without touching the coefficients. Measured 0.9 / 0.3 / 0.25 / 0.75 / 0.55 s. Before, the
+    window without touching the coefficients. Measured 0.9 / 0.3 / 0.25 / 0.6 / 0.55 s. Before, the
     new delay waited for the long-memory estimator (400 ms of winning while the energy detector held
     it) and the filter re-converged: the previous kernel missed 1 s on four of these five rooms."""
     base = generated(eval_dir, f"gen_pure_jump_{seed}", seed, rt60=0.25, delay_ms=(delay_ms, delay_ms))
