@@ -17,7 +17,9 @@ namespace {
 
 // Validates a mono float32 frame with the GIL held and returns a zero-copy view.
 std::span<const float> MonoFloat32View(const py::array& frame, const char* what) {
-  if (!frame.dtype().is(py::dtype::of<float>())) {
+  // equal(), not is(): an unpickled or frombuffer float32 array carries its own dtype
+  // object, which is float32 all the same (byte-swapped float32 is not equal).
+  if (!frame.dtype().equal(py::dtype::of<float>())) {
     throw AudioFormatError(std::string(what) + " must be float32 in [-1, 1], got dtype " +
                            DtypeName(frame) + "; convert with x.astype(np.float32)");
   }

@@ -128,3 +128,16 @@ def test_bad_input() -> None:
         vc.FrameVad(16000, 15)
     # Still usable after rejected input.
     assert 0.0 <= vad.process(np.zeros(160, np.float32)) <= 1.0
+
+
+def test_float32_with_a_foreign_dtype_object_is_accepted() -> None:
+    # An unpickled (or multiprocessing-shipped) float32 array carries its own dtype object; it is
+    # float32 all the same and must be scored like any other. Byte-swapped float32 is not.
+    import pickle
+
+    x = np.sin(np.arange(160, dtype=np.float32) * 0.3) * 0.1
+    y = pickle.loads(pickle.dumps(x))
+    assert y.dtype is not x.dtype
+    assert vc.FrameVad().process(y) == vc.FrameVad().process(x)
+    with pytest.raises(vc.AudioFormatError, match="float32"):
+        vc.FrameVad().process(x.astype(">f4"))
