@@ -59,6 +59,31 @@ void RegisterVad(py::module_& m) {
           },
           py::arg("frame"))
       .def(
+          "process_hops",
+          [](vad::FrameVad& self, const py::array& hops) {
+            if (!hops.dtype().equal(py::dtype::of<float>())) {
+              throw AudioFormatError("FrameVad hops must be float32 in [-1, 1], got dtype " +
+                                     DtypeName(hops) + "; convert with x.astype(np.float32)");
+            }
+            const auto hop = static_cast<py::ssize_t>(self.hop_size());
+            if (hops.ndim() != 2 || hops.shape(1) != hop) {
+              throw AudioFormatError("FrameVad hops must have shape (n, " + std::to_string(hop) +
+                                     ") (n consecutive 10 ms hops)");
+            }
+            RequireContiguous(hops, "FrameVad hops");
+            const auto n = static_cast<std::size_t>(hops.shape(0));
+            py::array_t<float> probs(static_cast<py::ssize_t>(n));
+            const std::span<const float> in(static_cast<const float*>(hops.data()),
+                                            n * self.hop_size());
+            const std::span<float> out(probs.mutable_data(), n);
+            // Safe: the kernel reads only the numpy buffer `hops` (held by the
+            // caller) and writes `probs` (allocated above); no Python objects.
+            py::gil_scoped_release release;
+            self.ProcessHops(in, out);
+            return probs;
+          },
+          py::arg("hops"), "Probabilities of n consecutive 10 ms hops, shape (n, hop_size).")
+      .def(
           "_process_hop_with_features",
           [](vad::FrameVad& self, const py::array& hop) {
             const std::span<const float> view = MonoFloat32View(hop, "FrameVad hop");

@@ -209,10 +209,10 @@ def test_release_threshold_ends_speech_at_the_fall() -> None:
     track = [0.0] * 20 + [0.99] * 50 + [0.8, 0.6, 0.45, 0.3] + [0.1] * 80
 
     class Scripted(StreamingVad):
-        def _hop(self, hop: np.ndarray) -> float:
+        def process_hops(self, hops: np.ndarray) -> np.ndarray:
             i = self._pos // 160
-            self._pos += 160
-            return track[i] if i < len(track) else 0.0
+            self._pos += 160 * len(hops)
+            return np.array([track[j] if j < len(track) else 0.0 for j in range(i, i + len(hops))])
 
     ends = {}
     for release in (0.9, 0.5):

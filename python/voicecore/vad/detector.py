@@ -42,6 +42,8 @@ SILERO_CHUNK = 512
 # takes ~100 ms to fall below 0.5 after it, so its fall is seen from 0.9; FrameVad dips inside
 # words, so a release above the activation threshold would split utterances.
 HELD_CAP = 0.85
+# Hops per FrameVad call in the cascade (one C++ call scores a whole block).
+BLOCK_HOPS = 32
 RELEASE_THRESHOLD: dict[str, float] = {"frame": 0.0, "silero": 0.9, "cascade": 0.9}
 MIN_INPUT_RATE_HZ = 8000
 MAX_INPUT_RATE_HZ = 192000
@@ -98,19 +100,29 @@ class StreamingVad:
     """Per-10 ms speech probability at 16 kHz for the three modes (the engine of SpeechDetector).
 
     ``"frame"``: FrameVad only. ``"silero"``: Silero on every 32 ms chunk; each hop reports the latest
-    chunk's probability. ``"cascade"``: FrameVad runs on every hop and decides when Silero is needed.
-    A hop is settled without Silero when FrameVad is confident (probability below ``gate_threshold``:
-    clear silence, or at least ``confident_threshold``: clear speech), or when Silero's latest answer
-    said speech (at least ``hold_threshold``) no more than ``hold_ms`` ago and FrameVad still leans to
-    speech (at least ``hold_floor``): inside an utterance Silero has already spoken, so it need not run
-    again until FrameVad sees a possible end or the answer grows stale (in babble FrameVad leans to
-    speech in the pauses too, so only Silero can end the utterance). A confident-silence hop clears
-    the held answer. Otherwise the gate
-    opens: Silero catches up on the audio since it last ran (at most ``warmup_ms``, its recurrent state
-    kept: after a closed gate it restarts from where it left off, which costs far less than a cold
-    restart with a long replay and is as accurate here), and it keeps running while hops need it and
-    for ``gate_hangover_ms`` after. Uncertain hops report Silero's probability, confident hops
-    FrameVad's, held hops the larger of the two.
+    chunk's probability. ``"cascade"``: FrameVad scores every hop and Silero runs only where its
+    answer could differ from the one it last gave. Silero's latest answer (its *verdict*) stands,
+    without running Silero, while:
+
+    * FrameVad is sure of speech (probability at least ``confident_threshold``); Silero still runs
+      every ``refresh_ms`` there, so its recurrent state follows the utterance;
+    * the verdict is speech (at least ``hold_threshold``), at most ``hold_ms`` old, and FrameVad still
+      leans to speech (at least ``hold_floor``);
+    * the verdict is non-speech (below ``reject_threshold``) and has been for ``confirm_ms`` of
+      audio (0 by default), is at most ``recheck_ms`` old, and FrameVad has not risen: its
+      smoothed probability is at most ``rise`` above its level where Silero last rejected the audio (a *relative* rise: steady babble, dishes or bike noise that Silero already
+      rejected does not call it again, however speech-like FrameVad finds it);
+    * or FrameVad is sure of silence (below ``gate_threshold``) and the verdict is not speech.
+
+    Otherwise Silero runs on every chunk. In particular, after a speech verdict it keeps running
+    until it rejects the audio (it *drains*): Silero's recurrent state only leaves speech when it
+    sees the fall continuously; resumed in a pause with a stale speech state it can stay at speech
+    through babble for seconds. When Silero resumes after skipped audio it replays the last
+    ``warmup_ms`` (its recurrent state kept: a zeroed state misjudges the first chunks far more
+    often) with their true preceding samples as context, and the gate stays open for
+    ``gate_hangover_ms`` after the last hop that needed it. Hops where Silero runs or a non-speech
+    verdict stands report Silero's probability; held speech reports the larger of FrameVad's and
+    the verdict (capped at HELD_CAP, below the release threshold); confident hops FrameVad's.
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
@@ -125,6 +137,11 @@ class StreamingVad:
         hold_threshold: float = 0.7,
         hold_floor: float = 0.3,
         hold_ms: int = 400,
+        reject_threshold: float = 0.15,
+        rise: float = 0.2,
+        recheck_ms: int = 384,
+        refresh_ms: int = 320,
+        confirm_ms: int = 0,
         gate_hangover_ms: int = 50,
         warmup_ms: int = 64,
         model_package: str = MODEL_PACKAGE,
@@ -142,9 +159,15 @@ class StreamingVad:
                 f"hold_threshold and hold_floor must be in [0, 1] (1 disables holding), got "
                 f"{hold_threshold!r} and {hold_floor!r}"
             )
-        if min(hold_ms, gate_hangover_ms, warmup_ms) < 0:
+        if not 0.0 <= reject_threshold <= hold_threshold or rise < 0.0:
             raise ConfigError(
-                f"hold_ms, gate_hangover_ms and warmup_ms must be >= 0, got {hold_ms!r}, "
+                f"need 0 <= reject_threshold <= hold_threshold and rise >= 0, got {reject_threshold!r}, "
+                f"{hold_threshold!r} and {rise!r}"
+            )
+        if min(hold_ms, gate_hangover_ms, warmup_ms, recheck_ms, refresh_ms, confirm_ms) < 0:
+            raise ConfigError(
+                f"hold_ms, recheck_ms, refresh_ms, confirm_ms, gate_hangover_ms and warmup_ms must be "
+                f">= 0, got {hold_ms!r}, {recheck_ms!r}, {refresh_ms!r}, {confirm_ms!r}, "
                 f"{gate_hangover_ms!r} and {warmup_ms!r}"
             )
         self.mode: VadMode = mode
@@ -155,34 +178,23 @@ class StreamingVad:
         self._hold_threshold = hold_threshold
         self._hold_floor = hold_floor
         self._hold = hold_ms * ANALYSIS_RATE_HZ // 1000
+        self._reject = reject_threshold
+        self._rise = rise
+        self._recheck = recheck_ms * ANALYSIS_RATE_HZ // 1000
+        self._confirm = confirm_ms * ANALYSIS_RATE_HZ // 1000
+        self._refresh = refresh_ms * ANALYSIS_RATE_HZ // 1000 if refresh_ms > 0 else 1 << 62
         self._hangover = gate_hangover_ms * ANALYSIS_RATE_HZ // 1000
         warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
         self._warmup = max(SILERO_CHUNK, warmup)
         self._clock = clock
-        # Ring of recent audio (whole hops, written in place) that Silero reads its chunks from,
-        # plus one chunk of slack so a chunk that wraps round is copied into a fixed buffer.
-        self._history = np.zeros(-(-(self._warmup + SILERO_CHUNK + HOP) // HOP) * HOP, np.float32)
+        # Ring of recent audio that Silero reads its chunks from: a block of up to BLOCK_HOPS hops
+        # is written ahead of the per-hop gate loop, behind it the warm-up and one chunk, plus one
+        # chunk of slack so a chunk that wraps round is copied into a fixed buffer.
+        self._history = np.zeros(
+            -(-(self._warmup + 2 * SILERO_CHUNK + BLOCK_HOPS * HOP) // HOP) * HOP, np.float32
+        )
         self._wrap = np.zeros(SILERO_CHUNK, np.float32)
         self.reset()
-
-    @classmethod
-    def economy(cls, *, model_package: str = MODEL_PACKAGE) -> StreamingVad:
-        """A cascade that runs Silero less than the default, for quiet rooms: wider confident bands
-        (below 0.3 silence, from 0.9 speech), held speech from Silero >= 0.6 for up to 600 ms.
-        Measured on half-silence scenes (bench/eval_vad.py): 0.23x Silero's CPU in white noise and
-        0.35x in clean audio within 0.022 F1 of Silero, but it loses up to 0.07-0.21 F1 in babble,
-        dishes and bike noise, where FrameVad's confident speech is wrong more often."""
-        return cls(
-            "cascade",
-            gate_threshold=0.3,
-            confident_threshold=0.9,
-            hold_threshold=0.6,
-            hold_floor=0.25,
-            hold_ms=600,
-            gate_hangover_ms=30,
-            warmup_ms=64,
-            model_package=model_package,
-        )
 
     def reset(self) -> None:
         if self._frame is not None:
@@ -193,7 +205,10 @@ class StreamingVad:
         self._pos = 0  # samples seen
         self._silero_pos = 0  # next Silero chunk start (absolute sample index)
         self._silero_prob = 0.0
-        self._held = 0.0  # Silero's latest answer, cleared by a confident-silence hop
+        self._held = 0.0  # Silero's verdict: its latest probability
+        self._smoothed = 0.0  # FrameVad probability, smoothed over about 2 hops
+        self._base = 0.0  # smoothed FrameVad level where Silero last rejected the audio
+        self._reject_since = 0  # where the current run of rejecting verdicts began
         self._gate_until = -1  # absolute sample index; gate open while pos <= this
         self._gate_open = self.mode == "silero"
         self.frame_probability = 0.0
@@ -206,65 +221,109 @@ class StreamingVad:
 
     def process_hop(self, hop: NDArray[np.float32]) -> float:
         """Consume 160 samples (10 ms at 16 kHz); return the current speech probability."""
-        t0 = self._clock()
-        prob = self._hop(hop)
-        self.inference_s += self._clock() - t0
-        return prob
+        return float(self.process_hops(hop.reshape(1, HOP))[0])
 
     def process_hops(self, hops: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Consume ``hops`` of shape ``(n, 160)`` (n consecutive 10 ms hops); return their n
-        probabilities. Same results as n :meth:`process_hop` calls, with the CPU clock read once
-        per call instead of twice per hop (a clock read costs about 1 us, a few % of a hop)."""
+        """Consume ``hops`` of shape ``(n, 160)`` (n consecutive 10 ms hops, C-contiguous float32);
+        return their n probabilities. Same results however the stream is cut into calls; FrameVad
+        scores each block of hops in one call and the CPU clock is read once per call."""
         t0 = self._clock()
         out = np.empty(len(hops))
-        hop_fn = self._hop
-        for i in range(len(hops)):
-            out[i] = hop_fn(hops[i])
+        if self.mode == "silero":
+            hop_fn = self._hop_silero
+            for i in range(len(hops)):
+                out[i] = hop_fn(hops[i])
+        else:
+            for b in range(0, len(hops), BLOCK_HOPS):
+                self._block(hops[b : b + BLOCK_HOPS], out[b : b + BLOCK_HOPS])
         self.inference_s += self._clock() - t0
         return out
 
-    def _hop(self, hop: NDArray[np.float32]) -> float:
+    def _hop_silero(self, hop: NDArray[np.float32]) -> float:
         w = self._pos % len(self._history)
         self._history[w : w + HOP] = hop
         self._pos += HOP
-        if self.mode == "silero":
-            self._run_silero()
-            return self._silero_prob
-        assert self._frame is not None
-        fp = self._frame.process(hop)
-        self.frame_probability = fp
+        self._run_silero()
+        return self._silero_prob
+
+    def _write_ahead(self, hops: NDArray[np.float32]) -> None:
+        size = len(self._history)
+        flat = hops.reshape(-1)
+        w = self._pos % size
+        head = min(len(flat), size - w)
+        self._history[w : w + head] = flat[:head]
+        if head < len(flat):
+            self._history[: len(flat) - head] = flat[head:]
+
+    def _block(self, hops: NDArray[np.float32], out: NDArray[np.float64]) -> None:
+        frame = self._frame
+        assert frame is not None
+        fps = frame.process_hops(np.ascontiguousarray(hops, np.float32))
+        n = len(fps)
         if self.mode == "frame":
-            return fp
-        if fp < self._gate_threshold:
-            need = False
-            self._held = 0.0
-        elif fp >= self._confident:
-            need = False
-        else:
-            need = not (
-                self._held >= self._hold_threshold
-                and fp >= self._hold_floor
-                and self._pos - self._silero_pos <= self._hold
-            )
-        if need:
-            self._gate_until = self._pos + self._hangover
-            if not self._gate_open:
-                self._open_gate()
-        elif self._gate_open and self._pos > self._gate_until:
-            self._gate_open = False
-        if self._gate_open:
-            self._run_silero()
-            self._held = self._silero_prob
-        if need:
-            prob = self._silero_prob
-        elif self._gate_threshold <= fp < self._confident:
-            # Held speech: at least the activation level, but below the release threshold
-            # (HELD_CAP), so SpeechDetector's silence countdown can start in the held tail of an
-            # utterance instead of at the next Silero run.
-            prob = max(fp, min(self._held, HELD_CAP))
-        else:
-            prob = fp
-        return prob
+            out[:] = fps
+            self._pos += n * HOP
+            self.frame_probability = float(fps[-1]) if n else self.frame_probability
+            return
+        self._write_ahead(hops)
+        gate_thr, confident = self._gate_threshold, self._confident
+        hold_thr, hold_floor, hold = self._hold_threshold, self._hold_floor, self._hold
+        reject, rise, recheck, refresh = self._reject, self._rise, self._recheck, self._refresh
+        confirm = self._confirm
+        smoothed = self._smoothed
+        for i in range(n):
+            fp = float(fps[i])
+            self._pos = pos = self._pos + HOP
+            smoothed = 0.5 * smoothed + 0.5 * fp
+            age = pos - self._silero_pos
+            verdict = self._held
+            held_speech = held_silence = False
+            if fp >= confident:
+                need = age > refresh
+            elif verdict >= hold_thr and fp >= hold_floor and age <= hold:
+                need = False
+                held_speech = True
+            elif verdict >= reject:
+                need = True  # drain: Silero must see the fall to leave its speech state
+            elif fp < gate_thr:
+                need = False
+            elif smoothed <= self._base + rise and age <= recheck and pos - self._reject_since >= confirm:  # noqa: E501
+                need = False
+                held_silence = True
+            else:
+                need = True
+                if verdict < reject and smoothed > self._base + rise:
+                    # FrameVad rose over the rejected noise: Silero must now reject this audio
+                    # for confirm samples in a row (it lags an onset by 2-3 chunks) before the
+                    # rejection is held again.
+                    self._reject_since = pos
+            if need:
+                self._gate_until = pos + self._hangover
+                if not self._gate_open:
+                    self._open_gate()
+            elif self._gate_open and pos > self._gate_until:
+                self._gate_open = False
+            if self._gate_open and self._silero_pos + SILERO_CHUNK <= pos:
+                self._run_silero()
+                p = self._silero_prob
+                if p < reject and verdict < reject:
+                    # Still rejected: the level follows the noise's highest smoothed FrameVad.
+                    self._base = max(self._base, smoothed)
+                else:
+                    self._base = smoothed
+                    self._reject_since = pos
+                self._held = p
+            if need or held_silence:
+                out[i] = self._silero_prob
+            elif held_speech:
+                # At least the activation level, but below the release threshold (HELD_CAP), so
+                # SpeechDetector's silence countdown can start in the held tail of an utterance.
+                out[i] = max(fp, min(self._held, HELD_CAP))
+            else:
+                out[i] = fp
+        self._smoothed = smoothed
+        if n:
+            self.frame_probability = float(fps[-1])
 
     def _run_silero(self) -> None:
         silero = self._silero
@@ -321,11 +380,9 @@ class SpeechDetector:
 
     Args:
         vad: ``"frame"`` (FrameVad only: cheapest), ``"silero"`` (Silero every 32 ms: most accurate,
-            about 150 us per chunk), or ``"cascade"`` (default: FrameVad settles the hops it is
-            sure of and Silero runs only where it is not; on half-silence audio 0.3x Silero's CPU
-            in white noise, 0.5-0.7x in babble, dishes and bike noise, at Silero's F1 within 0.02
-            except in loud babble), or a configured :class:`StreamingVad` such as
-            ``StreamingVad.economy()`` (cheaper cascade for quiet rooms).
+            about 150 us per chunk), or ``"cascade"`` (default: Silero runs only where its answer
+            could change, see :class:`StreamingVad`; figures in bench/eval_vad.py), or a
+            configured :class:`StreamingVad`.
         activation_threshold: probability at or above which a hop counts as speech.
         deactivation_threshold: probability below which a hop counts as silence (<= activation).
         release_threshold: the silence countdown starts where the probability fell below this
