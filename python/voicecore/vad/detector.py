@@ -110,8 +110,9 @@ class StreamingVad:
       leans to speech (at least ``hold_floor``);
     * the verdict is non-speech (below ``reject_threshold``) and has been for ``confirm_ms`` of
       audio (0 by default), is at most ``recheck_ms`` old, and FrameVad has not risen: its
-      smoothed probability is at most ``rise`` above its level where Silero last rejected the audio (a *relative* rise: steady babble, dishes or bike noise that Silero already
-      rejected does not call it again, however speech-like FrameVad finds it);
+      smoothed probability is at most ``rise`` above its level where Silero last rejected the audio
+      (a *relative* rise: steady babble, dishes or bike noise that Silero already rejected does
+      not call it again, however speech-like FrameVad finds it);
     * or FrameVad is sure of silence (below ``gate_threshold``) and the verdict is not speech.
 
     Otherwise Silero runs on every chunk. In particular, after a speech verdict it keeps running
