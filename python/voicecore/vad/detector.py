@@ -39,12 +39,14 @@ ANALYSIS_RATE_HZ = 16000
 HOP = 160  # 10 ms at the analysis rate
 SILERO_CHUNK = 512
 # Default release threshold per VAD (see SpeechDetector). Silero sits near 1 through speech and
-# takes ~100 ms to fall below 0.5 after it, so its fall is seen from 0.9; FrameVad dips inside
-# words, so a release above the activation threshold would split utterances.
+# takes ~100 ms to fall below 0.5 after it, so its fall is seen from 0.9. FrameVad's temporal
+# features decay over 100-200 ms after speech; from 0.8 its median offset at 10 dB drops from
+# 525-740 ms to 445-535 ms (generated scenes, seeds 9600/9700) with fewer merged utterances, at
+# the cost of a few more split ones in bike noise (false starts 1-3 -> 2-5 per scene).
+RELEASE_THRESHOLD: dict[str, float] = {"frame": 0.8, "silero": 0.9, "cascade": 0.9}
 HELD_CAP = 0.85
 # Hops per FrameVad call in the cascade (one C++ call scores a whole block).
 BLOCK_HOPS = 32
-RELEASE_THRESHOLD: dict[str, float] = {"frame": 0.0, "silero": 0.9, "cascade": 0.9}
 MIN_INPUT_RATE_HZ = 8000
 MAX_INPUT_RATE_HZ = 192000
 
@@ -108,11 +110,10 @@ class StreamingVad:
       every ``refresh_ms`` there, so its recurrent state follows the utterance;
     * the verdict is speech (at least ``hold_threshold``), at most ``hold_ms`` old, and FrameVad still
       leans to speech (at least ``hold_floor``);
-    * the verdict is non-speech (below ``reject_threshold``) and has been for ``confirm_ms`` of
-      audio (0 by default), is at most ``recheck_ms`` old, and FrameVad has not risen: its
-      smoothed probability is at most ``rise`` above its level where Silero last rejected the audio
-      (a *relative* rise: steady babble, dishes or bike noise that Silero already rejected does
-      not call it again, however speech-like FrameVad finds it);
+    * the verdict is non-speech (below ``reject_threshold``), at most ``recheck_ms`` old, and
+      FrameVad has not risen: its smoothed probability is at most ``rise`` above its level where
+      Silero last rejected the audio (a *relative* rise: steady babble, dishes or bike noise that
+      Silero already rejected does not call it again, however speech-like FrameVad finds it);
     * or FrameVad is sure of silence (below ``gate_threshold``) and the verdict is not speech.
 
     Otherwise Silero runs on every chunk. In particular, after a speech verdict it keeps running
@@ -124,6 +125,11 @@ class StreamingVad:
     ``gate_hangover_ms`` after the last hop that needed it. Hops where Silero runs or a non-speech
     verdict stands report Silero's probability; held speech reports the larger of FrameVad's and
     the verdict (capped at HELD_CAP, below the release threshold); confident hops FrameVad's.
+
+    Known limit: in babble Silero rejects the pauses after an utterance only if it heard the whole
+    utterance (run sparsely through it, it keeps a speech state in the following babble even when
+    run on every chunk of the pause), so at 20 dB babble the cascade can lose up to 0.1-0.17 F1
+    against Silero alone on some scenes (bench/eval_vad.py).
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
@@ -142,7 +148,6 @@ class StreamingVad:
         rise: float = 0.2,
         recheck_ms: int = 384,
         refresh_ms: int = 320,
-        confirm_ms: int = 0,
         gate_hangover_ms: int = 50,
         warmup_ms: int = 64,
         model_package: str = MODEL_PACKAGE,
@@ -165,11 +170,10 @@ class StreamingVad:
                 f"need 0 <= reject_threshold <= hold_threshold and rise >= 0, got {reject_threshold!r}, "
                 f"{hold_threshold!r} and {rise!r}"
             )
-        if min(hold_ms, gate_hangover_ms, warmup_ms, recheck_ms, refresh_ms, confirm_ms) < 0:
+        if min(hold_ms, gate_hangover_ms, warmup_ms, recheck_ms, refresh_ms) < 0:
             raise ConfigError(
-                f"hold_ms, recheck_ms, refresh_ms, confirm_ms, gate_hangover_ms and warmup_ms must be "
-                f">= 0, got {hold_ms!r}, {recheck_ms!r}, {refresh_ms!r}, {confirm_ms!r}, "
-                f"{gate_hangover_ms!r} and {warmup_ms!r}"
+                f"hold_ms, recheck_ms, refresh_ms, gate_hangover_ms and warmup_ms must be >= 0, got "
+                f"{hold_ms!r}, {recheck_ms!r}, {refresh_ms!r}, {gate_hangover_ms!r} and {warmup_ms!r}"
             )
         self.mode: VadMode = mode
         self._frame = FrameVad(ANALYSIS_RATE_HZ, 10) if mode != "silero" else None
@@ -182,7 +186,6 @@ class StreamingVad:
         self._reject = reject_threshold
         self._rise = rise
         self._recheck = recheck_ms * ANALYSIS_RATE_HZ // 1000
-        self._confirm = confirm_ms * ANALYSIS_RATE_HZ // 1000
         self._refresh = refresh_ms * ANALYSIS_RATE_HZ // 1000 if refresh_ms > 0 else 1 << 62
         self._hangover = gate_hangover_ms * ANALYSIS_RATE_HZ // 1000
         warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
@@ -209,7 +212,6 @@ class StreamingVad:
         self._held = 0.0  # Silero's verdict: its latest probability
         self._smoothed = 0.0  # FrameVad probability, smoothed over about 2 hops
         self._base = 0.0  # smoothed FrameVad level where Silero last rejected the audio
-        self._reject_since = 0  # where the current run of rejecting verdicts began
         self._gate_until = -1  # absolute sample index; gate open while pos <= this
         self._gate_open = self.mode == "silero"
         self.frame_probability = 0.0
@@ -219,6 +221,11 @@ class StreamingVad:
     @property
     def gate_open(self) -> bool:
         return self._gate_open
+
+    @property
+    def silero_probability(self) -> float:
+        """Silero's latest output (0 before its first chunk; stale while the gate is closed)."""
+        return self._silero_prob
 
     def process_hop(self, hop: NDArray[np.float32]) -> float:
         """Consume 160 samples (10 ms at 16 kHz); return the current speech probability."""
@@ -270,14 +277,17 @@ class StreamingVad:
         gate_thr, confident = self._gate_threshold, self._confident
         hold_thr, hold_floor, hold = self._hold_threshold, self._hold_floor, self._hold
         reject, rise, recheck, refresh = self._reject, self._rise, self._recheck, self._refresh
-        confirm = self._confirm
-        smoothed = self._smoothed
-        for i in range(n):
-            fp = float(fps[i])
-            self._pos = pos = self._pos + HOP
+        hangover = self._hangover
+        # The loop keeps the state in locals (attribute access is most of its cost) and syncs it
+        # with the object only around Silero calls.
+        smoothed, base, verdict = self._smoothed, self._base, self._held
+        pos, silero_pos, silero_prob = self._pos, self._silero_pos, self._silero_prob
+        gate_open, gate_until = self._gate_open, self._gate_until
+        res = []
+        for fp in fps.tolist():
+            pos += HOP
             smoothed = 0.5 * smoothed + 0.5 * fp
-            age = pos - self._silero_pos
-            verdict = self._held
+            age = pos - silero_pos
             held_speech = held_silence = False
             if fp >= confident:
                 need = age > refresh
@@ -288,41 +298,41 @@ class StreamingVad:
                 need = True  # drain: Silero must see the fall to leave its speech state
             elif fp < gate_thr:
                 need = False
-            elif smoothed <= self._base + rise and age <= recheck and pos - self._reject_since >= confirm:  # noqa: E501
+            elif smoothed <= base + rise and age <= recheck:
                 need = False
                 held_silence = True
             else:
                 need = True
-                if verdict < reject and smoothed > self._base + rise:
-                    # FrameVad rose over the rejected noise: Silero must now reject this audio
-                    # for confirm samples in a row (it lags an onset by 2-3 chunks) before the
-                    # rejection is held again.
-                    self._reject_since = pos
             if need:
-                self._gate_until = pos + self._hangover
-                if not self._gate_open:
+                gate_until = pos + hangover
+                if not gate_open:
+                    self._pos, self._silero_pos = pos, silero_pos
                     self._open_gate()
-            elif self._gate_open and pos > self._gate_until:
-                self._gate_open = False
-            if self._gate_open and self._silero_pos + SILERO_CHUNK <= pos:
+                    silero_pos, gate_open = self._silero_pos, True
+            elif gate_open and pos > gate_until:
+                gate_open = False
+            if gate_open and silero_pos + SILERO_CHUNK <= pos:
+                self._pos, self._silero_pos = pos, silero_pos
                 self._run_silero()
-                p = self._silero_prob
-                if p < reject and verdict < reject:
+                silero_pos, silero_prob = self._silero_pos, self._silero_prob
+                if silero_prob < reject and verdict < reject:
                     # Still rejected: the level follows the noise's highest smoothed FrameVad.
-                    self._base = max(self._base, smoothed)
+                    base = max(base, smoothed)
                 else:
-                    self._base = smoothed
-                    self._reject_since = pos
-                self._held = p
+                    base = smoothed
+                verdict = silero_prob
             if need or held_silence:
-                out[i] = self._silero_prob
+                res.append(silero_prob)
             elif held_speech:
                 # At least the activation level, but below the release threshold (HELD_CAP), so
                 # SpeechDetector's silence countdown can start in the held tail of an utterance.
-                out[i] = max(fp, min(self._held, HELD_CAP))
+                res.append(max(fp, min(verdict, HELD_CAP)))
             else:
-                out[i] = fp
-        self._smoothed = smoothed
+                res.append(fp)
+        out[:] = res
+        self._smoothed, self._base, self._held = smoothed, base, verdict
+        self._pos, self._silero_pos, self._silero_prob = pos, silero_pos, silero_prob
+        self._gate_open, self._gate_until = gate_open, gate_until
         if n:
             self.frame_probability = float(fps[-1])
 
@@ -388,7 +398,7 @@ class SpeechDetector:
         deactivation_threshold: probability below which a hop counts as silence (<= activation).
         release_threshold: the silence countdown starts where the probability fell below this
             (>= activation). Default: 0.9 for ``"silero"`` and ``"cascade"`` (Silero's output starts
-            falling from ~1 as soon as speech stops), ``activation_threshold`` for ``"frame"``.
+            falling from ~1 as soon as speech stops), 0.8 for ``"frame"``.
         min_speech_ms: speech needed before SpeechStarted (filters clicks).
         min_silence_ms: silence needed before SpeechEnded (bridges pauses inside a sentence).
         prefix_padding_ms: audio kept before the onset and included in the events' ``audio``.
