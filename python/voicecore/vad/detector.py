@@ -25,6 +25,7 @@ from typing import Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from voicecore import _core
 from voicecore.dsp.vad import FrameVad
 from voicecore.errors import AudioFormatError, ConfigError
 from voicecore.vad.silero import MODEL_PACKAGE, SileroVad
@@ -45,8 +46,6 @@ SILERO_CHUNK = 512
 # the cost of a few more split ones in bike noise (false starts 1-3 -> 2-5 per scene).
 RELEASE_THRESHOLD: dict[str, float] = {"frame": 0.8, "silero": 0.9, "cascade": 0.9}
 HELD_CAP = 0.85
-# Hops per FrameVad call in the cascade (one C++ call scores a whole block).
-BLOCK_HOPS = 32
 MIN_INPUT_RATE_HZ = 8000
 MAX_INPUT_RATE_HZ = 192000
 
@@ -176,27 +175,34 @@ class StreamingVad:
                 f"{hold_ms!r}, {recheck_ms!r}, {refresh_ms!r}, {gate_hangover_ms!r} and {warmup_ms!r}"
             )
         self.mode: VadMode = mode
-        self._frame = FrameVad(ANALYSIS_RATE_HZ, 10) if mode != "silero" else None
+        self._frame = FrameVad(ANALYSIS_RATE_HZ, 10) if mode == "frame" else None
         self._silero = SileroVad(ANALYSIS_RATE_HZ, package=model_package) if mode != "frame" else None
-        self._gate_threshold = gate_threshold
-        self._confident = confident_threshold
-        self._hold_threshold = hold_threshold
-        self._hold_floor = hold_floor
-        self._hold = hold_ms * ANALYSIS_RATE_HZ // 1000
-        self._reject = reject_threshold
-        self._rise = rise
-        self._recheck = recheck_ms * ANALYSIS_RATE_HZ // 1000
-        self._refresh = refresh_ms * ANALYSIS_RATE_HZ // 1000 if refresh_ms > 0 else 1 << 62
-        self._hangover = gate_hangover_ms * ANALYSIS_RATE_HZ // 1000
-        warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
-        self._warmup = max(SILERO_CHUNK, warmup)
+        self._gate: _core.CascadeGate | None = None
+        if mode == "cascade":
+            assert self._silero is not None
+            cfg = _core.CascadeGateConfig()
+            cfg.gate_threshold = gate_threshold
+            cfg.confident_threshold = confident_threshold
+            cfg.hold_threshold = hold_threshold
+            cfg.hold_floor = hold_floor
+            cfg.reject_threshold = reject_threshold
+            cfg.rise = rise
+            cfg.hold_samples = hold_ms * ANALYSIS_RATE_HZ // 1000
+            cfg.recheck_samples = recheck_ms * ANALYSIS_RATE_HZ // 1000
+            cfg.refresh_samples = refresh_ms * ANALYSIS_RATE_HZ // 1000
+            cfg.hangover_samples = gate_hangover_ms * ANALYSIS_RATE_HZ // 1000
+            warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
+            cfg.warmup_samples = max(SILERO_CHUNK, warmup)
+            # The per-hop gate is C++ (a hop that needs no Silero costs no Python work); it calls
+            # back for each Silero chunk, which scores the gate's window buffer in place.
+            self._gate = _core.CascadeGate(cfg)
+            window = self._gate.window()
+            score = self._silero.process_window_unchecked
+            self._score_window: Callable[[], float] = lambda: score(window)
         self._clock = clock
-        # Ring of recent audio that Silero reads its chunks from: a block of up to BLOCK_HOPS hops
-        # is written ahead of the per-hop gate loop, behind it the warm-up and one chunk, plus one
-        # chunk of slack so a chunk that wraps round is copied into a fixed buffer.
-        self._history = np.zeros(
-            -(-(self._warmup + 2 * SILERO_CHUNK + BLOCK_HOPS * HOP) // HOP) * HOP, np.float32
-        )
+        # "silero" mode: ring of recent audio (whole hops, written in place) that Silero reads
+        # its chunks from, plus one chunk of slack so a chunk that wraps round is copied.
+        self._history = np.zeros(-(-(2 * SILERO_CHUNK + HOP) // HOP) * HOP, np.float32)
         self._wrap = np.zeros(SILERO_CHUNK, np.float32)
         self.reset()
 
@@ -205,172 +211,82 @@ class StreamingVad:
             self._frame.reset()
         if self._silero is not None:
             self._silero.reset()
+        if self._gate is not None:
+            self._gate.reset()
         self._history[:] = 0.0
         self._pos = 0  # samples seen
-        self._silero_pos = 0  # next Silero chunk start (absolute sample index)
+        self._silero_pos = 0  # next Silero chunk start ("silero" mode)
         self._silero_prob = 0.0
-        self._held = 0.0  # Silero's verdict: its latest probability
-        self._smoothed = 0.0  # FrameVad probability, smoothed over about 2 hops
-        self._base = 0.0  # smoothed FrameVad level where Silero last rejected the audio
-        self._gate_until = -1  # absolute sample index; gate open while pos <= this
-        self._gate_open = self.mode == "silero"
-        self.frame_probability = 0.0
-        self.silero_chunks = 0
+        self._frame_prob = 0.0
+        self._silero_chunks = 0
         self.inference_s = 0.0
 
     @property
     def gate_open(self) -> bool:
-        return self._gate_open
+        """Whether Silero ran on (or is running through) the latest hop's audio."""
+        if self._gate is not None:
+            return self._gate.gate_open
+        return self.mode == "silero"
+
+    @property
+    def silero_chunks(self) -> int:
+        """Silero inferences run so far."""
+        return self._gate.silero_chunks if self._gate is not None else self._silero_chunks
 
     @property
     def silero_probability(self) -> float:
         """Silero's latest output (0 before its first chunk; stale while the gate is closed)."""
-        return self._silero_prob
+        return self._gate.silero_probability if self._gate is not None else self._silero_prob
+
+    @property
+    def frame_probability(self) -> float:
+        """FrameVad's probability for the latest hop (0 in ``"silero"`` mode)."""
+        return self._gate.frame_probability if self._gate is not None else self._frame_prob
 
     def process_hop(self, hop: NDArray[np.float32]) -> float:
         """Consume 160 samples (10 ms at 16 kHz); return the current speech probability."""
         return float(self.process_hops(hop.reshape(1, HOP))[0])
 
     def process_hops(self, hops: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Consume ``hops`` of shape ``(n, 160)`` (n consecutive 10 ms hops, C-contiguous float32);
-        return their n probabilities. Same results however the stream is cut into calls; FrameVad
-        scores each block of hops in one call and the CPU clock is read once per call."""
+        """Consume ``hops`` of shape ``(n, 160)`` (n consecutive 10 ms hops, float32); return their n
+        probabilities. Same results however the stream is cut into calls; the CPU clock is read
+        once per call."""
         t0 = self._clock()
-        out = np.empty(len(hops))
-        if self.mode == "silero":
-            hop_fn = self._hop_silero
-            for i in range(len(hops)):
-                out[i] = hop_fn(hops[i])
+        self._pos += len(hops) * HOP
+        if self._gate is not None:
+            out = self._gate.process(np.ascontiguousarray(hops, np.float32), self._score_window)
+        elif self._frame is not None:
+            out = self._frame.process_hops(np.ascontiguousarray(hops, np.float32)).astype(np.float64)
+            if len(out):
+                self._frame_prob = float(out[-1])
         else:
-            for b in range(0, len(hops), BLOCK_HOPS):
-                self._block(hops[b : b + BLOCK_HOPS], out[b : b + BLOCK_HOPS])
+            out = np.empty(len(hops))
+            pos = self._pos - len(hops) * HOP
+            for i in range(len(hops)):
+                pos += HOP
+                out[i] = self._hop_silero(hops[i], pos)
         self.inference_s += self._clock() - t0
         return out
 
-    def _hop_silero(self, hop: NDArray[np.float32]) -> float:
-        w = self._pos % len(self._history)
-        self._history[w : w + HOP] = hop
-        self._pos += HOP
-        self._run_silero()
-        return self._silero_prob
-
-    def _write_ahead(self, hops: NDArray[np.float32]) -> None:
+    def _hop_silero(self, hop: NDArray[np.float32], pos: int) -> float:
         size = len(self._history)
-        flat = hops.reshape(-1)
-        w = self._pos % size
-        head = min(len(flat), size - w)
-        self._history[w : w + head] = flat[:head]
-        if head < len(flat):
-            self._history[: len(flat) - head] = flat[head:]
-
-    def _block(self, hops: NDArray[np.float32], out: NDArray[np.float64]) -> None:
-        frame = self._frame
-        assert frame is not None
-        fps = frame.process_hops(np.ascontiguousarray(hops, np.float32))
-        n = len(fps)
-        if self.mode == "frame":
-            out[:] = fps
-            self._pos += n * HOP
-            self.frame_probability = float(fps[-1]) if n else self.frame_probability
-            return
-        self._write_ahead(hops)
-        gate_thr, confident = self._gate_threshold, self._confident
-        hold_thr, hold_floor, hold = self._hold_threshold, self._hold_floor, self._hold
-        reject, rise, recheck, refresh = self._reject, self._rise, self._recheck, self._refresh
-        hangover = self._hangover
-        # The loop keeps the state in locals (attribute access is most of its cost) and syncs it
-        # with the object only around Silero calls.
-        smoothed, base, verdict = self._smoothed, self._base, self._held
-        pos, silero_pos, silero_prob = self._pos, self._silero_pos, self._silero_prob
-        gate_open, gate_until = self._gate_open, self._gate_until
-        res = []
-        for fp in fps.tolist():
-            pos += HOP
-            smoothed = 0.5 * smoothed + 0.5 * fp
-            age = pos - silero_pos
-            held_speech = held_silence = False
-            if fp >= confident:
-                need = age > refresh
-            elif verdict >= hold_thr and fp >= hold_floor and age <= hold:
-                need = False
-                held_speech = True
-            elif verdict >= reject:
-                need = True  # drain: Silero must see the fall to leave its speech state
-            elif fp < gate_thr:
-                need = False
-            elif smoothed <= base + rise and age <= recheck:
-                need = False
-                held_silence = True
-            else:
-                need = True
-            if need:
-                gate_until = pos + hangover
-                if not gate_open:
-                    self._pos, self._silero_pos = pos, silero_pos
-                    self._open_gate()
-                    silero_pos, gate_open = self._silero_pos, True
-            elif gate_open and pos > gate_until:
-                gate_open = False
-            if gate_open and silero_pos + SILERO_CHUNK <= pos:
-                self._pos, self._silero_pos = pos, silero_pos
-                self._run_silero()
-                silero_pos, silero_prob = self._silero_pos, self._silero_prob
-                if silero_prob < reject and verdict < reject:
-                    # Still rejected: the level follows the noise's highest smoothed FrameVad.
-                    base = max(base, smoothed)
-                else:
-                    base = smoothed
-                verdict = silero_prob
-            if need or held_silence:
-                res.append(silero_prob)
-            elif held_speech:
-                # At least the activation level, but below the release threshold (HELD_CAP), so
-                # SpeechDetector's silence countdown can start in the held tail of an utterance.
-                res.append(max(fp, min(verdict, HELD_CAP)))
-            else:
-                res.append(fp)
-        out[:] = res
-        self._smoothed, self._base, self._held = smoothed, base, verdict
-        self._pos, self._silero_pos, self._silero_prob = pos, silero_pos, silero_prob
-        self._gate_open, self._gate_until = gate_open, gate_until
-        if n:
-            self.frame_probability = float(fps[-1])
-
-    def _run_silero(self) -> None:
+        w = (pos - HOP) % size
+        self._history[w : w + HOP] = hop
         silero = self._silero
         assert silero is not None
-        while self._silero_pos + SILERO_CHUNK <= self._pos:
-            self._silero_prob = silero.process_unchecked(self._chunk_at(self._silero_pos))
+        while self._silero_pos + SILERO_CHUNK <= pos:
+            start = self._silero_pos % size
+            if start + SILERO_CHUNK <= size:
+                chunk = self._history[start : start + SILERO_CHUNK]
+            else:
+                head = size - start
+                self._wrap[:head] = self._history[start:]
+                self._wrap[head:] = self._history[: SILERO_CHUNK - head]
+                chunk = self._wrap
+            self._silero_prob = silero.process_unchecked(chunk)
             self._silero_pos += SILERO_CHUNK
-            self.silero_chunks += 1
-
-    def _chunk_at(self, pos: int) -> NDArray[np.float32]:
-        size = len(self._history)
-        start = pos % size
-        if start + SILERO_CHUNK <= size:
-            return self._history[start : start + SILERO_CHUNK]
-        head = size - start
-        self._wrap[:head] = self._history[start:]
-        self._wrap[head:] = self._history[: SILERO_CHUNK - head]
-        return self._wrap
-
-    def _open_gate(self) -> None:
-        assert self._silero is not None
-        earliest = max(0, self._pos - self._warmup)
-        if self._silero_pos < earliest:
-            # Silero skipped audio while the gate was closed. Its recurrent state is kept (it
-            # summarises the stream up to where it stopped) and it resumes on the last warm-up
-            # chunks, with their true preceding samples as its context.
-            self._silero_pos = earliest
-            ctx = self._silero.context_size
-            if self._silero_pos >= ctx:
-                self._silero.set_context(self._samples_before(self._silero_pos, ctx))
-        self._gate_open = True
-
-    def _samples_before(self, pos: int, count: int) -> NDArray[np.float32]:
-        size = len(self._history)
-        idx = np.arange(pos - count, pos) % size
-        return self._history[idx]
+            self._silero_chunks += 1
+        return self._silero_prob
 
 
 class SpeechDetector:
