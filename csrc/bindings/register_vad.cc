@@ -112,7 +112,8 @@ void RegisterVad(py::module_& m) {
       .def_readwrite("recheck_samples", &vad::CascadeGateConfig::recheck_samples)
       .def_readwrite("refresh_samples", &vad::CascadeGateConfig::refresh_samples)
       .def_readwrite("hangover_samples", &vad::CascadeGateConfig::hangover_samples)
-      .def_readwrite("warmup_samples", &vad::CascadeGateConfig::warmup_samples);
+      .def_readwrite("warmup_samples", &vad::CascadeGateConfig::warmup_samples)
+      .def_readwrite("refresh_replay_samples", &vad::CascadeGateConfig::refresh_replay_samples);
 
   py::class_<vad::CascadeGate>(m, "CascadeGate")
       .def(py::init<const vad::CascadeGateConfig&>(), py::arg("config"))

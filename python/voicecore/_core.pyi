@@ -87,6 +87,7 @@ class CascadeGateConfig:
     refresh_samples: int
     hangover_samples: int
     warmup_samples: int
+    refresh_replay_samples: int
     def __init__(self) -> None: ...
 
 class CascadeGate:

@@ -10,7 +10,7 @@ namespace voicecore::vad {
 
 namespace {
 
-constexpr std::size_t kRingSize = 4096;  // >= warm-up + context + chunk + hop
+constexpr std::size_t kRingSize = 4096;  // >= replay + context + chunk + hop
 // Held speech reports at most this (StreamingVad's HELD_CAP).
 constexpr double kHeldCap = 0.85;
 
@@ -30,6 +30,11 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
   if (c.warmup_samples < CascadeGate::kChunk || c.warmup_samples % CascadeGate::kChunk != 0 ||
       c.warmup_samples > max_warmup) {
     throw ConfigError("warmup must be a multiple of 512 samples from 512 to " +
+                      std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
+  }
+  if (c.refresh_replay_samples < CascadeGate::kChunk ||
+      c.refresh_replay_samples % CascadeGate::kChunk != 0 || c.refresh_replay_samples > max_warmup) {
+    throw ConfigError("refresh replay must be a multiple of 512 samples from 512 to " +
                       std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
   }
   return c;
@@ -82,11 +87,11 @@ void CascadeGate::RunSilero(const SileroFn& silero) {
   }
 }
 
-void CascadeGate::OpenGate() {
+void CascadeGate::OpenGate(int replay_samples) {
   // Silero skipped audio while the gate was closed. Its recurrent state is kept
   // (it summarises the stream up to where it stopped) and it resumes on the last
-  // warm-up chunks; every window carries the chunk's true preceding samples.
-  silero_pos_ = std::max(silero_pos_, pos_ - config_.warmup_samples);
+  // replay_samples of audio; every window carries the chunk's true preceding samples.
+  silero_pos_ = std::max(silero_pos_, pos_ - replay_samples);
   gate_open_ = true;
 }
 
@@ -112,9 +117,9 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
       const double fp = frame_probs_[i];
       smoothed_ = 0.5 * smoothed_ + 0.5 * fp;
       const std::int64_t age = pos_ - silero_pos_;
-      bool need = false, held_speech = false, held_silence = false;
+      bool need = false, held_speech = false, held_silence = false, refresh = false;
       if (fp >= c.confident_threshold) {
-        need = c.refresh_samples > 0 && age > c.refresh_samples;
+        need = refresh = c.refresh_samples > 0 && age > c.refresh_samples;
       } else if (verdict_ >= c.hold_threshold && fp >= c.hold_floor && age <= c.hold_samples) {
         held_speech = true;
       } else if (verdict_ >= c.reject_threshold) {
@@ -128,7 +133,9 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
       }
       if (need) {
         gate_until_ = pos_ + c.hangover_samples;
-        if (!gate_open_) OpenGate();
+        // A refresh only keeps Silero's state in step with the utterance (FrameVad
+        // decides these hops), so one chunk is enough; elsewhere its answer counts.
+        if (!gate_open_) OpenGate(refresh ? c.refresh_replay_samples : c.warmup_samples);
       } else if (gate_open_ && pos_ > gate_until_) {
         gate_open_ = false;
       }

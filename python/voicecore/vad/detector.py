@@ -106,7 +106,7 @@ class StreamingVad:
     without running Silero, while:
 
     * FrameVad is sure of speech (probability at least ``confident_threshold``); Silero still runs
-      every ``refresh_ms`` there, so its recurrent state follows the utterance;
+      one chunk every ``refresh_ms`` there, so its recurrent state follows the utterance;
     * the verdict is speech (at least ``hold_threshold``), at most ``hold_ms`` old, and FrameVad still
       leans to speech (at least ``hold_floor``);
     * the verdict is non-speech (below ``reject_threshold``), at most ``recheck_ms`` old, and
@@ -145,7 +145,7 @@ class StreamingVad:
         hold_ms: int = 400,
         reject_threshold: float = 0.15,
         rise: float = 0.2,
-        recheck_ms: int = 384,
+        recheck_ms: int = 512,
         refresh_ms: int = 320,
         gate_hangover_ms: int = 50,
         warmup_ms: int = 64,
