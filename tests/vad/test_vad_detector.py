@@ -198,6 +198,10 @@ def test_bad_input_and_config() -> None:
         StreamingVad("frame", hold_ms=-1)
     with pytest.raises(vc.ConfigError, match="hold_threshold"):
         StreamingVad("frame", hold_floor=1.5)
+    with pytest.raises(vc.ConfigError, match="reject_threshold"):
+        StreamingVad("frame", reject_threshold=0.8)
+    with pytest.raises(vc.ConfigError, match="warmup must be a multiple of 512 samples"):
+        StreamingVad("cascade", warmup_ms=500)  # more than the gate's audio ring holds
     assert vc.SpeechDetector("frame").release_threshold == 0.8
     assert vc.SpeechDetector("frame", activation_threshold=0.85).release_threshold == 0.85
     assert vc.SpeechDetector("frame", release_threshold=0.8).release_threshold == 0.8
@@ -246,15 +250,15 @@ def test_deterministic(fresh_scene) -> None:
 
 @pytest.mark.parametrize(
     ("offset", "noise", "max_share"),
-    [(10, "bike", 0.32), (11, "dishes", 0.32), (12, "babble", 0.36), (5, "white", 0.25)],
+    [(10, "bike", 0.32), (11, "dishes", 0.32), (12, "babble", 0.38), (5, "white", 0.25)],
 )
 def test_cascade_matches_silero_on_half_silence_at_a_fraction_of_its_invocations(
     fresh_scene, offset: int, noise: str, max_share: float
 ) -> None:
     # Generated half-silence scenes at 20 dB (seeds 9205, 9210-9212; never tuned on). Measured
-    # Silero invocations of the cascade relative to Silero alone: white 0.16, dishes 0.21, bike
-    # 0.23, babble 0.28 (the previous gate, which ran Silero wherever FrameVad was unsure: 0.43-0.57
-    # outside white noise; an always-open gate: 1.0). F1 within 0.013 of Silero on all four.
+    # Silero invocations of the cascade relative to Silero alone: white 0.17, dishes 0.23, bike
+    # 0.24, babble 0.33 (the previous gate, which ran Silero wherever FrameVad was unsure: 0.43-0.57
+    # outside white noise; an always-open gate: 1.0). F1 within 0.011 of Silero on all four.
     sc = fresh_scene(offset, noise, 20.0, gap_s=(1.5, 3.5))
     n = len(sc.labels) // 2 * 2
     hops = np.ascontiguousarray(sc.audio[: n * 160]).reshape(n // 2, 2, 160)

@@ -20,7 +20,8 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
   }
   if (!(0.0 <= c.reject_threshold && c.reject_threshold <= c.hold_threshold &&
         c.hold_threshold <= 1.0 && 0.0 <= c.hold_floor && c.hold_floor <= 1.0 && c.rise >= 0.0)) {
-    throw ConfigError("need 0 <= reject_threshold <= hold_threshold <= 1, hold_floor in [0, 1], rise >= 0");
+    throw ConfigError(
+        "need 0 <= reject_threshold <= hold_threshold <= 1, hold_floor in [0, 1] and rise >= 0");
   }
   if (std::min({c.hold_samples, c.recheck_samples, c.refresh_samples, c.hangover_samples}) < 0) {
     throw ConfigError("hold, recheck, refresh and hangover must be >= 0");

@@ -26,7 +26,7 @@ struct CascadeGateConfig {
   double reject_threshold = 0.15;    // Silero below: a non-speech verdict
   double rise = 0.2;                 // FrameVad rise over the rejected noise that recalls Silero
   int hold_samples = 6400;           // age limit of a held speech verdict
-  int recheck_samples = 8192;        // age limit of a held non-speech verdict
+  int recheck_samples = 6144;        // age limit of a held non-speech verdict
   int refresh_samples = 5120;        // Silero's period inside confident speech (0: never)
   int hangover_samples = 800;        // gate stays open this long after the last need
   int warmup_samples = 1024;         // replayed when Silero resumes (multiple of 512)

@@ -145,10 +145,11 @@ class StreamingVad:
         hold_ms: int = 400,
         reject_threshold: float = 0.15,
         rise: float = 0.2,
-        recheck_ms: int = 512,
+        recheck_ms: int = 384,
         refresh_ms: int = 320,
         gate_hangover_ms: int = 50,
         warmup_ms: int = 64,
+        refresh_warmup_ms: int = 32,
         model_package: str = MODEL_PACKAGE,
         clock: Callable[[], float] = time.process_time,
     ) -> None:
@@ -169,7 +170,7 @@ class StreamingVad:
                 f"need 0 <= reject_threshold <= hold_threshold and rise >= 0, got {reject_threshold!r}, "
                 f"{hold_threshold!r} and {rise!r}"
             )
-        if min(hold_ms, gate_hangover_ms, warmup_ms, recheck_ms, refresh_ms) < 0:
+        if min(hold_ms, gate_hangover_ms, warmup_ms, recheck_ms, refresh_ms, refresh_warmup_ms) < 0:
             raise ConfigError(
                 f"hold_ms, recheck_ms, refresh_ms, gate_hangover_ms and warmup_ms must be >= 0, got "
                 f"{hold_ms!r}, {recheck_ms!r}, {refresh_ms!r}, {gate_hangover_ms!r} and {warmup_ms!r}"
@@ -193,6 +194,8 @@ class StreamingVad:
             cfg.hangover_samples = gate_hangover_ms * ANALYSIS_RATE_HZ // 1000
             warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
             cfg.warmup_samples = max(SILERO_CHUNK, warmup)
+            refresh_warmup = (refresh_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
+            cfg.refresh_replay_samples = max(SILERO_CHUNK, refresh_warmup)
             # The per-hop gate is C++ (a hop that needs no Silero costs no Python work); it calls
             # back for each Silero chunk, which scores the gate's window buffer in place.
             self._gate = _core.CascadeGate(cfg)
