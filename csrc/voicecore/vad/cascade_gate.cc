@@ -119,12 +119,17 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
       smoothed_ = 0.5 * smoothed_ + 0.5 * fp;
       const std::int64_t age = pos_ - silero_pos_;
       bool need = false, held_speech = false, held_silence = false, refresh = false;
+      bool quiet = false;
       if (fp >= c.confident_threshold) {
         need = refresh = c.refresh_samples > 0 && age > c.refresh_samples;
       } else if (verdict_ >= c.hold_threshold && fp >= c.hold_floor && age <= c.hold_samples) {
         held_speech = true;
       } else if (verdict_ >= c.reject_threshold) {
         need = true;  // drain: Silero must see the fall to leave its speech state
+        // FrameVad's confident silence is still the hop's answer: Silero's decaying
+        // (or stale) speech state would report speech where Silero run throughout
+        // has already let go.
+        quiet = fp < c.gate_threshold;
       } else if (fp < c.gate_threshold) {
         need = false;
       } else if (smoothed_ <= base_ + c.rise && age <= c.recheck_samples) {
@@ -151,7 +156,9 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
         verdict_ = p;
       }
       double out;
-      if (need || held_silence) {
+      if (quiet) {
+        out = fp;
+      } else if (need || held_silence) {
         out = silero_prob_;
       } else if (held_speech) {
         // At least the activation level, but below the detector's release threshold

@@ -122,8 +122,9 @@ class StreamingVad:
     ``warmup_ms`` (its recurrent state kept: a zeroed state misjudges the first chunks far more
     often) with their true preceding samples as context, and the gate stays open for
     ``gate_hangover_ms`` after the last hop that needed it. Hops where Silero runs or a non-speech
-    verdict stands report Silero's probability; held speech reports the larger of FrameVad's and
-    the verdict (capped at HELD_CAP, below the release threshold); confident hops FrameVad's.
+    verdict stands report Silero's probability, except that hops FrameVad is sure of (confident
+    speech or silence, also while Silero drains) report FrameVad's; held speech reports the larger
+    of FrameVad's and the verdict (capped at HELD_CAP, below the release threshold).
 
     Known limit: in babble Silero rejects the pauses after an utterance only if it heard the whole
     utterance (run sparsely through it, it keeps a speech state in the following babble even when
