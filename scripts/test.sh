@@ -15,6 +15,8 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 "$venv/bin/python" -m pip install -q --no-deps 'pipecat-ai>=1.14,<2'
 "$venv/bin/ruff" check python tests bench conftest.py
 "$venv/bin/mypy" python/voicecore
+# The hand-written stubs of the compiled module against the module itself.
+"$venv/bin/python" -m mypy.stubtest voicecore._core --allowlist scripts/stubtest-allowlist.txt
 set +e
 "$venv/bin/python" -m pytest --benchmark-disable -q "$@"
 rc=$?

@@ -1,10 +1,22 @@
 #include "voicecore/common/cpu_features.h"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace voicecore {
 
 namespace {
+// VOICECORE_ISA=baseline hides every optional ISA extension, so the portable
+// kernels can be tested (and compared) on a machine that has AVX2. It is read
+// once, at the first kernel construction, hence per process.
+bool BaselineForced() {
+  const char* isa = std::getenv("VOICECORE_ISA");
+  return isa != nullptr && std::strcmp(isa, "baseline") == 0;
+}
+
 CpuFeatures Detect() {
   CpuFeatures f;
+  if (BaselineForced()) return f;
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   f.sse2 = __builtin_cpu_supports("sse2");

@@ -4,7 +4,7 @@
 //  * one-chain (float polyphase tables of <= 16 phases, and the float
 //    half-band stages): one 8-lane accumulator per output, eight outputs in
 //    flight sharing tap or input loads (Dot8H, Dot8X, Dot4G below);
-//  * four accumulators per output (DotF32 ... ; double precision, tables of
+//  * four accumulators per output (DotShared; double precision, tables of
 //    many phases, interpolated tables).
 // Either way every output is reduced in a fixed order, so results are
 // deterministic on this path (they differ from the baseline path in the last
@@ -45,201 +45,96 @@ VC_AVX2 inline double HorizontalSum(__m256d a0, __m256d a1, __m256d a2, __m256d 
   return _mm_cvtsd_f64(v);
 }
 
-struct DotF32 {
-  VC_AVX2 float operator()(const float* h, const float* x, std::size_t n) const {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (std::size_t i = 0; i < n; i += 32) {
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(h + i), _mm256_loadu_ps(x + i), a0);
-      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(h + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(h + i + 16), _mm256_loadu_ps(x + i + 16), a2);
-      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(h + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+template <typename T>
+struct Avx2;
+
+template <>
+struct Avx2<float> {
+  using V = __m256;
+  static constexpr std::size_t kLanes = 8;
+  VC_AVX2 static V Zero() { return _mm256_setzero_ps(); }
+  VC_AVX2 static V Load(const float* p) { return _mm256_loadu_ps(p); }
+  VC_AVX2 static V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+};
+
+template <>
+struct Avx2<double> {
+  using V = __m256d;
+  static constexpr std::size_t kLanes = 4;
+  VC_AVX2 static V Zero() { return _mm256_setzero_pd(); }
+  VC_AVX2 static V Load(const double* p) { return _mm256_loadu_pd(p); }
+  VC_AVX2 static V Fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+};
+
+// y[k] = dot(shared, other[k]), k < K. Every output keeps four accumulators
+// (one per vector of a 4-vector block) and is reduced by HorizontalSum, so an
+// output's bits do not depend on K or on which operand is the shared one (a
+// product is commutative even when fused): a stereo channel matches the same
+// signal sent mono, and a grouped output matches a lone one.
+template <typename T, std::size_t K>
+VC_AVX2 inline void DotShared(const T* shared, const T* const* other, std::size_t n, T* y) {
+  using S = Avx2<T>;
+  constexpr std::size_t kL = S::kLanes;
+  typename S::V acc[K][4];
+#pragma GCC unroll 4
+  for (std::size_t k = 0; k < K; ++k) {
+#pragma GCC unroll 4
+    for (std::size_t j = 0; j < 4; ++j) acc[k][j] = S::Zero();
+  }
+  for (std::size_t i = 0; i < n; i += 4 * kL) {
+#pragma GCC unroll 4
+    for (std::size_t j = 0; j < 4; ++j) {
+      const typename S::V t = S::Load(shared + i + j * kL);
+#pragma GCC unroll 4
+      for (std::size_t k = 0; k < K; ++k) {
+        acc[k][j] = S::Fma(t, S::Load(other[k] + i + j * kL), acc[k][j]);
+      }
     }
-    return HorizontalSum(a0, a1, a2, a3);
+  }
+#pragma GCC unroll 4
+  for (std::size_t k = 0; k < K; ++k) y[k] = HorizontalSum(acc[k][0], acc[k][1], acc[k][2], acc[k][3]);
+}
+
+// The four shapes the shared output loop (resample_kernel_impl.h) asks for.
+template <typename T>
+struct Dot {
+  VC_AVX2 T operator()(const T* h, const T* x, std::size_t n) const {
+    T y;
+    DotShared<T, 1>(h, &x, n, &y);
+    return y;
   }
 };
 
-// Two channels share every tap load; each channel's sums are formed exactly as
-// DotF32 forms them, so a stereo channel matches the same signal sent mono.
-struct Dot2F32 {
-  VC_AVX2 void operator()(const float* h, const float* x0, const float* x1, std::size_t n,
-                          float* y0, float* y1) const {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
-    __m256 b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
-    for (std::size_t i = 0; i < n; i += 32) {
-      const __m256 h0 = _mm256_loadu_ps(h + i), h1 = _mm256_loadu_ps(h + i + 8);
-      const __m256 h2 = _mm256_loadu_ps(h + i + 16), h3 = _mm256_loadu_ps(h + i + 24);
-      a0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(x0 + i), a0);
-      b0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(x1 + i), b0);
-      a1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(x0 + i + 8), a1);
-      b1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(x1 + i + 8), b1);
-      a2 = _mm256_fmadd_ps(h2, _mm256_loadu_ps(x0 + i + 16), a2);
-      b2 = _mm256_fmadd_ps(h2, _mm256_loadu_ps(x1 + i + 16), b2);
-      a3 = _mm256_fmadd_ps(h3, _mm256_loadu_ps(x0 + i + 24), a3);
-      b3 = _mm256_fmadd_ps(h3, _mm256_loadu_ps(x1 + i + 24), b3);
-    }
-    *y0 = HorizontalSum(a0, a1, a2, a3);
-    *y1 = HorizontalSum(b0, b1, b2, b3);
+// Two channels share every tap load.
+template <typename T>
+struct Dot2 {
+  VC_AVX2 void operator()(const T* h, const T* x0, const T* x1, std::size_t n, T* y0,
+                          T* y1) const {
+    const T* x[2] = {x0, x1};
+    T y[2];
+    DotShared<T, 2>(h, x, n, y);
+    *y0 = y[0];
+    *y1 = y[1];
   }
 };
 
-struct DotF64 {
-  VC_AVX2 double operator()(const double* h, const double* x, std::size_t n) const {
-    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
-    __m256d a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
-    for (std::size_t i = 0; i < n; i += 16) {
-      a0 = _mm256_fmadd_pd(_mm256_loadu_pd(h + i), _mm256_loadu_pd(x + i), a0);
-      a1 = _mm256_fmadd_pd(_mm256_loadu_pd(h + i + 4), _mm256_loadu_pd(x + i + 4), a1);
-      a2 = _mm256_fmadd_pd(_mm256_loadu_pd(h + i + 8), _mm256_loadu_pd(x + i + 8), a2);
-      a3 = _mm256_fmadd_pd(_mm256_loadu_pd(h + i + 12), _mm256_loadu_pd(x + i + 12), a3);
-    }
-    return HorizontalSum(a0, a1, a2, a3);
-  }
-};
-
-struct Dot2F64 {
-  VC_AVX2 void operator()(const double* h, const double* x0, const double* x1, std::size_t n,
-                          double* y0, double* y1) const {
-    const DotF64 dot;
-    *y0 = dot(h, x0, n);
-    *y1 = dot(h, x1, n);
-  }
-};
-
-// Three windows sharing one tap row (integer decimation): 12 accumulators,
-// each output's four partial sums formed exactly as in DotF32.
-struct Dot3HF32 {
-  VC_AVX2 void operator()(const float* h, const float* x0, const float* x1, const float* x2,
-                          std::size_t n, float* y) const {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
-    __m256 b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
-    __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps();
-    __m256 c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
-    for (std::size_t i = 0; i < n; i += 32) {
-      __m256 t = _mm256_loadu_ps(h + i);
-      a0 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x0 + i), a0);
-      b0 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x1 + i), b0);
-      c0 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x2 + i), c0);
-      t = _mm256_loadu_ps(h + i + 8);
-      a1 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x0 + i + 8), a1);
-      b1 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x1 + i + 8), b1);
-      c1 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x2 + i + 8), c1);
-      t = _mm256_loadu_ps(h + i + 16);
-      a2 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x0 + i + 16), a2);
-      b2 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x1 + i + 16), b2);
-      c2 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x2 + i + 16), c2);
-      t = _mm256_loadu_ps(h + i + 24);
-      a3 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x0 + i + 24), a3);
-      b3 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x1 + i + 24), b3);
-      c3 = _mm256_fmadd_ps(t, _mm256_loadu_ps(x2 + i + 24), c3);
-    }
-    y[0] = HorizontalSum(a0, a1, a2, a3);
-    y[1] = HorizontalSum(b0, b1, b2, b3);
-    y[2] = HorizontalSum(c0, c1, c2, c3);
+// Three windows sharing one tap row (integer decimation).
+template <typename T>
+struct Dot3H {
+  VC_AVX2 void operator()(const T* h, const T* x0, const T* x1, const T* x2, std::size_t n,
+                          T* y) const {
+    const T* x[3] = {x0, x1, x2};
+    DotShared<T, 3>(h, x, n, y);
   }
 };
 
 // Three tap rows sharing one window (upsampling).
-struct Dot3XF32 {
-  VC_AVX2 void operator()(const float* h0, const float* h1, const float* h2, const float* x,
-                          std::size_t n, float* y) const {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
-    __m256 b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
-    __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps();
-    __m256 c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
-    for (std::size_t i = 0; i < n; i += 32) {
-      __m256 t = _mm256_loadu_ps(x + i);
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(h0 + i), t, a0);
-      b0 = _mm256_fmadd_ps(_mm256_loadu_ps(h1 + i), t, b0);
-      c0 = _mm256_fmadd_ps(_mm256_loadu_ps(h2 + i), t, c0);
-      t = _mm256_loadu_ps(x + i + 8);
-      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(h0 + i + 8), t, a1);
-      b1 = _mm256_fmadd_ps(_mm256_loadu_ps(h1 + i + 8), t, b1);
-      c1 = _mm256_fmadd_ps(_mm256_loadu_ps(h2 + i + 8), t, c1);
-      t = _mm256_loadu_ps(x + i + 16);
-      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(h0 + i + 16), t, a2);
-      b2 = _mm256_fmadd_ps(_mm256_loadu_ps(h1 + i + 16), t, b2);
-      c2 = _mm256_fmadd_ps(_mm256_loadu_ps(h2 + i + 16), t, c2);
-      t = _mm256_loadu_ps(x + i + 24);
-      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(h0 + i + 24), t, a3);
-      b3 = _mm256_fmadd_ps(_mm256_loadu_ps(h1 + i + 24), t, b3);
-      c3 = _mm256_fmadd_ps(_mm256_loadu_ps(h2 + i + 24), t, c3);
-    }
-    y[0] = HorizontalSum(a0, a1, a2, a3);
-    y[1] = HorizontalSum(b0, b1, b2, b3);
-    y[2] = HorizontalSum(c0, c1, c2, c3);
-  }
-};
-
-struct Dot3HF64 {
-  VC_AVX2 void operator()(const double* h, const double* x0, const double* x1, const double* x2,
-                          std::size_t n, double* y) const {
-    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
-    __m256d a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
-    __m256d b0 = _mm256_setzero_pd(), b1 = _mm256_setzero_pd();
-    __m256d b2 = _mm256_setzero_pd(), b3 = _mm256_setzero_pd();
-    __m256d c0 = _mm256_setzero_pd(), c1 = _mm256_setzero_pd();
-    __m256d c2 = _mm256_setzero_pd(), c3 = _mm256_setzero_pd();
-    for (std::size_t i = 0; i < n; i += 16) {
-      __m256d t = _mm256_loadu_pd(h + i);
-      a0 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i), a0);
-      b0 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i), b0);
-      c0 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i), c0);
-      t = _mm256_loadu_pd(h + i + 4);
-      a1 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i + 4), a1);
-      b1 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i + 4), b1);
-      c1 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i + 4), c1);
-      t = _mm256_loadu_pd(h + i + 8);
-      a2 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i + 8), a2);
-      b2 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i + 8), b2);
-      c2 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i + 8), c2);
-      t = _mm256_loadu_pd(h + i + 12);
-      a3 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x0 + i + 12), a3);
-      b3 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x1 + i + 12), b3);
-      c3 = _mm256_fmadd_pd(t, _mm256_loadu_pd(x2 + i + 12), c3);
-    }
-    y[0] = HorizontalSum(a0, a1, a2, a3);
-    y[1] = HorizontalSum(b0, b1, b2, b3);
-    y[2] = HorizontalSum(c0, c1, c2, c3);
-  }
-};
-
-struct Dot3XF64 {
-  VC_AVX2 void operator()(const double* h0, const double* h1, const double* h2, const double* x,
-                          std::size_t n, double* y) const {
-    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
-    __m256d a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
-    __m256d b0 = _mm256_setzero_pd(), b1 = _mm256_setzero_pd();
-    __m256d b2 = _mm256_setzero_pd(), b3 = _mm256_setzero_pd();
-    __m256d c0 = _mm256_setzero_pd(), c1 = _mm256_setzero_pd();
-    __m256d c2 = _mm256_setzero_pd(), c3 = _mm256_setzero_pd();
-    for (std::size_t i = 0; i < n; i += 16) {
-      __m256d t = _mm256_loadu_pd(x + i);
-      a0 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i), t, a0);
-      b0 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i), t, b0);
-      c0 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i), t, c0);
-      t = _mm256_loadu_pd(x + i + 4);
-      a1 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i + 4), t, a1);
-      b1 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i + 4), t, b1);
-      c1 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i + 4), t, c1);
-      t = _mm256_loadu_pd(x + i + 8);
-      a2 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i + 8), t, a2);
-      b2 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i + 8), t, b2);
-      c2 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i + 8), t, c2);
-      t = _mm256_loadu_pd(x + i + 12);
-      a3 = _mm256_fmadd_pd(_mm256_loadu_pd(h0 + i + 12), t, a3);
-      b3 = _mm256_fmadd_pd(_mm256_loadu_pd(h1 + i + 12), t, b3);
-      c3 = _mm256_fmadd_pd(_mm256_loadu_pd(h2 + i + 12), t, c3);
-    }
-    y[0] = HorizontalSum(a0, a1, a2, a3);
-    y[1] = HorizontalSum(b0, b1, b2, b3);
-    y[2] = HorizontalSum(c0, c1, c2, c3);
+template <typename T>
+struct Dot3X {
+  VC_AVX2 void operator()(const T* h0, const T* h1, const T* h2, const T* x, std::size_t n,
+                          T* y) const {
+    const T* h[3] = {h0, h1, h2};
+    DotShared<T, 3>(x, h, n, y);
   }
 };
 
@@ -335,19 +230,15 @@ VC_AVX2 inline void Dot4G(const float* const* h, const float* const* x, std::siz
   _mm_storeu_ps(y, Reduce4x8(a0, a1, a2, a3));
 }
 
-struct KernelsF32 {
-  using Dot = DotF32;
-  using Dot2 = Dot2F32;
-  using Dot3H = Dot3HF32;
-  using Dot3X = Dot3XF32;
+template <typename T>
+struct Kernels {
+  using Dot = resample::Dot<T>;
+  using Dot2 = resample::Dot2<T>;
+  using Dot3H = resample::Dot3H<T>;
+  using Dot3X = resample::Dot3X<T>;
 };
-
-struct KernelsF64 {
-  using Dot = DotF64;
-  using Dot2 = Dot2F64;
-  using Dot3H = Dot3HF64;
-  using Dot3X = Dot3XF64;
-};
+using KernelsF32 = Kernels<float>;
+using KernelsF64 = Kernels<double>;
 
 }  // namespace
 }  // namespace voicecore::resample
@@ -501,7 +392,7 @@ constexpr std::int64_t kMaxChainPhases = 16;
 template <typename Out>
 std::size_t RunFloatStage(KernelState& st, void* out, std::size_t max_frames) {
   if (st.filter->interpolated() || st.interpolation > kMaxChainPhases) {
-    return RunKernel<float, Out, DotF32, Dot2F32, Dot3HF32, Dot3XF32>(st, out, max_frames);
+    return RunKernel<float, Out, Dot<float>, Dot2<float>, Dot3H<float>, Dot3X<float>>(st, out, max_frames);
   }
   return RunKernelChains<Out>(st, out, max_frames);
 }

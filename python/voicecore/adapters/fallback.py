@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 from voicecore.adapters.base import (
@@ -37,6 +37,7 @@ __all__ = ["FallbackAdapter", "FallbackLLM", "FallbackSTT", "FallbackTTS"]
 
 _log = logging.getLogger("voicecore.adapters.fallback")
 A = TypeVar("A", bound=Adapter)
+T = TypeVar("T")
 
 
 class _Chain:
@@ -61,8 +62,47 @@ class _Chain:
         self.failovers += 1
         _log.warning("provider %s failed (%s); falling back", self.adapters[i].provider, exc)
 
+    async def first_success(
+        self, kind: str, open_stream: Callable[[Any], AsyncIterator[T]]
+    ) -> AsyncIterator[T]:
+        """Stream from the first provider that completes; a failed one hands over to the next."""
+        errors: list[str] = []
+        for i in self.order():
+            adapter = self.adapters[i]
+            it = open_stream(adapter)
+            try:
+                async for item in it:
+                    yield item
+                return
+            except AdapterError as exc:
+                self.mark_failed(i, exc)
+                errors.append(f"{adapter.provider}: {exc}")
+            finally:
+                aclose = getattr(it, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        raise AdapterError(f"every {kind} provider failed: " + "; ".join(errors), retryable=False)
 
-class FallbackLLM(LLM):
+
+class _ChainOwner:
+    """What every fallback adapter forwards to its providers."""
+
+    _chain: _Chain
+
+    @property
+    def failovers(self) -> int:
+        return self._chain.failovers
+
+    async def aclose(self) -> None:
+        for a in self._chain.adapters:
+            await a.aclose()
+
+    async def warm_up(self) -> None:
+        for a in self._chain.adapters:
+            await a.warm_up()
+
+
+class FallbackLLM(_ChainOwner, LLM):
     provider = "fallback"
 
     def __init__(self, llms: Sequence[LLM], *, cooldown_s: float = 30.0) -> None:
@@ -70,93 +110,34 @@ class FallbackLLM(LLM):
         self._chain = _Chain(llms, cooldown_s)
         self.provider = "fallback(" + ",".join(a.provider for a in llms) + ")"
 
-    @property
-    def failovers(self) -> int:
-        return self._chain.failovers
-
     def chat(
         self, ctx: ChatContext, *, tools: Sequence[FunctionTool] = (), conn: ConnOptions | None = None
     ) -> LLMStream:
-        return LLMStream(self._chat(ctx.copy(), tools, conn))
-
-    async def _chat(
-        self, ctx: ChatContext, tools: Sequence[FunctionTool], conn: ConnOptions | None
-    ) -> AsyncIterator[ChatChunk]:
-        errors: list[str] = []
-        for i in self._chain.order():
-            llm = self._chain.adapters[i]
-            assert isinstance(llm, LLM)
-            stream = llm.chat(ctx, tools=tools, conn=conn)
-            try:
-                async for chunk in stream:
-                    yield chunk
-                return
-            except AdapterError as exc:
-                self._chain.mark_failed(i, exc)
-                errors.append(f"{llm.provider}: {exc}")
-            finally:
-                await stream.aclose()
-        raise AdapterError("every LLM provider failed: " + "; ".join(errors), retryable=False)
+        ctx = ctx.copy()
+        return LLMStream(
+            self._chain.first_success("LLM", lambda llm: llm.chat(ctx, tools=tools, conn=conn))
+        )
 
     def _generate(self, ctx: ChatContext, tools: Sequence[FunctionTool]) -> AsyncIterator[ChatChunk]:
         raise NotImplementedError  # chat() is overridden
 
-    async def aclose(self) -> None:
-        for a in self._chain.adapters:
-            await a.aclose()
 
-    async def warm_up(self) -> None:
-        for a in self._chain.adapters:
-            await a.warm_up()
-
-
-class FallbackTTS(TTS):
+class FallbackTTS(_ChainOwner, TTS):
     provider = "fallback"
 
     def __init__(self, ttss: Sequence[TTS], *, cooldown_s: float = 30.0) -> None:
         super().__init__()
-        rates = {t.sample_rate_hz for t in ttss}
         self._chain = _Chain(ttss, cooldown_s)
-        # Frames keep their own rate; the session resamples each frame to its output rate.
-        self.sample_rate_hz = ttss[0].sample_rate_hz if len(rates) == 1 else ttss[0].sample_rate_hz
+        # Frames keep their own rate, so providers of different rates mix; the session resamples
+        # each frame to its output rate. The first provider's rate is the nominal one.
+        self.sample_rate_hz = ttss[0].sample_rate_hz
         self.provider = "fallback(" + ",".join(a.provider for a in ttss) + ")"
 
-    @property
-    def failovers(self) -> int:
-        return self._chain.failovers
-
     def synthesize(self, text: str, *, conn: ConnOptions | None = None) -> AsyncIterator[AudioFrame]:
-        return self._synth(text, conn)
-
-    async def _synth(self, text: str, conn: ConnOptions | None) -> AsyncIterator[AudioFrame]:
-        errors: list[str] = []
-        for i in self._chain.order():
-            tts = self._chain.adapters[i]
-            assert isinstance(tts, TTS)
-            it = tts.synthesize(text, conn=conn)
-            try:
-                async for frame in it:
-                    yield frame
-                return
-            except AdapterError as exc:
-                self._chain.mark_failed(i, exc)
-                errors.append(f"{tts.provider}: {exc}")
-            finally:
-                aclose = getattr(it, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-        raise AdapterError("every TTS provider failed: " + "; ".join(errors), retryable=False)
+        return self._chain.first_success("TTS", lambda tts: tts.synthesize(text, conn=conn))
 
     def _synthesize(self, text: str) -> AsyncIterator[AudioFrame]:
         raise NotImplementedError  # synthesize() is overridden
-
-    async def aclose(self) -> None:
-        for a in self._chain.adapters:
-            await a.aclose()
-
-    async def warm_up(self) -> None:
-        for a in self._chain.adapters:
-            await a.warm_up()
 
 
 class _FallbackSTTStream(STTStream):
@@ -213,7 +194,7 @@ class _FallbackSTTStream(STTStream):
             out.put_nowait(ev)
 
 
-class FallbackSTT(STT):
+class FallbackSTT(_ChainOwner, STT):
     provider = "fallback"
 
     def __init__(self, stts: Sequence[STT], *, cooldown_s: float = 30.0) -> None:
@@ -222,20 +203,8 @@ class FallbackSTT(STT):
         self.sample_rate_hz = stts[0].sample_rate_hz
         self.provider = "fallback(" + ",".join(a.provider for a in stts) + ")"
 
-    @property
-    def failovers(self) -> int:
-        return self._chain.failovers
-
     def stream(self) -> STTStream:
         return _FallbackSTTStream(self)
-
-    async def aclose(self) -> None:
-        for a in self._chain.adapters:
-            await a.aclose()
-
-    async def warm_up(self) -> None:
-        for a in self._chain.adapters:
-            await a.warm_up()
 
 
 def FallbackAdapter(adapters: Sequence[A], *, cooldown_s: float = 30.0) -> A:  # noqa: N802 - factory
