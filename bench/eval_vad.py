@@ -1,6 +1,7 @@
 """VAD quality and cost table: FrameVad, Silero, cascade and webrtcvad (modes 0-3) in one run.
 
     python bench/eval_vad.py [--eval-dir DIR] [--shared-only | --extra-only] [--quick]
+                             [--held-out SEED0 ...]
 
 For every mix it prints frame ROC-AUC, F1 at the default threshold (0.5; webrtcvad's binary
 decision), and SpeechDetector's onset / offset decision latency (median and p90 over utterances,
@@ -14,7 +15,9 @@ used to fit FrameVad (bench/fit_frame_vad.py uses 7000..7071).
 Silero and cascade report, per 10 ms frame, the probability of the latest finished 32 ms chunk
 (causal, what SpeechDetector sees); ``silero*`` is the corpus baseline's convention (each chunk's
 probability applied to the frames it covers) for comparison with BASELINES.md. Half-silence cases
-(speech about 50 %) measure the cascade's Silero savings.
+(speech about 50 %, seeds 9150..) measure the cascade's Silero savings; ``--held-out`` adds further
+half-silence sets (default seed0 9600: seeds 9650..) that were never used to tune the cascade (its
+settings were chosen on seeds 95xx, 96xx below 9650, 97xx and 98xx).
 """
 
 from __future__ import annotations
