@@ -37,20 +37,18 @@ def segments(events: list[vc.SpeechEvent]) -> list[DetectedSegment]:
 
 
 @pytest.mark.parametrize(
-    ("mode", "case", "strict_segments"),
+    ("mode", "case"),
     [
-        ("frame", "white_snr10", True),
-        ("frame", "dishes_snr10", True),
-        # FrameVad alone hangs on in the exercise-bike noise after some utterances and bridges
-        # the pauses (offsets up to ~1.5 s): only onsets are held to the target there.
-        ("frame", "fresh_bike_snr10", False),
-        ("cascade", "white_snr10", True),
-        ("cascade", "dishes_snr10", True),
-        ("cascade", "fresh_bike_snr10", True),
+        ("frame", "white_snr10"),
+        ("frame", "dishes_snr10"),
+        ("frame", "fresh_bike_snr10"),
+        ("cascade", "white_snr10"),
+        ("cascade", "dishes_snr10"),
+        ("cascade", "fresh_bike_snr10"),
     ],
 )
 def test_event_timing_on_10db_cases(
-    shared_mix, fresh_scene, mode: str, case: str, strict_segments: bool
+    shared_mix, fresh_scene, mode: str, case: str
 ) -> None:
     min_silence_ms = 500
     if case.startswith("fresh_"):
@@ -69,15 +67,13 @@ def test_event_timing_on_10db_cases(
     # A detector stuck at speech merges everything into one early "onset": bound it from below.
     assert d.onset_median_ms >= -100, d.onset_median_ms
     assert len(d.onset) >= 0.4 * len(truth)
-    if strict_segments:
-        # Most utterances get their own segment (a few short gaps are bridged by the hangover).
-        assert len(d.onset) >= 0.7 * len(truth)
-        # Issue target: offset within min_silence_ms + 50 ms (the silence is counted from where the
-        # probability started to fall, see SpeechDetector's release_threshold). Measured cascade
-        # medians on the shared 10 dB mixes are 480-490 ms; on this fresh bike scene 575 ms and
-        # FrameVad alone 530-565 ms (its decay is noisier): the target is missed there.
-        slack = 50 if mode == "cascade" and not case.startswith("fresh_") else 100
-        assert d.offset_median_ms <= min_silence_ms + slack, d.offset_median_ms
+    # Most utterances get their own segment (a few short gaps are bridged by the hangover).
+    assert len(d.onset) >= 0.7 * len(truth)
+    # Issue target: offset within min_silence_ms + 50 ms (the silence is counted from where the
+    # probability started to fall, see SpeechDetector's release_threshold: 0.8 for FrameVad,
+    # 0.9 with Silero). Measured medians: FrameVad 480/430/475 ms, cascade 470/480/350 ms
+    # (white, dishes, fresh bike). With FrameVad's old release (0.5) they were 530-635 ms.
+    assert d.offset_median_ms <= min_silence_ms + 50, d.offset_median_ms
 
 
 def test_cascade_f1_close_to_silero_and_cheaper(fresh_scene) -> None:
@@ -292,3 +288,20 @@ def test_cascade_drains_silero_after_each_utterance(fresh_scene) -> None:
     for e in pauses:
         # 1.2 s into the pause: Silero has rejected it.
         assert silero_p[e + 119] < 0.5, (e, silero_p[e : e + 120 : 10])
+
+
+def test_cascade_rejects_nan_before_any_state_change(fresh_scene) -> None:
+    hops = np.ascontiguousarray(fresh_scene(6, "dishes", 10.0).audio[: 16000 * 4]).reshape(-1, 160)
+    ref = StreamingVad("cascade")
+    expected = np.concatenate([ref.process_hops(hops[i : i + 2]) for i in range(0, len(hops), 2)])
+    vad = StreamingVad("cascade")
+    got = []
+    for i in range(0, len(hops), 2):
+        if i == 100:
+            bad = hops[i : i + 2].copy()
+            bad[1, 7] = np.nan
+            with pytest.raises(vc.AudioFormatError, match="NaN or Inf"):
+                vad.process_hops(bad)
+        got.append(vad.process_hops(hops[i : i + 2]))
+    np.testing.assert_array_equal(np.concatenate(got), expected)
+    assert vad.silero_chunks == ref.silero_chunks > 0
