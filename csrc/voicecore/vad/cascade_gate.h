@@ -22,7 +22,7 @@ struct CascadeGateConfig {
   double gate_threshold = 0.2;       // FrameVad below: sure of silence
   double confident_threshold = 0.97; // FrameVad at or above: sure of speech
   double hold_threshold = 0.7;       // Silero at or above: a speech verdict
-  double hold_floor = 0.2;           // FrameVad must stay at or above to hold speech
+  double hold_floor = 0.25;          // FrameVad must stay at or above to hold speech
   double reject_threshold = 0.15;    // Silero below: a non-speech verdict
   double rise = 0.2;                 // FrameVad rise over the rejected noise that recalls Silero
   int hold_samples = 6400;           // age limit of a held speech verdict

@@ -142,7 +142,7 @@ class StreamingVad:
         gate_threshold: float = 0.2,
         confident_threshold: float = 0.97,
         hold_threshold: float = 0.7,
-        hold_floor: float = 0.2,
+        hold_floor: float = 0.25,
         hold_ms: int = 400,
         reject_threshold: float = 0.15,
         rise: float = 0.2,
