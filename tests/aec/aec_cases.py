@@ -42,9 +42,26 @@ def pools(eval_dir: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return far, near
 
 
-def generated(eval_dir: Path, name: str, seed: int, **spec: object) -> EchoCase:
+def generated(eval_dir: Path, name: str, seed: int, stream: int = 7, **spec: object) -> EchoCase:
     far, near = pools(eval_dir)
-    return make_echo_case(name, np.random.default_rng([seed, 7]), far, near, **spec)  # type: ignore[arg-type]
+    return make_echo_case(name, np.random.default_rng([seed, stream]), far, near, **spec)  # type: ignore[arg-type]
+
+
+def with_delay_jump(case: EchoCase, at_s: float, jump_ms: int) -> EchoCase:
+    """The same room with the bulk delay changing by ``jump_ms`` at ``at_s`` (a playout buffer that
+    grew, or shrank if negative): the echo after the jump is the echo before it, moved in time."""
+    n = len(case.mic)
+    k = int(case.fs * jump_ms / 1000)
+    if k >= 0:
+        later = np.concatenate([np.zeros(k), case.echo])[:n]
+    else:
+        later = np.concatenate([case.echo[-k:], np.zeros(-k)])
+    w = np.zeros(n)
+    w[int(at_s * case.fs):] = 1.0
+    echo = case.echo * (1.0 - w) + later * w
+    noise = case.mic - case.echo - case.nearend
+    return EchoCase(case.name + "_jump", case.far, echo + case.nearend + noise, case.nearend, echo,
+                    case.fs, at_s, case.meta)
 
 
 def run(case: EchoCase, **kw: int) -> np.ndarray:

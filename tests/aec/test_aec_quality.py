@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from aec_cases import corpus_case, generated, run  # noqa: E402
+from aec_cases import corpus_case, generated, run, with_delay_jump  # noqa: E402
 
 from voicecore.dsp.aec import EchoCanceller  # noqa: E402
 from voicecore.dsp.aec_eval import EchoCase, evaluate_output  # noqa: E402
@@ -101,5 +101,68 @@ def test_recovery_after_path_change(eval_dir: Path, name: str) -> None:
 def test_recovery_after_delay_jump(eval_dir: Path) -> None:
     case = generated(eval_dir, "gen_jump", 904, rt60=0.2, delay_ms=(50, 150), change_s=6.0)
     m = evaluate_output(case, run(case))
-    assert m["recovery_s"] <= 2.5, m  # measured 2.1 s: the 1 s target is missed here (see report)
+    assert m["recovery_s"] <= 1.0, m  # measured 0.2 s (2.1 s before the confirmed fast changes)
+    assert m["erle_db"] >= 15.0, m  # 20.2 dB
+
+
+@pytest.mark.parametrize(("seed", "jump_ms", "delay_ms"),
+                         [(906, 120, 60), (907, 100, 60), (908, 100, 60), (909, -80, 150), (910, -100, 120)])
+def test_recovery_after_pure_delay_jump(eval_dir: Path, seed: int, jump_ms: int, delay_ms: int) -> None:
+    """Same room, the bulk delay grows (or shrinks) by 80-120 ms at 6 s: a playout buffer that changed.
+    The waveform test finds the exact shift from the foreground's echo history and moves the filter
+    window without touching the coefficients. Measured 0.9 / 0.3 / 0.25 / 0.6 / 0.55 s. Before, the
+    new delay waited for the long-memory estimator (400 ms of winning while the energy detector held
+    it) and the filter re-converged: the previous kernel missed 1 s on four of these five rooms."""
+    base = generated(eval_dir, f"gen_pure_jump_{seed}", seed, rt60=0.25, delay_ms=(delay_ms, delay_ms))
+    case = with_delay_jump(base, 6.0, jump_ms)
+    m = evaluate_output(case, run(case))
+    assert m["recovery_s"] <= 1.0, m
     assert m["erle_db"] >= 12.0, m
+
+
+@pytest.mark.parametrize("seed", [17, 18, 19])
+def test_recovery_after_room_and_delay_change(eval_dir: Path, seed: int) -> None:
+    """New room and +100 ms at 6 s (the eval's x03 recipe, seeds not used in its tables). No waveform
+    match exists, so the power test takes the proposal; the energy detector is then kept from holding
+    adaptation for 500 ms (the proposal runs late, displaced onsets look like talk). Measured 0.65 /
+    0.5 / 0.5 s; the previous kernel took 2.2 / 1.5 s on two of them."""
+    case = generated(eval_dir, f"gen_room_jump_{seed}", seed, stream=2, rt60=0.25, delay_ms=(60, 160),
+                     change_s=6.0)
+    m = evaluate_output(case, run(case))
+    assert m["recovery_s"] <= 1.0, m
+
+
+@pytest.mark.parametrize(("seed", "min_erle"), [(11, 25.0), (15, 35.0)])
+def test_no_spurious_delay_jump_in_double_talk(eval_dir: Path, seed: int, min_erle: float) -> None:
+    """Long double talk (SER 0 dB, 2-6 s and 7.5-11 s): near-end speech makes correlation peaks at
+    other lags that used to win the delay search for 400 ms and move the filter away (ERLE over the
+    file 10.0 dB on seed 11 and 22.6 dB on seed 15 before; 31 and 43 dB now). A delay change now needs
+    the microphone's confirmation, which near-end speech cannot give (it only adds power)."""
+    case = generated(eval_dir, f"gen_dt_{seed}", seed, stream=3, rt60=0.3, delay_ms=(90, 90), ser_db=0.0)
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= min_erle, m
+    assert m["near_loss_db"] <= 3.0, m
+
+
+def test_short_delay_double_talk_keeps_filter(eval_dir: Path) -> None:
+    """c08 (30 ms, SER +5 dB): the delay estimate used to jump to the end of the search range during
+    double talk (21.5 dB ERLE); measured now 50 dB."""
+    case = corpus_case(eval_dir, "c08_dt_ser+5_rt200_d30")
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= 35.0, m
+
+
+@pytest.mark.parametrize(("seed", "rt60", "delay_ms"), [(934, 0.2, 40), (931, 0.35, 120), (933, 0.35, 120),
+                                                         (937, 0.35, 120)])
+def test_delay_estimate_at_echo_onset(eval_dir: Path, seed: int, rt60: float, delay_ms: int) -> None:
+    """The reported delay ends at the echo's onset (the true delay plus at most two 4 ms blocks of
+    partition granularity), not where reverberation puts the envelope peak: the estimate is refined
+    from the converged filter's strongest partition. Measured 44 / 124 / 124 / 120 ms; the previous
+    kernel reported 60 / 148 / 144 / 132 ms (the energy detector then took the early echo for talk)."""
+    case = generated(eval_dir, f"gen_onset_{seed}", seed, rt60=rt60, delay_ms=(delay_ms, delay_ms))
+    ec = EchoCanceller(16000, 10, 500, 250)
+    far, mic = case.far.astype(np.float32), case.mic.astype(np.float32)
+    for i in range(0, len(mic) // 160 * 160, 160):
+        ec.push_far(far[i : i + 160])
+        ec.process_near(mic[i : i + 160])
+    assert delay_ms - 4.0 <= ec.stats["delay_ms"] <= delay_ms + 8.0, ec.stats

@@ -16,11 +16,18 @@ constexpr std::size_t kMaxBands = 15;
 constexpr float kPowerFloor = 1e-5f;
 constexpr float kMeanForget = 0.98f;     // ~200 ms envelope high-pass
 constexpr float kScoreForget = 0.99f;    // ~400 ms correlation memory
+// A second, short memory (~130 ms) proposes candidates for a fast change; the
+// owner confirms them (see fast_best) before they are taken.
+constexpr float kFastForget = 0.97f;
 constexpr int kRunsToSwitch = 12;        // ~50 ms of agreement before a change
-// While held (double talk, or a jump that makes the energy detector think so)
-// a candidate must win for 400 ms in a row: near-end speech makes peaks that
-// wander, a real jump makes one that stays.
+// Before the first estimate, while held (double talk) a candidate must win for
+// 400 ms in a row: near-end speech makes peaks that wander.
 constexpr int kRunsToSwitchHeld = 100;
+// Later changes wait for the canceller's confirmation (Set); without it a
+// candidate is taken only after winning for this long without a break, so a
+// real jump that the confirmation cannot see (a filter not yet converged, or
+// the echo's level changed with the delay) is still followed.
+constexpr int kRunsUnconfirmed = 150;
 constexpr float kMinQuality = 0.2f;
 constexpr float kSwitchRatio = 1.25f;  // a new lag must correlate 25 % better
 // Feature vectors are stored kBandStride floats apart, zero-padded, so the
@@ -51,7 +58,9 @@ DelayEstimator::DelayEstimator(std::size_t num_bins, std::size_t max_lag_blocks)
       far_energy_(max_lag_blocks + 1, 0.0f),
       near_features_(kBandStride, 0.0f),
       cross_(max_lag_blocks + 1, 0.0f),
-      far_power_lag_(max_lag_blocks + 1, 0.0f) {
+      far_power_lag_(max_lag_blocks + 1, 0.0f),
+      cross_fast_(max_lag_blocks + 1, 0.0f),
+      far_fast_(max_lag_blocks + 1, 0.0f) {
   Reset();
 }
 
@@ -63,11 +72,18 @@ void DelayEstimator::Reset() {
   std::fill(far_energy_.begin(), far_energy_.end(), 0.0f);
   std::fill(cross_.begin(), cross_.end(), 0.0f);
   std::fill(far_power_lag_.begin(), far_power_lag_.end(), 0.0f);
+  std::fill(cross_fast_.begin(), cross_fast_.end(), 0.0f);
+  std::fill(far_fast_.begin(), far_fast_.end(), 0.0f);
   near_power_ = 0.0f;
+  near_power_fast_ = 0.0f;
+  fast_best_ = -1;
   newest_ = 0;
   delay_blocks_ = -1;
   candidate_ = -1;
   candidate_runs_ = 0;
+  latest_ = -1;
+  latest_score_ = 0.0f;
+  bias_ = 0;
   quality_ = 0.0f;
   blocks_seen_ = 0;
 }
@@ -83,7 +99,7 @@ void DelayEstimator::Features(const float* power, std::vector<float>& mean, floa
 }
 
 void DelayEstimator::Update(const float* far_power, const float* near_power, bool hold,
-                            bool far_active) {
+                            bool far_active, bool settled) {
   const std::size_t slots = max_lag_ + 1;
   newest_ = (newest_ + 1) % slots;
   float* far_now = far_history_.data() + newest_ * kBandStride;
@@ -102,6 +118,9 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
   // root for the winner instead of one per lag.
   int best = -1;
   float best_rank = 0.0f;
+  near_power_fast_ = kFastForget * near_power_fast_ + (1.0f - kFastForget) * ne;
+  int fast = -1;
+  float fast_rank = 0.0f;
   for (std::size_t lag = 0; lag <= max_lag_; ++lag) {
     const std::size_t slot = newest_ >= lag ? newest_ - lag : newest_ + slots - lag;
     const float c = Dot16(near_features_.data(), far_history_.data() + slot * kBandStride);
@@ -109,6 +128,14 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
     const float fp = kScoreForget * far_power_lag_[lag] + (1.0f - kScoreForget) * far_energy_[slot];
     cross_[lag] = cross;
     far_power_lag_[lag] = fp;
+    const float fc = kFastForget * cross_fast_[lag] + (1.0f - kFastForget) * c;
+    const float ffp = kFastForget * far_fast_[lag] + (1.0f - kFastForget) * far_energy_[slot];
+    cross_fast_[lag] = fc;
+    far_fast_[lag] = ffp;
+    if (fc > 0.0f && fc * fc > fast_rank * (ffp + 1e-18f)) {
+      fast_rank = fc * fc / (ffp + 1e-18f);
+      fast = static_cast<int>(lag);
+    }
     if (cross > 0.0f && cross * cross > best_rank * (fp + 1e-18f)) {
       best_rank = cross * cross / (fp + 1e-18f);
       best = static_cast<int>(lag);
@@ -120,13 +147,23 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
                      (std::sqrt(far_power_lag_[static_cast<std::size_t>(best)] * near_power_) + 1e-9f);
   // Lags beyond the history seen so far are not meaningful yet.
   if (blocks_seen_ <= max_lag_ && best > static_cast<int>(blocks_seen_)) best = -1;
+  // The envelope peak's offset from the echo onset, learnt by Refine.
+  if (best >= 0) best = std::clamp(best - bias_, 0, static_cast<int>(max_lag_));
+  if (fast >= 0) fast = std::clamp(fast - bias_, 0, static_cast<int>(max_lag_));
+  fast_best_ = -1;
+  if (fast >= 0 && blocks_seen_ > max_lag_) {
+    const std::size_t f =
+        static_cast<std::size_t>(std::clamp(fast + bias_, 0, static_cast<int>(max_lag_)));
+    const float q = cross_fast_[f] / (std::sqrt(far_fast_[f] * near_power_fast_) + 1e-9f);
+    if (q >= kMinQuality && far_active) fast_best_ = fast;
+  }
   // With the far end silent where the echo is expected (the agent stopped,
   // say after a barge-in) the scores keep learning, but near-end speech then
   // correlates with whatever far speech is left at the end of the search
   // range: no new estimate is taken, so the converged filter is not shifted
   // out of its window just before the agent's next reply.
   if (best < 0 || best_score < kMinQuality || !far_active) {
-    candidate_runs_ = 0;
+    if (far_active) candidate_runs_ = 0;
     if (delay_blocks_ >= 0) {
       const std::size_t slot = static_cast<std::size_t>(delay_blocks_);
       quality_ = cross_[slot] / (std::sqrt(far_power_lag_[slot] * near_power_) + 1e-9f);
@@ -161,11 +198,34 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
     candidate_ = best;
     candidate_runs_ = 1;
   }
-  if (candidate_runs_ >= (hold ? kRunsToSwitchHeld : kRunsToSwitch)) {
-    delay_blocks_ = best;
-    candidate_runs_ = 0;
-    quality_ = best_score;
+  latest_ = best;
+  latest_score_ = best_score;
+  const bool first = delay_blocks_ < 0;
+  if ((first && candidate_runs_ >= (hold ? kRunsToSwitchHeld : kRunsToSwitch)) ||
+      (!settled && candidate_runs_ >= kRunsUnconfirmed)) {
+    Adopt();
   }
+}
+
+void DelayEstimator::Adopt() {
+  delay_blocks_ = latest_;
+  candidate_runs_ = 0;
+  quality_ = latest_score_;
+}
+
+void DelayEstimator::Refine(int lag) {
+  if (delay_blocks_ < 0) return;
+  lag = std::clamp(lag, 0, static_cast<int>(max_lag_));
+  bias_ += delay_blocks_ - lag;
+  delay_blocks_ = lag;
+  candidate_ = -1;
+  candidate_runs_ = 0;
+}
+
+void DelayEstimator::Set(int lag) {
+  delay_blocks_ = std::clamp(lag, 0, static_cast<int>(max_lag_));
+  candidate_ = -1;
+  candidate_runs_ = 0;
 }
 
 }  // namespace voicecore::aec

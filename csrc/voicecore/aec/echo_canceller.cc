@@ -52,6 +52,28 @@ constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;  // ~3 dB/s at 250 blocks/s
 constexpr float kNoiseSmooth = 0.3f;
 constexpr float kNoiseBias = 2.0f;    // the tracked minimum's offset under the mean
+// Delay-change confirmation (ConfirmDelay). Power test: over kConfirmBlocks
+// far-active blocks (smoothed with kConfirmForget), the current delay's echo
+// estimate must exceed the microphone by kConfirmOver nats per bin and the
+// proposal's log-spectral distance must be under kConfirmRatio times the
+// current's. Both tests run only while the foreground removes under 6 dB.
+constexpr int kConfirmBlocks = 12;
+constexpr float kConfirmRatio = 0.5f;
+constexpr float kConfirmOver = 0.5f;   // nats per bin, smoothed
+constexpr float kConfirmForget = 0.92f;
+constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
+// Waveform test: the shifted echo estimate must leave 10 dB less than the
+// microphone (and the foreground) over the blocks since the failure began.
+constexpr float kWaveRatio = 0.1f;
+constexpr int kWaveMaxBlocks = 50;
+// A power-test change is placed this many blocks before the proposal.
+constexpr int kPowerHedgeBlocks = 4;
+constexpr int kRetrainBlocks = 125;  // 500 ms without the energy detector
+// Delay refinement from the filter: checked every 16 blocks while the
+// foreground removes over 10 dB; the peak must stay for 4 checks (~250 ms).
+constexpr std::uint64_t kRefineEvery = 16;
+constexpr float kRefineErle = 0.1f;
+constexpr int kRefineRuns = 4;
 
 int CheckRate(int sample_rate_hz) {
   if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
@@ -142,7 +164,14 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       erl_den_(num_bins_, 0.0f),
       near_smooth_(num_bins_, 0.0f),
       near_noise_(num_bins_, 0.0f),
-      prior_(num_partitions_, 0.0f) {
+      prior_(num_partitions_, 0.0f),
+      confirm_power_(num_bins_, 0.0f),
+      refine_energy_(num_partitions_, 0.0f),
+      history_blocks_(max_delay_blocks_ + 1),
+      near_history_(history_blocks_ * block_size_, 0.0f),
+      echo_history_(history_blocks_ * block_size_, 0.0f),
+      wave_error_(2 * history_blocks_, 0.0f),
+      wave_ref_(2 * history_blocks_, 0.0f) {
   Reset();
 }
 
@@ -167,6 +196,23 @@ void EchoCanceller::Reset() {
   std::fill(near_smooth_.begin(), near_smooth_.end(), 0.0f);
   std::fill(near_noise_.begin(), near_noise_.end(), 0.0f);
   noise_init_ = false;
+  confirm_lag_ = -1;
+  wave_blocks_ = 0;
+  calm_blocks_ = 0;
+  std::fill(near_history_.begin(), near_history_.end(), 0.0f);
+  std::fill(echo_history_.begin(), echo_history_.end(), 0.0f);
+  history_pos_ = 0;
+  history_valid_ = 0;
+  echo_moved_ = 0;
+  retrain_blocks_ = 0;
+  refine_runs_ = 0;
+  refine_moved_ = 0;
+  confirm_mic_ = 0.0f;
+  confirm_error_ = 0.0f;
+  confirm_over_ = 0.0f;
+  confirm_current_ = 0.0f;
+  confirm_candidate_ = 0.0f;
+  confirm_blocks_ = 0;
   talk_hangover_ = 0;
   energy_talk_ = false;
   erl_blocks_ = 0;
@@ -265,17 +311,213 @@ void EchoCanceller::SetPrior(std::size_t lead) {
 void EchoCanceller::UpdateOffset() {
   const int d = delay_estimator_.delay_blocks();
   if (d < 0) return;
-  const std::size_t target =
-      static_cast<std::size_t>(d) > kMarginBlocks ? static_cast<std::size_t>(d) - kMarginBlocks : 0;
+  const std::size_t target = OffsetFor(d);
   // Recomputed only when the estimate's place in the window moves (short
   // delays); no allocation.
   const std::size_t lead = static_cast<std::size_t>(d) - target;
   if (lead != prior_lead_) SetPrior(lead);
-  if (target == offset_) return;
-  const int shift = static_cast<int>(target) - static_cast<int>(offset_);
+  // A refined estimate (the echo stayed where it was) moves the filters with
+  // the window so every coefficient keeps its lag; after a confirmed delay
+  // change the echo moved with the window, by echo_moved_ blocks, and the
+  // coefficients stay where they are (up to what a clamped window forces).
+  const int shift = static_cast<int>(target) - static_cast<int>(offset_) - echo_moved_;
+  echo_moved_ = 0;
+  if (target == offset_ && shift == 0) return;
   foreground_.Shift(shift);
   background_.Shift(shift);
   offset_ = target;
+}
+
+std::size_t EchoCanceller::OffsetFor(int delay_blocks) const {
+  const std::size_t d = static_cast<std::size_t>(std::max(delay_blocks, 0));
+  return d > kMarginBlocks ? d - kMarginBlocks : 0;
+}
+
+// Fast delay changes, confirmed against the microphone; they are considered
+// only while the foreground removes under 6 dB (a filter that still cancels
+// is at the right delay).
+//
+// 1. Waveform test (a pure delay change, the common case: a playout buffer
+//    grew or shrank). If the echo path only moved in time by `shift` blocks,
+//    the microphone now holds what the foreground predicted `shift` blocks
+//    ago (for a shorter delay, it held `-shift` blocks ago what the foreground
+//    predicts now). Every shift in range is scored from a history of the
+//    foreground's echo estimates, one block of multiply-adds each, so the
+//    filter is moved by exactly the right number of blocks and keeps working.
+//    It must hold from the start of the failure: the background soon learns
+//    some of the displaced echo inside its window and the foreground's
+//    predictions change.
+// 2. Power test (the room changed too): the delay estimator's short-memory
+//    proposal is taken when the foreground's power-domain echo estimate at
+//    the current delay exceeds what the microphone holds (far speech went
+//    where the echo should be and the microphone stayed quieter), and the same
+//    estimate moved to the proposal fits the microphone's log spectrum at
+//    least twice as well.
+// Near-end speech cannot pass either test: the talker is in no echo estimate,
+// and it only adds power to the microphone.
+void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float error_energy) {
+  confirm_mic_ = kConfirmForget * confirm_mic_ + near_energy;
+  confirm_error_ = kConfirmForget * confirm_error_ + error_energy;
+  const int current = delay_estimator_.delay_blocks();
+  const bool failing = confirm_error_ > kConfirmFailing * confirm_mic_;
+  if (current < 0 || erl_blocks_ < kErlWarmupBlocks || !failing) {
+    // The waveform test's budget is renewed only after the foreground has
+    // worked for a while: in double talk the failure flickers on and off.
+    if (++calm_blocks_ >= kWaveMaxBlocks) wave_blocks_ = 0;
+    confirm_lag_ = -1;
+    return;
+  }
+  calm_blocks_ = 0;
+  if (wave_blocks_ == 0) {
+    std::fill(wave_error_.begin(), wave_error_.end(), 0.0f);
+    std::fill(wave_ref_.begin(), wave_ref_.end(), 0.0f);
+  }
+  if (wave_blocks_ <= kWaveMaxBlocks) ++wave_blocks_;
+  const std::size_t b = block_size_;
+  const int max_shift = static_cast<int>(history_blocks_) - 1;
+  // history_pos_ holds the previous block (this one is stored afterwards).
+  // A pure move shows within a few dozen blocks of the failure; past that
+  // (double talk, a changed room) the test is not run, which bounds its cost.
+  const int valid = wave_blocks_ > kWaveMaxBlocks
+                        ? 0
+                        : std::min(max_shift, static_cast<int>(history_valid_));
+  for (int back = 3; back <= valid; ++back) {
+    const std::size_t slot =
+        (history_pos_ + history_blocks_ + 1 - static_cast<std::size_t>(back)) % history_blocks_;
+    const float* past_echo = echo_history_.data() + slot * b;
+    const float* past_near = near_history_.data() + slot * b;
+    // Eight partial sums per quantity (block sizes are multiples of 8), so the
+    // loop vectorises without reassociation flags.
+    float later8[8] = {};    // the delay grew by `back` blocks
+    float earlier8[8] = {};  // it shrank by `back` blocks
+    float past8[8] = {};
+    for (std::size_t i = 0; i < b; i += 8) {
+      for (std::size_t j = 0; j < 8; ++j) {
+        const float d1 = near[i + j] - past_echo[i + j];
+        const float d2 = past_near[i + j] - echo_fg_[i + j];
+        later8[j] += d1 * d1;
+        earlier8[j] += d2 * d2;
+        past8[j] += past_near[i + j] * past_near[i + j];
+      }
+    }
+    float later = 0.0f;
+    float earlier = 0.0f;
+    float past_mic = 0.0f;
+    for (std::size_t j = 0; j < 8; ++j) {
+      later += later8[j];
+      earlier += earlier8[j];
+      past_mic += past8[j];
+    }
+    const std::size_t up = static_cast<std::size_t>(max_shift + back);
+    const std::size_t down = static_cast<std::size_t>(max_shift - back);
+    wave_error_[up] += later;
+    wave_ref_[up] += std::min(near_energy, error_energy);
+    wave_error_[down] += earlier;
+    wave_ref_[down] += past_mic;
+  }
+  if (wave_blocks_ >= kConfirmBlocks && wave_blocks_ <= kWaveMaxBlocks) {
+    int best = 0;
+    float best_ratio = kWaveRatio;
+    for (std::size_t w = 0; w < wave_error_.size(); ++w) {
+      if (wave_ref_[w] <= kTiny) continue;
+      const float ratio = wave_error_[w] / wave_ref_[w];
+      if (ratio < best_ratio) {
+        best_ratio = ratio;
+        best = static_cast<int>(w) - max_shift;
+      }
+    }
+    if (best != 0) {
+      TakeDelay(current + best);
+      return;
+    }
+  }
+
+  const int cand = delay_estimator_.fast_best();
+  if (cand < 0 || std::abs(cand - current) <= 2) {
+    confirm_lag_ = -1;
+    return;
+  }
+  if (confirm_lag_ < 0 || std::abs(cand - confirm_lag_) > 2) {
+    confirm_over_ = 0.0f;
+    confirm_current_ = 0.0f;
+    confirm_candidate_ = 0.0f;
+    confirm_blocks_ = 0;
+  }
+  confirm_lag_ = cand;
+  foreground_.PowerEstimate(far_spectra_, OffsetFor(cand), confirm_power_.data());
+  float over_current = 0.0f;
+  float dist_current = 0.0f;
+  float dist_candidate = 0.0f;
+  for (std::size_t k = 0; k < num_bins_; ++k) {
+    const float floor = kNoiseBias * near_noise_[k] + kTiny;
+    const float mic = std::log(near_smooth_[k] + floor);
+    const float dc = std::log(echo_power_[k] + floor) - mic;
+    over_current += std::max(0.0f, dc);
+    dist_current += std::abs(dc);
+    dist_candidate += std::abs(std::log(confirm_power_[k] + floor) - mic);
+  }
+  confirm_over_ = kConfirmForget * confirm_over_ + over_current;
+  confirm_current_ = kConfirmForget * confirm_current_ + dist_current;
+  confirm_candidate_ = kConfirmForget * confirm_candidate_ + dist_candidate;
+  ++confirm_blocks_;
+  const float bins = static_cast<float>(num_bins_) / (1.0f - kConfirmForget);
+  if (confirm_blocks_ >= kConfirmBlocks && confirm_over_ > kConfirmOver * bins &&
+      confirm_candidate_ < kConfirmRatio * confirm_current_) {
+    // The envelope proposal runs late (reverberation only delays the
+    // envelope), and the direct path must not fall before the window: hedge
+    // earlier; RefineDelay later moves the estimate to the filter's peak.
+    TakeDelay(std::max(0, cand - kPowerHedgeBlocks));
+  }
+}
+
+// The envelope-based estimate can sit a few blocks after the echo's onset
+// (reverberation delays the envelope peak). Once the foreground cancels well,
+// its strongest partition is the direct path: the estimate is moved there, so
+// the step prior and the energy detector's prediction centre on the onset.
+// The echo did not move, so the coefficients keep their lags (UpdateOffset).
+void EchoCanceller::RefineDelay() {
+  if (stats_.blocks % kRefineEvery != 0) return;
+  const int current = delay_estimator_.delay_blocks();
+  if (current < 0 || confirm_error_ > kRefineErle * confirm_mic_) {
+    refine_runs_ = 0;
+    return;
+  }
+  foreground_.PartitionEnergies(refine_energy_.data());
+  std::size_t peak = 0;
+  for (std::size_t p = 1; p < num_partitions_; ++p) {
+    if (refine_energy_[p] > refine_energy_[peak]) peak = p;
+  }
+  const int moved = static_cast<int>(peak) - static_cast<int>(prior_lead_);
+  // Only earlier: the envelope estimate runs late, and a strong reflection
+  // after the direct path can briefly outweigh it.
+  if (moved > -2 || moved != refine_moved_) {
+    refine_moved_ = moved;
+    refine_runs_ = 0;
+    return;
+  }
+  if (++refine_runs_ >= kRefineRuns) {
+    delay_estimator_.Refine(current + moved);
+    refine_runs_ = 0;
+    refine_moved_ = 0;
+  }
+}
+
+void EchoCanceller::TakeDelay(int delay_blocks) {
+  const int before = delay_estimator_.delay_blocks();
+  delay_estimator_.Set(delay_blocks);
+  echo_moved_ = delay_estimator_.delay_blocks() - before;
+  // The excess that held adaptation came from the displaced echo.
+  talk_hangover_ = 0;
+  retrain_blocks_ = kRetrainBlocks;
+  energy_talk_ = false;
+  confirm_lag_ = -1;
+  wave_blocks_ = 0;
+  calm_blocks_ = 0;
+  // Echo estimates from before the move would pass the waveform test again,
+  // and the moved filter's failure is judged afresh.
+  history_valid_ = 0;
+  confirm_mic_ = 0.0f;
+  confirm_error_ = 0.0f;
 }
 
 void EchoCanceller::ProcessBlock(const float* near, float* out) {
@@ -328,8 +570,11 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   const float active_energy = kActivityPower * per_block * static_cast<float>(num_partitions_);
   float window_energy = 0.0f;
   for (std::size_t p = 0; p < num_partitions_; ++p) window_energy += far_spectra_.energy(offset_ + p);
+  // A foreground that cancels (over 6 dB, smoothed) is at the right delay: no
+  // unconfirmed change then.
+  const bool settled = confirm_error_ < kConfirmFailing * confirm_mic_;
   delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_,
-                          window_energy > active_energy);
+                          window_energy > active_energy, settled);
   UpdateOffset();
 
   for (std::size_t p = 0; p < num_partitions_; ++p) {
@@ -394,6 +639,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
         partition_weights_[p] = pn * ((1.0f - kProportion) * prior_[p] + kProportion * prop);
       }
     }
+    RefineDelay();
     // Three power sums over the span in one pass: the far power weighted like
     // the step (normalisation), with the fixed prior alone (the double-talk
     // detector's echo predictor must not move when the filter does), and
@@ -427,8 +673,12 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // The gain is bootstrapped over the first second of far activity (no
     // detection yet), then keeps learning, 10x slower while the detector fires
     // so it can never lock itself out.
-    const bool talk_now =
-        learnt && erl_blocks_ >= kErlWarmupBlocks && excess > kTalkFraction * mic_total;
+    // Right after a confirmed delay change the prediction may still be a few
+    // blocks off (the envelope proposal runs late): the displaced onsets are
+    // not taken for double talk while the filter re-converges.
+    if (retrain_blocks_ > 0) --retrain_blocks_;
+    const bool talk_now = learnt && erl_blocks_ >= kErlWarmupBlocks && retrain_blocks_ == 0 &&
+                          excess > kTalkFraction * mic_total;
     ++erl_blocks_;
     if (talk_now) {
       talk_hangover_ = kTalkHangoverBlocks;
@@ -436,6 +686,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       --talk_hangover_;
     }
     energy_talk_ = talk_hangover_ > 0;
+    ConfirmDelay(near, near_energy, fg_energy);
     {
       const float rate = (1.0f - kErlForget) * (energy_talk_ ? 0.1f : 1.0f);
       for (std::size_t k = 0; k < num_bins_; ++k) {
@@ -475,6 +726,13 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       bg_worse_runs_ = 0;
     }
   }
+
+  // Near and foreground echo history for the waveform test (ConfirmDelay).
+  history_pos_ = (history_pos_ + 1) % history_blocks_;
+  ++history_valid_;
+  std::copy(near, near + b, near_history_.begin() + static_cast<std::ptrdiff_t>(history_pos_ * b));
+  std::copy(echo_fg_.begin(), echo_fg_.end(),
+            echo_history_.begin() + static_cast<std::ptrdiff_t>(history_pos_ * b));
 
   if (!far_active) std::fill(echo_power_.begin(), echo_power_.end(), 0.0f);
   suppressor_.Process(near, echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active,

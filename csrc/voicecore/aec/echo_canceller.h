@@ -28,6 +28,15 @@
 // path; an echo path change keeps the broadband gain, is not taken for double
 // talk, and the background re-converges at full speed and takes over.
 //
+// Delay changes: the estimator's first lock is taken directly; later changes
+// are confirmed against the microphone while the foreground fails (see
+// ConfirmDelay): a pure move of the echo shows as the microphone matching the
+// foreground's echo estimate from N blocks ago (the window then moves by
+// exactly N blocks and the coefficients stay), a move with a new room as the
+// old delay over-predicting the microphone where the proposal does not.
+// Near-end speech passes neither test, so long double talk cannot drag the
+// estimate (and the filter window) away.
+//
 // Latency: one block of overlap-add in the suppressor plus the frame-to-block
 // buffering (block - gcd(frame, block) samples): 6 ms for 10 ms frames at 8
 // and 16 kHz.
@@ -92,6 +101,10 @@ class EchoCanceller {
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
   void UpdateOffset();
+  void ConfirmDelay(const float* near, float near_energy, float error_energy);
+  void TakeDelay(int delay_blocks);
+  void RefineDelay();
+  std::size_t OffsetFor(int delay_blocks) const;
   void SetPrior(std::size_t lead);
 
   const int sample_rate_hz_;
@@ -159,13 +172,37 @@ class EchoCanceller {
   std::vector<float> near_smooth_;  // mic power per bin smoothed over ~3 blocks
   std::vector<float> near_noise_;   // its minimum-tracked floor
   bool noise_init_ = false;
+  int confirm_lag_ = -1;  // the delay candidate under test
+  float confirm_mic_ = 0.0f;    // smoothed mic and foreground error energy
+  float confirm_error_ = 0.0f;
+  float confirm_over_ = 0.0f;
+  float confirm_current_ = 0.0f;
+  float confirm_candidate_ = 0.0f;
+  int confirm_blocks_ = 0;
   int talk_hangover_ = 0;
   bool energy_talk_ = false;
   int erl_blocks_ = 0;
   std::vector<float> prior_;
   std::size_t prior_lead_ = 0;
+  std::vector<float> confirm_power_;  // the foreground's power estimate at the candidate
+  std::vector<float> refine_energy_;  // foreground partition energies (RefineDelay)
+  int refine_runs_ = 0;
+  int refine_moved_ = 0;
+  // The last history_blocks_ near blocks and foreground echo estimates (ring),
+  // and per tried shift (-max..max) the waveform test's sums.
+  std::size_t history_blocks_;
+  std::size_t history_pos_ = 0;
+  std::size_t history_valid_ = 0;  // blocks stored since the last delay change
+  std::vector<float> near_history_;
+  std::vector<float> echo_history_;
+  std::vector<float> wave_error_;
+  std::vector<float> wave_ref_;
+  int wave_blocks_ = 0;  // blocks scored since the foreground began failing
+  int calm_blocks_ = 0;  // far-active blocks the foreground has not failed
 
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
+  int echo_moved_ = 0;      // blocks the echo moved in a confirmed delay change
+  int retrain_blocks_ = 0;  // blocks left without energy double-talk detection
   float smooth_fg_ = 0.0f;
   float smooth_bg_ = 0.0f;
   int bg_better_runs_ = 0;

@@ -17,6 +17,9 @@ constexpr float kCohForget = 0.8f;
 constexpr float kCohBias = 0.1f;
 // Over-subtraction of the coherent residual while the near end talks / not.
 constexpr float kOverDoubleTalk = 0.6f;
+// The power-leak residual while the near end talks: gentler than the coherent
+// part (a distorted loudspeaker leaks into every bin the talker uses).
+constexpr float kLeakOverDoubleTalk = 0.45f;
 constexpr float kOverSingleTalk = 6.0f;
 // Extra weight of the power-leak residual relative to the over-subtraction.
 constexpr float kLeakOver = 1.2f;
@@ -259,7 +262,8 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     residual_[k] = far_active ? std::max(leak * echo_power[k], (near_talk_ ? kResidualDecayTalk : kResidualDecay) * residual_[k]) : 0.0f;
     const float excess = std::max(0.0f, coherence_[k] - kCohBias) / (1.0f - kCohBias);
     const float g_coh = 1.0f - over * excess;
-    const float g_res = 1.0f - kLeakOver * (near_talk_ ? kOverDoubleTalk : kOverSingleTalk) * residual_[k] / (pe + kTiny);
+    const float leak_over = kLeakOver * (near_talk_ ? kLeakOverDoubleTalk : kOverSingleTalk);
+    const float g_res = 1.0f - leak_over * residual_[k] / (pe + kTiny);
     const float g = std::clamp(std::min(g_coh, g_res), kMinGain, 1.0f);
     gain_[k] = g;
     gain_sum += g;

@@ -6,14 +6,16 @@ reference), and :meth:`EchoCanceller.process_near` with the microphone; it retur
 with the echo removed, ``latency_ms`` (6 ms) late.
 
 Design (C++ kernel in ``csrc/voicecore/aec/``): 4 ms blocks; an envelope-correlation bulk delay
-estimator (0 to ``max_delay_ms``, with hysteresis); a partitioned-block frequency-domain adaptive
-filter (MDF/PBFDAF, per-bin normalised NLMS with a proportionate step across partitions) covering
-``tail_ms`` after the bulk delay, run as a foreground/background pair; an energy double-talk detector
-that slows the background and blocks copies while the near end talks (an echo path change is not
-mistaken for double talk, so it re-converges at full speed); a residual echo suppressor driven by the
-coherence of the error with the echo estimate plus a learnt power leakage, gentle while the near end
-talks (both a coherence and the energy detector must agree) and strong in single talk; comfort noise
-at the tracked noise floor, so suppression never leaves digital silence.
+estimator (0 to ``max_delay_ms``, with hysteresis; a later change is taken only when the microphone
+confirms it: the echo matches the filter's own earlier echo estimate moved in time, or the old delay
+predicts echo where the microphone has none, which near-end speech cannot fake); a partitioned-block
+frequency-domain adaptive filter (MDF/PBFDAF, per-bin normalised NLMS with a proportionate step across
+partitions) covering ``tail_ms`` after the bulk delay, run as a foreground/background pair; an energy
+double-talk detector that slows the background and blocks copies while the near end talks (an echo path
+change is not mistaken for double talk, so it re-converges at full speed); a residual echo suppressor
+driven by the coherence of the error with the echo estimate plus a learnt power leakage, gentle while
+the near end talks (both a coherence and the energy detector must agree) and strong in single talk;
+comfort noise at the tracked noise floor, so suppression never leaves digital silence.
 
 Streams: far and near are aligned by sample count. Every near frame consumes one frame of far
 samples. The far side may run ahead (bursts are buffered, up to ``max_delay_ms`` plus a frame; older
