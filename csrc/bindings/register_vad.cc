@@ -113,7 +113,9 @@ void RegisterVad(py::module_& m) {
       .def_readwrite("refresh_samples", &vad::CascadeGateConfig::refresh_samples)
       .def_readwrite("hangover_samples", &vad::CascadeGateConfig::hangover_samples)
       .def_readwrite("warmup_samples", &vad::CascadeGateConfig::warmup_samples)
-      .def_readwrite("refresh_replay_samples", &vad::CascadeGateConfig::refresh_replay_samples);
+      .def_readwrite("refresh_replay_samples", &vad::CascadeGateConfig::refresh_replay_samples)
+      .def_readwrite("fresh_drain", &vad::CascadeGateConfig::fresh_drain)
+      .def_readwrite("drain_warmup_samples", &vad::CascadeGateConfig::drain_warmup_samples);
 
   py::class_<vad::CascadeGate>(m, "CascadeGate")
       .def(py::init<const vad::CascadeGateConfig&>(), py::arg("config"))
@@ -146,14 +148,14 @@ void RegisterVad(py::module_& m) {
             const std::span<double> out(probs.mutable_data(), n);
             // The GIL stays held: the callback runs Silero in Python. FrameVad's share is
             // about 2 us per hop, too short to be worth handing the GIL back and forth.
-            const vad::CascadeGate::SileroFn fn = [&silero](const float*) {
-              return silero().cast<float>();
+            const vad::CascadeGate::SileroFn fn = [&silero](const float*, bool fresh) {
+              return silero(fresh).cast<float>();
             };
             self.Process(in, out, fn);
             return probs;
           },
           py::arg("hops"), py::arg("silero"),
-          "Probabilities of n 10 ms hops; calls silero() (which scores window()) where needed.")
+          "Probabilities of n 10 ms hops; calls silero(fresh) (which scores window(), first clearing Silero's state if fresh) where needed.")
       .def("reset", &vad::CascadeGate::Reset)
       .def_property_readonly("silero_chunks", &vad::CascadeGate::silero_chunks)
       .def_property_readonly("silero_probability", &vad::CascadeGate::silero_probability)

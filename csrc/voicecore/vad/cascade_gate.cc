@@ -38,6 +38,11 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
     throw ConfigError("refresh replay must be a multiple of 512 samples from 512 to " +
                       std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
   }
+  if (c.drain_warmup_samples < CascadeGate::kChunk || c.drain_warmup_samples % CascadeGate::kChunk != 0 ||
+      c.drain_warmup_samples > max_warmup) {
+    throw ConfigError("drain warmup must be a multiple of 512 samples from 512 to " +
+                      std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
+  }
   return c;
 }
 
@@ -65,6 +70,7 @@ void CascadeGate::Reset() {
   pos_ = silero_pos_ = 0;
   gate_until_ = -1;
   gate_open_ = false;
+  fresh_pending_ = false;
   smoothed_ = base_ = verdict_ = 0.0;
   silero_prob_ = frame_prob_ = 0.0f;
   silero_chunks_ = 0;
@@ -82,7 +88,8 @@ void CascadeGate::CopyFromRing(std::int64_t start, int count, float* out) const 
 void CascadeGate::RunSilero(const SileroFn& silero) {
   while (silero_pos_ + kChunk <= pos_) {
     CopyFromRing(silero_pos_ - kContext, kContext + kChunk, window_.data());
-    silero_prob_ = silero(window_.data());
+    silero_prob_ = silero(window_.data(), fresh_pending_);
+    fresh_pending_ = false;
     silero_pos_ += kChunk;
     ++silero_chunks_;
   }
@@ -141,7 +148,16 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
         gate_until_ = pos_ + c.hangover_samples;
         // A refresh only keeps Silero's state in step with the utterance (FrameVad
         // decides these hops), so one chunk is enough; elsewhere its answer counts.
-        if (!gate_open_) OpenGate(refresh ? c.refresh_replay_samples : c.warmup_samples);
+        if (!gate_open_) {
+          // A drain of a speech verdict after skipped audio: Silero's state is stale
+          // (it heard the utterance only in refresh chunks), and resumed from it in
+          // babble it keeps reporting speech for seconds. From a zero state it
+          // judges the pause on its own, as it does babble at a stream start.
+          const bool stale_speech = !refresh && verdict_ >= c.hold_threshold && c.fresh_drain;
+          if (stale_speech) fresh_pending_ = true;
+          OpenGate(refresh ? c.refresh_replay_samples
+                           : (stale_speech ? c.drain_warmup_samples : c.warmup_samples));
+        }
       } else if (gate_open_ && pos_ > gate_until_) {
         gate_open_ = false;
       }

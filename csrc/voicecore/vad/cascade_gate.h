@@ -31,6 +31,10 @@ struct CascadeGateConfig {
   int hangover_samples = 800;        // gate stays open this long after the last need
   int warmup_samples = 1024;         // replayed when Silero resumes (multiple of 512)
   int refresh_replay_samples = 512;  // replayed by a refresh inside confident speech
+  // Silero restarts from a zero recurrent state when it resumes to drain a stale
+  // speech verdict (see CascadeGate::Process), replaying drain_warmup_samples.
+  bool fresh_drain = true;
+  int drain_warmup_samples = 1024;
 };
 
 class CascadeGate {
@@ -39,8 +43,9 @@ class CascadeGate {
   static constexpr int kContext = 64;   // samples before a chunk that Silero also sees
   static constexpr int kHop = 160;
   // Receives kContext + kChunk consecutive samples (the chunk's true preceding
-  // samples, then the chunk); returns Silero's probability for the chunk.
-  using SileroFn = std::function<float(const float* window)>;
+  // samples, then the chunk); returns Silero's probability for the chunk. When
+  // fresh is true Silero must clear its recurrent state before scoring.
+  using SileroFn = std::function<float(const float* window, bool fresh)>;
 
   // Throws ConfigError for thresholds out of order or a warm-up that does not fit.
   explicit CascadeGate(const CascadeGateConfig& config);
@@ -75,6 +80,7 @@ class CascadeGate {
   std::int64_t silero_pos_ = 0;  // next Silero chunk start
   std::int64_t gate_until_ = -1;
   bool gate_open_ = false;
+  bool fresh_pending_ = false;  // next Silero chunk starts from a zero state
   double smoothed_ = 0.0;  // FrameVad probability, smoothed over about 2 hops
   double base_ = 0.0;      // smoothed FrameVad where Silero last rejected the audio
   double verdict_ = 0.0;   // Silero's latest probability, as the gate last saw it

@@ -151,6 +151,8 @@ class StreamingVad:
         gate_hangover_ms: int = 50,
         warmup_ms: int = 64,
         refresh_warmup_ms: int = 32,
+        fresh_drain: bool = True,
+        drain_warmup_ms: int = 64,
         model_package: str = MODEL_PACKAGE,
         clock: Callable[[], float] = time.process_time,
     ) -> None:
@@ -171,7 +173,7 @@ class StreamingVad:
                 f"need 0 <= reject_threshold <= hold_threshold and rise >= 0, got {reject_threshold!r}, "
                 f"{hold_threshold!r} and {rise!r}"
             )
-        if min(hold_ms, gate_hangover_ms, warmup_ms, recheck_ms, refresh_ms, refresh_warmup_ms) < 0:
+        if min(hold_ms, gate_hangover_ms, warmup_ms, recheck_ms, refresh_ms, refresh_warmup_ms, drain_warmup_ms) < 0:
             raise ConfigError(
                 f"hold_ms, recheck_ms, refresh_ms, gate_hangover_ms and warmup_ms must be >= 0, got "
                 f"{hold_ms!r}, {recheck_ms!r}, {refresh_ms!r}, {gate_hangover_ms!r} and {warmup_ms!r}"
@@ -197,12 +199,22 @@ class StreamingVad:
             cfg.warmup_samples = max(SILERO_CHUNK, warmup)
             refresh_warmup = (refresh_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
             cfg.refresh_replay_samples = max(SILERO_CHUNK, refresh_warmup)
+            cfg.fresh_drain = fresh_drain
+            drain_warmup = (drain_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
+            cfg.drain_warmup_samples = max(SILERO_CHUNK, drain_warmup)
             # The per-hop gate is C++ (a hop that needs no Silero costs no Python work); it calls
             # back for each Silero chunk, which scores the gate's window buffer in place.
             self._gate = _core.CascadeGate(cfg)
             window = self._gate.window()
-            score = self._silero.process_window_unchecked
-            self._score_window: Callable[[], float] = lambda: score(window)
+            silero = self._silero
+            score = silero.process_window_unchecked
+
+            def score_window(fresh: bool) -> float:
+                if fresh:
+                    silero.reset()
+                return score(window)
+
+            self._score_window: Callable[[bool], float] = score_window
         self._clock = clock
         # "silero" mode: ring of recent audio (whole hops, written in place) that Silero reads
         # its chunks from, plus one chunk of slack so a chunk that wraps round is copied.
