@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "voicecore/common/errors.h"
@@ -13,6 +14,11 @@ namespace {
 constexpr std::size_t kRingSize = 4096;  // >= replay + context + chunk + hop
 // Held speech reports at most this (StreamingVad's HELD_CAP).
 constexpr double kHeldCap = 0.85;
+static bool kHoldExpiredOnly = std::getenv("VC_HEO") != nullptr;
+static double kSlowT = std::getenv("VC_SLOW_T") ? std::atof(std::getenv("VC_SLOW_T")) : 2.0;
+static int kProb = std::getenv("VC_PROB") ? std::atoi(std::getenv("VC_PROB")) : 0;
+static double kPeak = std::getenv("VC_PEAK") ? std::atof(std::getenv("VC_PEAK")) : 0.0;
+static double kSlowA = std::getenv("VC_SLOW_A") ? std::atof(std::getenv("VC_SLOW_A")) : 1.0 / 30;
 
 const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
   if (!(0.0 <= c.gate_threshold && c.gate_threshold <= c.confident_threshold)) {
@@ -71,7 +77,8 @@ void CascadeGate::Reset() {
   gate_until_ = -1;
   gate_open_ = false;
   fresh_pending_ = false;
-  smoothed_ = base_ = verdict_ = 0.0;
+  probation_left_ = 0;
+  smoothed_ = base_ = verdict_ = slow_ = peak_ = 0.0;
   silero_prob_ = frame_prob_ = 0.0f;
   silero_chunks_ = 0;
 }
@@ -90,6 +97,7 @@ void CascadeGate::RunSilero(const SileroFn& silero) {
     CopyFromRing(silero_pos_ - kContext, kContext + kChunk, window_.data());
     silero_prob_ = silero(window_.data(), fresh_pending_);
     fresh_pending_ = false;
+    if (probation_left_ > 0) --probation_left_;
     silero_pos_ += kChunk;
     ++silero_chunks_;
   }
@@ -124,11 +132,16 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
       pos_ += kHop;
       const double fp = frame_probs_[i];
       smoothed_ = 0.5 * smoothed_ + 0.5 * fp;
+      slow_ += kSlowA * (fp - slow_);
+      peak_ = std::max(peak_, slow_);
       const std::int64_t age = pos_ - silero_pos_;
       bool need = false, held_speech = false, held_silence = false, refresh = false;
-      bool quiet = false;
+      bool quiet = false, probation = false;
       if (fp >= c.confident_threshold) {
         need = refresh = c.refresh_samples > 0 && age > c.refresh_samples;
+      } else if (probation_left_ > 0) {
+        need = true;
+        probation = true;
       } else if (verdict_ >= c.hold_threshold && fp >= c.hold_floor && age <= c.hold_samples) {
         held_speech = true;
       } else if (verdict_ >= c.reject_threshold) {
@@ -153,8 +166,12 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
           // (it heard the utterance only in refresh chunks), and resumed from it in
           // babble it keeps reporting speech for seconds. From a zero state it
           // judges the pause on its own, as it does babble at a stream start.
-          const bool stale_speech = !refresh && verdict_ >= c.hold_threshold && c.fresh_drain;
-          if (stale_speech) fresh_pending_ = true;
+          const bool stale_speech = !refresh && verdict_ >= c.hold_threshold && c.fresh_drain &&
+                                    (!kHoldExpiredOnly || fp >= c.hold_floor) && slow_ < kSlowT && peak_ >= kPeak;
+          if (stale_speech) {
+            fresh_pending_ = true;
+            probation_left_ = kProb;
+          }
           OpenGate(refresh ? c.refresh_replay_samples
                            : (stale_speech ? c.drain_warmup_samples : c.warmup_samples));
         }
@@ -170,9 +187,10 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
           base_ = smoothed_;
         }
         verdict_ = p;
+        if (p < c.reject_threshold) peak_ = slow_;
       }
       double out;
-      if (quiet) {
+      if (quiet || probation) {
         out = fp;
       } else if (need || held_silence) {
         out = silero_prob_;

@@ -82,6 +82,9 @@ class CascadeGate {
   bool gate_open_ = false;
   bool fresh_pending_ = false;  // next Silero chunk starts from a zero state
   double smoothed_ = 0.0;  // FrameVad probability, smoothed over about 2 hops
+  int probation_left_ = 0;
+  double peak_ = 0.0;  // highest slow_ since Silero last rejected the audio
+  double slow_ = 0.0;      // FrameVad probability, smoothed over about 300 ms
   double base_ = 0.0;      // smoothed FrameVad where Silero last rejected the audio
   double verdict_ = 0.0;   // Silero's latest probability, as the gate last saw it
   float silero_prob_ = 0.0f;
