@@ -115,6 +115,9 @@ void RegisterVad(py::module_& m) {
       .def_readwrite("warmup_samples", &vad::CascadeGateConfig::warmup_samples)
       .def_readwrite("refresh_replay_samples", &vad::CascadeGateConfig::refresh_replay_samples)
       .def_readwrite("fresh_drain", &vad::CascadeGateConfig::fresh_drain)
+      .def_readwrite("fresh_peak", &vad::CascadeGateConfig::fresh_peak)
+      .def_readwrite("fresh_level", &vad::CascadeGateConfig::fresh_level)
+      .def_readwrite("fresh_probation_chunks", &vad::CascadeGateConfig::fresh_probation_chunks)
       .def_readwrite("drain_warmup_samples", &vad::CascadeGateConfig::drain_warmup_samples);
 
   py::class_<vad::CascadeGate>(m, "CascadeGate")

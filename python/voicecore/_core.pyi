@@ -89,6 +89,9 @@ class CascadeGateConfig:
     warmup_samples: int
     refresh_replay_samples: int
     fresh_drain: bool
+    fresh_peak: float
+    fresh_level: float
+    fresh_probation_chunks: int
     drain_warmup_samples: int
     def __init__(self) -> None: ...
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <string>
 
 #include "voicecore/common/errors.h"
@@ -14,11 +13,8 @@ namespace {
 constexpr std::size_t kRingSize = 4096;  // >= replay + context + chunk + hop
 // Held speech reports at most this (StreamingVad's HELD_CAP).
 constexpr double kHeldCap = 0.85;
-static bool kHoldExpiredOnly = std::getenv("VC_HEO") != nullptr;
-static double kSlowT = std::getenv("VC_SLOW_T") ? std::atof(std::getenv("VC_SLOW_T")) : 2.0;
-static int kProb = std::getenv("VC_PROB") ? std::atoi(std::getenv("VC_PROB")) : 0;
-static double kPeak = std::getenv("VC_PEAK") ? std::atof(std::getenv("VC_PEAK")) : 0.0;
-static double kSlowA = std::getenv("VC_SLOW_A") ? std::atof(std::getenv("VC_SLOW_A")) : 1.0 / 30;
+// One-pole smoothing of FrameVad for the utterance level (time constant ~300 ms).
+constexpr double kSlowAlpha = 1.0 / 30;
 
 const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
   if (!(0.0 <= c.gate_threshold && c.gate_threshold <= c.confident_threshold)) {
@@ -48,6 +44,10 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
       c.drain_warmup_samples > max_warmup) {
     throw ConfigError("drain warmup must be a multiple of 512 samples from 512 to " +
                       std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
+  }
+  if (!(0.0 <= c.fresh_level && c.fresh_level <= 1.0 && 0.0 <= c.fresh_peak && c.fresh_peak <= 1.0 &&
+        c.fresh_probation_chunks >= 0)) {
+    throw ConfigError("need fresh_level and fresh_peak in [0, 1] and fresh_probation_chunks >= 0");
   }
   return c;
 }
@@ -132,7 +132,7 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
       pos_ += kHop;
       const double fp = frame_probs_[i];
       smoothed_ = 0.5 * smoothed_ + 0.5 * fp;
-      slow_ += kSlowA * (fp - slow_);
+      slow_ += kSlowAlpha * (fp - slow_);
       peak_ = std::max(peak_, slow_);
       const std::int64_t age = pos_ - silero_pos_;
       bool need = false, held_speech = false, held_silence = false, refresh = false;
@@ -140,6 +140,9 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
       if (fp >= c.confident_threshold) {
         need = refresh = c.refresh_samples > 0 && age > c.refresh_samples;
       } else if (probation_left_ > 0) {
+        // A restarted Silero under-reports speech for its first chunks (a zero state
+        // needs 4-8 chunks to call an utterance already under way): it runs, but
+        // FrameVad answers, and a rejection from it is not yet held.
         need = true;
         probation = true;
       } else if (verdict_ >= c.hold_threshold && fp >= c.hold_floor && age <= c.hold_samples) {
@@ -165,12 +168,15 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
           // A drain of a speech verdict after skipped audio: Silero's state is stale
           // (it heard the utterance only in refresh chunks), and resumed from it in
           // babble it keeps reporting speech for seconds. From a zero state it
-          // judges the pause on its own, as it does babble at a stream start.
+          // judges the pause on its own, as it does babble at a stream start. Only
+          // once FrameVad's utterance level has fallen from a clear peak (the
+          // utterance has probably ended): inside an utterance, or at low SNR where
+          // FrameVad never got sure, a zero state would miss the speech.
           const bool stale_speech = !refresh && verdict_ >= c.hold_threshold && c.fresh_drain &&
-                                    (!kHoldExpiredOnly || fp >= c.hold_floor) && slow_ < kSlowT && peak_ >= kPeak;
+                                    peak_ >= c.fresh_peak && slow_ < c.fresh_level;
           if (stale_speech) {
             fresh_pending_ = true;
-            probation_left_ = kProb;
+            probation_left_ = c.fresh_probation_chunks;
           }
           OpenGate(refresh ? c.refresh_replay_samples
                            : (stale_speech ? c.drain_warmup_samples : c.warmup_samples));

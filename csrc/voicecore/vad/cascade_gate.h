@@ -32,8 +32,14 @@ struct CascadeGateConfig {
   int warmup_samples = 1024;         // replayed when Silero resumes (multiple of 512)
   int refresh_replay_samples = 512;  // replayed by a refresh inside confident speech
   // Silero restarts from a zero recurrent state when it resumes to drain a stale
-  // speech verdict (see CascadeGate::Process), replaying drain_warmup_samples.
+  // speech verdict after an utterance (see CascadeGate::Process): FrameVad's
+  // ~300 ms level peaked at fresh_peak or above since Silero last rejected the
+  // audio and is now below fresh_level. It replays drain_warmup_samples, and
+  // for fresh_probation_chunks chunks FrameVad answers while Silero runs.
   bool fresh_drain = true;
+  double fresh_peak = 0.85;
+  double fresh_level = 0.6;
+  int fresh_probation_chunks = 4;
   int drain_warmup_samples = 1024;
 };
 
@@ -82,7 +88,7 @@ class CascadeGate {
   bool gate_open_ = false;
   bool fresh_pending_ = false;  // next Silero chunk starts from a zero state
   double smoothed_ = 0.0;  // FrameVad probability, smoothed over about 2 hops
-  int probation_left_ = 0;
+  int probation_left_ = 0;    // restarted-Silero chunks left before its verdict counts
   double peak_ = 0.0;  // highest slow_ since Silero last rejected the audio
   double slow_ = 0.0;      // FrameVad probability, smoothed over about 300 ms
   double base_ = 0.0;      // smoothed FrameVad where Silero last rejected the audio
