@@ -37,7 +37,7 @@ struct CascadeGateConfig {
   // audio and is now below fresh_level. It replays drain_warmup_samples, and
   // for fresh_probation_chunks chunks FrameVad answers while Silero runs.
   bool fresh_drain = true;
-  double fresh_peak = 0.85;
+  double fresh_peak = 0.93;
   double fresh_level = 0.6;
   int fresh_probation_chunks = 4;
   int drain_warmup_samples = 1024;
