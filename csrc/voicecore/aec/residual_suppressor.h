@@ -78,6 +78,9 @@ class ResidualSuppressor {
   std::vector<float> error_power_;
   std::vector<float> leak_num_;
   std::vector<float> leak_den_;
+  std::vector<float> nl_num_;       // smoothed residual unexplained by the leakage
+  std::vector<float> nl_power_;     // per-bin scratch: nonlinear residual estimate
+  float nl_den_ = 0.0f;             // smoothed total echo estimate power
   std::vector<float> prev_near_;
   std::vector<std::complex<float>> near_spec_;
   std::vector<float> smm_;                 // smoothed |M|^2 (microphone)
