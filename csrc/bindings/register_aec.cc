@@ -1,6 +1,5 @@
 // Bindings for the echo canceller (voicecore.aec). Arrays are validated with
 // the GIL held; the kernel then runs with the GIL released.
-#include <pybind11/complex.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -12,7 +11,6 @@
 
 #include "bindings/numpy_views.h"
 #include "voicecore/aec/echo_canceller.h"
-#include "voicecore/common/aec_real_fft.h"
 #include "voicecore/common/errors.h"
 
 namespace py = pybind11;
@@ -107,27 +105,6 @@ py::dict Stats(const EchoCanceller& self) {
 }  // namespace
 
 void RegisterAec(py::module_& m) {
-  // Test hook: the canceller's own real FFT, checked against numpy in tests.
-  m.def(
-      "_aec_rfft",
-      [](py::array_t<float, py::array::c_style> x) {
-        AecRealFft fft(static_cast<std::size_t>(x.shape(0)));
-        py::array_t<std::complex<float>> out(static_cast<py::ssize_t>(fft.num_bins()));
-        fft.Forward(x.data(), out.mutable_data());
-        return out;
-      },
-      py::arg("x").noconvert());
-  m.def(
-      "_aec_irfft",
-      [](py::array_t<std::complex<float>, py::array::c_style> spec) {
-        const auto n = static_cast<std::size_t>(2 * (spec.shape(0) - 1));
-        AecRealFft fft(n);
-        py::array_t<float> out(static_cast<py::ssize_t>(n));
-        fft.Inverse(spec.data(), out.mutable_data());
-        return out;
-      },
-      py::arg("spec").noconvert());
-
   py::class_<EchoCanceller>(m, "EchoCanceller")
       .def(py::init<int, int, int, int>(), py::arg("sample_rate_hz"), py::arg("frame_ms"),
            py::arg("max_delay_ms"), py::arg("tail_ms"))

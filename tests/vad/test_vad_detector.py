@@ -37,20 +37,18 @@ def segments(events: list[vc.SpeechEvent]) -> list[DetectedSegment]:
 
 
 @pytest.mark.parametrize(
-    ("mode", "case", "strict_segments"),
+    ("mode", "case"),
     [
-        ("frame", "white_snr10", True),
-        ("frame", "dishes_snr10", True),
-        # FrameVad alone hangs on in the exercise-bike noise after some utterances and bridges
-        # the pauses (offsets up to ~1.5 s): only onsets are held to the target there.
-        ("frame", "fresh_bike_snr10", False),
-        ("cascade", "white_snr10", True),
-        ("cascade", "dishes_snr10", True),
-        ("cascade", "fresh_bike_snr10", True),
+        ("frame", "white_snr10"),
+        ("frame", "dishes_snr10"),
+        ("frame", "fresh_bike_snr10"),
+        ("cascade", "white_snr10"),
+        ("cascade", "dishes_snr10"),
+        ("cascade", "fresh_bike_snr10"),
     ],
 )
 def test_event_timing_on_10db_cases(
-    shared_mix, fresh_scene, mode: str, case: str, strict_segments: bool
+    shared_mix, fresh_scene, mode: str, case: str
 ) -> None:
     min_silence_ms = 500
     if case.startswith("fresh_"):
@@ -69,15 +67,13 @@ def test_event_timing_on_10db_cases(
     # A detector stuck at speech merges everything into one early "onset": bound it from below.
     assert d.onset_median_ms >= -100, d.onset_median_ms
     assert len(d.onset) >= 0.4 * len(truth)
-    if strict_segments:
-        # Most utterances get their own segment (a few short gaps are bridged by the hangover).
-        assert len(d.onset) >= 0.7 * len(truth)
-        # Issue target: offset within min_silence_ms + 50 ms (the silence is counted from where the
-        # probability started to fall, see SpeechDetector's release_threshold). Measured cascade
-        # medians on the shared 10 dB mixes are 480-490 ms; on this fresh bike scene 575 ms and
-        # FrameVad alone 530-565 ms (its decay is noisier): the target is missed there.
-        slack = 50 if mode == "cascade" and not case.startswith("fresh_") else 100
-        assert d.offset_median_ms <= min_silence_ms + slack, d.offset_median_ms
+    # Most utterances get their own segment (a few short gaps are bridged by the hangover).
+    assert len(d.onset) >= 0.7 * len(truth)
+    # Issue target: offset within min_silence_ms + 50 ms (the silence is counted from where the
+    # probability started to fall, see SpeechDetector's release_threshold: 0.8 for FrameVad,
+    # 0.9 with Silero). Measured medians: FrameVad 480/430/475 ms, cascade 470/480/350 ms
+    # (white, dishes, fresh bike). With FrameVad's old release (0.5) they were 530-635 ms.
+    assert d.offset_median_ms <= min_silence_ms + 50, d.offset_median_ms
 
 
 def test_cascade_f1_close_to_silero_and_cheaper(fresh_scene) -> None:
@@ -198,7 +194,12 @@ def test_bad_input_and_config() -> None:
         StreamingVad("frame", hold_ms=-1)
     with pytest.raises(vc.ConfigError, match="hold_threshold"):
         StreamingVad("frame", hold_floor=1.5)
-    assert vc.SpeechDetector("frame").release_threshold == 0.5
+    with pytest.raises(vc.ConfigError, match="reject_threshold"):
+        StreamingVad("frame", reject_threshold=0.8)
+    with pytest.raises(vc.ConfigError, match="warmup must be a multiple of 512 samples"):
+        StreamingVad("cascade", warmup_ms=500)  # more than the gate's audio ring holds
+    assert vc.SpeechDetector("frame").release_threshold == 0.8
+    assert vc.SpeechDetector("frame", activation_threshold=0.85).release_threshold == 0.85
     assert vc.SpeechDetector("frame", release_threshold=0.8).release_threshold == 0.8
 
 
@@ -209,10 +210,10 @@ def test_release_threshold_ends_speech_at_the_fall() -> None:
     track = [0.0] * 20 + [0.99] * 50 + [0.8, 0.6, 0.45, 0.3] + [0.1] * 80
 
     class Scripted(StreamingVad):
-        def _hop(self, hop: np.ndarray) -> float:
+        def process_hops(self, hops: np.ndarray) -> np.ndarray:
             i = self._pos // 160
-            self._pos += 160
-            return track[i] if i < len(track) else 0.0
+            self._pos += 160 * len(hops)
+            return np.array([track[j] if j < len(track) else 0.0 for j in range(i, i + len(hops))])
 
     ends = {}
     for release in (0.9, 0.5):
@@ -241,3 +242,66 @@ def test_deterministic(fresh_scene) -> None:
     b, pb = run(vc.SpeechDetector("cascade"), audio, chunk=320)
     assert [(e.start_s, e.detected_s) for e in a] == [(e.start_s, e.detected_s) for e in b]
     assert pa == pb
+
+
+@pytest.mark.parametrize(
+    ("offset", "noise", "max_share"),
+    [(10, "bike", 0.32), (11, "dishes", 0.32), (12, "babble", 0.38), (5, "white", 0.25)],
+)
+def test_cascade_matches_silero_on_half_silence_at_a_fraction_of_its_invocations(
+    fresh_scene, offset: int, noise: str, max_share: float
+) -> None:
+    # Generated half-silence scenes at 20 dB (seeds 9205, 9210-9212; never tuned on). Measured
+    # Silero invocations of the cascade relative to Silero alone: white 0.17, dishes 0.23, bike
+    # 0.24, babble 0.34 (the previous gate, which ran Silero wherever FrameVad was unsure: 0.43-0.57
+    # outside white noise; an always-open gate: 1.0). F1 within 0.008 of Silero or above it on all four.
+    sc = fresh_scene(offset, noise, 20.0, gap_s=(1.5, 3.5))
+    n = len(sc.labels) // 2 * 2
+    hops = np.ascontiguousarray(sc.audio[: n * 160]).reshape(n // 2, 2, 160)
+    out = {}
+    for mode in ("silero", "cascade"):
+        vad = StreamingVad(mode)
+        p = np.concatenate([vad.process_hops(h) for h in hops])  # 20 ms pushes
+        out[mode] = (f1_score(p >= 0.5, sc.labels[:n]), vad.silero_chunks)
+    assert 0.4 <= sc.labels.mean() <= 0.6
+    assert out["silero"][0] >= 0.9
+    assert out["cascade"][0] >= out["silero"][0] - 0.02
+    assert out["cascade"][1] <= max_share * out["silero"][1]
+    assert out["cascade"][1] >= 0.1 * out["silero"][1]  # Silero does run (it decides the speech)
+
+
+def test_cascade_drains_silero_after_each_utterance(fresh_scene) -> None:
+    # After a speech verdict Silero keeps running until it rejects the audio, so in every long
+    # pause its latest answer is non-speech well before the pause ends. A gate that closes as soon
+    # as FrameVad is sure of silence leaves Silero's last (speech) answer standing into the pause,
+    # and the next resumption starts from that stale speech state.
+    sc = fresh_scene(5, "white", 20.0, gap_s=(1.5, 3.5))
+    vad = StreamingVad("cascade")
+    n = len(sc.labels)
+    silero_p = np.empty(n)
+    for i in range(n):
+        vad.process_hop(sc.audio[i * 160 : (i + 1) * 160])
+        silero_p[i] = vad.silero_probability
+    ends = [i for i in range(1, n) if sc.labels[i - 1] == 1 and sc.labels[i] == 0]
+    pauses = [e for e in ends if e + 120 <= n and not sc.labels[e : e + 120].any()]
+    assert len(pauses) >= 5
+    for e in pauses:
+        # 1.2 s into the pause: Silero has rejected it.
+        assert silero_p[e + 119] < 0.5, (e, silero_p[e : e + 120 : 10])
+
+
+def test_cascade_rejects_nan_before_any_state_change(fresh_scene) -> None:
+    hops = np.ascontiguousarray(fresh_scene(6, "dishes", 10.0).audio[: 16000 * 4]).reshape(-1, 160)
+    ref = StreamingVad("cascade")
+    expected = np.concatenate([ref.process_hops(hops[i : i + 2]) for i in range(0, len(hops), 2)])
+    vad = StreamingVad("cascade")
+    got = []
+    for i in range(0, len(hops), 2):
+        if i == 100:
+            bad = hops[i : i + 2].copy()
+            bad[1, 7] = np.nan
+            with pytest.raises(vc.AudioFormatError, match="NaN or Inf"):
+                vad.process_hops(bad)
+        got.append(vad.process_hops(hops[i : i + 2]))
+    np.testing.assert_array_equal(np.concatenate(got), expected)
+    assert vad.silero_chunks == ref.silero_chunks > 0

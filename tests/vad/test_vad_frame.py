@@ -128,3 +128,41 @@ def test_bad_input() -> None:
         vc.FrameVad(16000, 15)
     # Still usable after rejected input.
     assert 0.0 <= vad.process(np.zeros(160, np.float32)) <= 1.0
+
+
+def test_float32_with_a_foreign_dtype_object_is_accepted() -> None:
+    # An unpickled (or multiprocessing-shipped) float32 array carries its own dtype object; it is
+    # float32 all the same and must be scored like any other. Byte-swapped float32 is not.
+    import pickle
+
+    x = np.sin(np.arange(160, dtype=np.float32) * 0.3) * 0.1
+    y = pickle.loads(pickle.dumps(x))
+    assert y.dtype is not x.dtype
+    assert vc.FrameVad().process(y) == vc.FrameVad().process(x)
+    with pytest.raises(vc.AudioFormatError, match="float32"):
+        vc.FrameVad().process(x.astype(">f4"))
+
+
+def test_process_hops_matches_per_hop_calls(fresh_scene) -> None:
+    audio = fresh_scene(6, "dishes", 10.0).audio[: 16000 * 3]
+    ref = frame_probs(vc.FrameVad(), audio)
+    vad = vc.FrameVad()
+    hops = audio.reshape(-1, 160)
+    got = np.concatenate([vad.process_hops(hops[i : i + 7]) for i in range(0, len(hops), 7)])
+    np.testing.assert_array_equal(got, np.asarray(ref, np.float32))
+    assert 0.1 < float(np.std(got))  # it scored speech and pauses, not a constant
+    # A 20 ms FrameVad still takes 10 ms hops here (one probability per hop).
+    assert len(vc.FrameVad(16000, 20).process_hops(hops[:4])) == 4
+    with pytest.raises(vc.AudioFormatError, match="shape"):
+        vad.process_hops(audio[:320].reshape(2, 160, 1))
+    with pytest.raises(vc.AudioFormatError, match="shape"):
+        vad.process_hops(audio[:320].reshape(4, 80))
+    with pytest.raises(vc.AudioFormatError, match="float32"):
+        vad.process_hops(hops[:2].astype(np.float64))
+    with pytest.raises(vc.AudioFormatError, match="contiguous"):
+        vad.process_hops(np.zeros((2, 320), np.float32)[:, ::2])
+    bad = hops[:2].copy()
+    bad[1, 5] = np.nan
+    with pytest.raises(vc.AudioFormatError, match="NaN or Inf"):
+        vad.process_hops(bad)
+    assert len(vad.process_hops(np.zeros((0, 160), np.float32))) == 0

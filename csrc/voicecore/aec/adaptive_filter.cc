@@ -81,7 +81,7 @@ void AdaptiveFilter::Adapt(const AecKernels& kernels, const FarSpan& far, const 
   kernels.adapt(far, re_.data(), im_.data(), stride_, gain_re, gain_im, partition_weights);
 }
 
-void AdaptiveFilter::ConstrainNext(AecRealFft& fft, std::complex<float>* spectrum_scratch,
+void AdaptiveFilter::ConstrainNext(RealFft& fft, std::complex<float>* spectrum_scratch,
                                    float* time_scratch) {
   const std::size_t p = next_constrained_;
   next_constrained_ = (next_constrained_ + 1) % num_partitions_;

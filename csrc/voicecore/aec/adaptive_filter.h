@@ -18,7 +18,7 @@
 
 #include "voicecore/aec/aec_kernels.h"
 #include "voicecore/aec/far_spectrum_buffer.h"
-#include "voicecore/common/aec_real_fft.h"
+#include "voicecore/common/real_fft.h"
 
 namespace voicecore::aec {
 
@@ -60,7 +60,7 @@ class AdaptiveFilter {
 
   // Applies the gradient constraint to the next partition in turn. `fft` and
   // `scratch` (2 * block_size floats) are the caller's.
-  void ConstrainNext(AecRealFft& fft, std::complex<float>* spectrum_scratch, float* time_scratch);
+  void ConstrainNext(RealFft& fft, std::complex<float>* spectrum_scratch, float* time_scratch);
 
   // Moves the model by `blocks` partitions when the far read offset moves by
   // the same amount, so a pure delay jump keeps the learnt echo path: with a

@@ -56,7 +56,7 @@
 #include "voicecore/aec/delay_estimator.h"
 #include "voicecore/aec/far_spectrum_buffer.h"
 #include "voicecore/aec/residual_suppressor.h"
-#include "voicecore/common/aec_real_fft.h"
+#include "voicecore/common/real_fft.h"
 
 namespace voicecore::aec {
 
@@ -117,7 +117,7 @@ class EchoCanceller {
   const std::size_t prefill_;
 
   const AecKernels& kernels_;
-  AecRealFft fft_;
+  RealFft fft_;
   FarSpectrumBuffer far_spectra_;
   DelayEstimator delay_estimator_;
   AdaptiveFilter foreground_;

@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "voicecore/common/aec_real_fft.h"
+#include "voicecore/common/real_fft.h"
 
 namespace voicecore::aec {
 
@@ -59,7 +59,7 @@ class ResidualSuppressor {
   const std::size_t block_size_;
   const std::size_t fft_size_;
   const std::size_t num_bins_;
-  AecRealFft fft_;
+  RealFft fft_;
   std::vector<float> window_;
   std::vector<float> prev_echo_;
   std::vector<float> overlap_;

@@ -78,6 +78,20 @@ float FrameVad::ProcessHopWithFeatures(std::span<const float> hop, std::span<flo
   return Model(features.data());
 }
 
+void FrameVad::ProcessHops(std::span<const float> hops, std::span<float> probs) {
+  const std::size_t hop = features_.hop_size();
+  if (hops.size() != probs.size() * hop) {
+    throw AudioFormatError("FrameVad hops must hold " + std::to_string(probs.size()) + " x " +
+                           std::to_string(hop) + " samples (10 ms each), got " +
+                           std::to_string(hops.size()));
+  }
+  CheckFinite(hops);
+  for (std::size_t i = 0; i < probs.size(); ++i) {
+    features_.Analyze(hops.data() + i * hop, feature_scratch_);
+    probs[i] = Model(feature_scratch_);
+  }
+}
+
 float FrameVad::Process(std::span<const float> frame) {
   if (frame.size() != frame_size_) {
     throw AudioFormatError("FrameVad expects frames of exactly " + std::to_string(frame_size_) +

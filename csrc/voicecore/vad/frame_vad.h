@@ -30,6 +30,11 @@ class FrameVad {
   // Consumes exactly frame_size() samples in [-1, 1]; returns P(speech) in
   // [0, 1]. Throws AudioFormatError on a wrong length or NaN/Inf samples.
   float Process(std::span<const float> frame);
+  // Scores consecutive 10 ms hops (hops.size() == probs.size() * hop_size(),
+  // whatever frame_ms is): probs[i] is hop i's probability, as Process() on a
+  // 10 ms FrameVad would return it. One call per block of hops keeps the
+  // caller's per-hop overhead (a Python call each) out of the always-on stage.
+  void ProcessHops(std::span<const float> hops, std::span<float> probs);
   // Like Process() for one 10 ms hop, but also writes the kNumFeatures inputs of
   // the model (the offline fit reads them through this).
   float ProcessHopWithFeatures(std::span<const float> hop, std::span<float> features);

@@ -75,6 +75,17 @@ class FrameVad:
         require_ndarray(frame, "frame")
         return self._impl.process(frame)
 
+    def process_hops(self, hops: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Probabilities of ``n`` consecutive 10 ms hops given as a C-contiguous float32 array of
+        shape ``(n, sample_rate_hz // 100)``, whatever ``frame_ms`` is: the same values ``n`` calls of
+        :meth:`process` on a 10 ms FrameVad return, in one call.
+
+        Raises:
+            AudioFormatError: wrong dtype or shape, a strided array, or NaN/Inf samples.
+        """
+        require_ndarray(hops, "hops")
+        return self._impl.process_hops(hops)
+
     def reset(self) -> None:
         """Forget all history (noise floor, averages); keep the configuration."""
         self._impl.reset()

@@ -25,6 +25,7 @@ from typing import Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from voicecore import _core
 from voicecore.dsp.vad import FrameVad
 from voicecore.errors import AudioFormatError, ConfigError
 from voicecore.vad.silero import MODEL_PACKAGE, SileroVad
@@ -39,10 +40,12 @@ ANALYSIS_RATE_HZ = 16000
 HOP = 160  # 10 ms at the analysis rate
 SILERO_CHUNK = 512
 # Default release threshold per VAD (see SpeechDetector). Silero sits near 1 through speech and
-# takes ~100 ms to fall below 0.5 after it, so its fall is seen from 0.9; FrameVad dips inside
-# words, so a release above the activation threshold would split utterances.
+# takes ~100 ms to fall below 0.5 after it, so its fall is seen from 0.9. FrameVad's temporal
+# features decay over 100-200 ms after speech; from 0.8 its median offset at 10 dB drops from
+# 525-740 ms to 445-535 ms (generated scenes, seeds 9600/9700) with fewer merged utterances, at
+# the cost of a few more split ones in bike noise (false starts 1-3 -> 2-5 per scene).
+RELEASE_THRESHOLD: dict[str, float] = {"frame": 0.8, "silero": 0.9, "cascade": 0.9}
 HELD_CAP = 0.85
-RELEASE_THRESHOLD: dict[str, float] = {"frame": 0.0, "silero": 0.9, "cascade": 0.9}
 MIN_INPUT_RATE_HZ = 8000
 MAX_INPUT_RATE_HZ = 192000
 
@@ -98,19 +101,35 @@ class StreamingVad:
     """Per-10 ms speech probability at 16 kHz for the three modes (the engine of SpeechDetector).
 
     ``"frame"``: FrameVad only. ``"silero"``: Silero on every 32 ms chunk; each hop reports the latest
-    chunk's probability. ``"cascade"``: FrameVad runs on every hop and decides when Silero is needed.
-    A hop is settled without Silero when FrameVad is confident (probability below ``gate_threshold``:
-    clear silence, or at least ``confident_threshold``: clear speech), or when Silero's latest answer
-    said speech (at least ``hold_threshold``) no more than ``hold_ms`` ago and FrameVad still leans to
-    speech (at least ``hold_floor``): inside an utterance Silero has already spoken, so it need not run
-    again until FrameVad sees a possible end or the answer grows stale (in babble FrameVad leans to
-    speech in the pauses too, so only Silero can end the utterance). A confident-silence hop clears
-    the held answer. Otherwise the gate
-    opens: Silero catches up on the audio since it last ran (at most ``warmup_ms``, its recurrent state
-    kept: after a closed gate it restarts from where it left off, which costs far less than a cold
-    restart with a long replay and is as accurate here), and it keeps running while hops need it and
-    for ``gate_hangover_ms`` after. Uncertain hops report Silero's probability, confident hops
-    FrameVad's, held hops the larger of the two.
+    chunk's probability. ``"cascade"``: FrameVad scores every hop and Silero runs only where its
+    answer could differ from the one it last gave. Silero's latest answer (its *verdict*) stands,
+    without running Silero, while:
+
+    * FrameVad is sure of speech (probability at least ``confident_threshold``); Silero still runs
+      one chunk every ``refresh_ms`` there, so its recurrent state follows the utterance;
+    * the verdict is speech (at least ``hold_threshold``), at most ``hold_ms`` old, and FrameVad still
+      leans to speech (at least ``hold_floor``);
+    * the verdict is non-speech (below ``reject_threshold``), at most ``recheck_ms`` old, and
+      FrameVad has not risen: its smoothed probability is at most ``rise`` above its level where
+      Silero last rejected the audio (a *relative* rise: steady babble, dishes or bike noise that
+      Silero already rejected does not call it again, however speech-like FrameVad finds it);
+    * or FrameVad is sure of silence (below ``gate_threshold``) and the verdict is not speech.
+
+    Otherwise Silero runs on every chunk. In particular, after a speech verdict it keeps running
+    until it rejects the audio (it *drains*): Silero's recurrent state only leaves speech when it
+    sees the fall continuously; resumed in a pause with a stale speech state it can stay at speech
+    through babble for seconds. When Silero resumes after skipped audio it replays the last
+    ``warmup_ms`` (its recurrent state kept: a zeroed state misjudges the first chunks far more
+    often) with their true preceding samples as context, and the gate stays open for
+    ``gate_hangover_ms`` after the last hop that needed it. Hops where Silero runs or a non-speech
+    verdict stands report Silero's probability, except that hops FrameVad is sure of (confident
+    speech or silence, also while Silero drains) report FrameVad's; held speech reports the larger
+    of FrameVad's and the verdict (capped at HELD_CAP, below the release threshold).
+
+    Known limit: in babble Silero rejects the pauses after an utterance only if it heard the whole
+    utterance (run sparsely through it, it keeps a speech state in the following babble even when
+    run on every chunk of the pause), so at 20 dB babble the cascade can lose up to 0.1-0.17 F1
+    against Silero alone on some scenes (bench/eval_vad.py).
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
@@ -123,10 +142,15 @@ class StreamingVad:
         gate_threshold: float = 0.2,
         confident_threshold: float = 0.97,
         hold_threshold: float = 0.7,
-        hold_floor: float = 0.3,
+        hold_floor: float = 0.25,
         hold_ms: int = 400,
+        reject_threshold: float = 0.15,
+        rise: float = 0.2,
+        recheck_ms: int = 384,
+        refresh_ms: int = 320,
         gate_hangover_ms: int = 50,
         warmup_ms: int = 64,
+        refresh_warmup_ms: int = 32,
         model_package: str = MODEL_PACKAGE,
         clock: Callable[[], float] = time.process_time,
     ) -> None:
@@ -142,165 +166,131 @@ class StreamingVad:
                 f"hold_threshold and hold_floor must be in [0, 1] (1 disables holding), got "
                 f"{hold_threshold!r} and {hold_floor!r}"
             )
-        if min(hold_ms, gate_hangover_ms, warmup_ms) < 0:
+        if not 0.0 <= reject_threshold <= hold_threshold or rise < 0.0:
             raise ConfigError(
-                f"hold_ms, gate_hangover_ms and warmup_ms must be >= 0, got {hold_ms!r}, "
-                f"{gate_hangover_ms!r} and {warmup_ms!r}"
+                f"need 0 <= reject_threshold <= hold_threshold and rise >= 0, got {reject_threshold!r}, "
+                f"{hold_threshold!r} and {rise!r}"
+            )
+        if min(hold_ms, gate_hangover_ms, warmup_ms, recheck_ms, refresh_ms, refresh_warmup_ms) < 0:
+            raise ConfigError(
+                f"hold_ms, recheck_ms, refresh_ms, gate_hangover_ms and warmup_ms must be >= 0, got "
+                f"{hold_ms!r}, {recheck_ms!r}, {refresh_ms!r}, {gate_hangover_ms!r} and {warmup_ms!r}"
             )
         self.mode: VadMode = mode
-        self._frame = FrameVad(ANALYSIS_RATE_HZ, 10) if mode != "silero" else None
+        self._frame = FrameVad(ANALYSIS_RATE_HZ, 10) if mode == "frame" else None
         self._silero = SileroVad(ANALYSIS_RATE_HZ, package=model_package) if mode != "frame" else None
-        self._gate_threshold = gate_threshold
-        self._confident = confident_threshold
-        self._hold_threshold = hold_threshold
-        self._hold_floor = hold_floor
-        self._hold = hold_ms * ANALYSIS_RATE_HZ // 1000
-        self._hangover = gate_hangover_ms * ANALYSIS_RATE_HZ // 1000
-        warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
-        self._warmup = max(SILERO_CHUNK, warmup)
+        self._gate: _core.CascadeGate | None = None
+        if mode == "cascade":
+            assert self._silero is not None
+            cfg = _core.CascadeGateConfig()
+            cfg.gate_threshold = gate_threshold
+            cfg.confident_threshold = confident_threshold
+            cfg.hold_threshold = hold_threshold
+            cfg.hold_floor = hold_floor
+            cfg.reject_threshold = reject_threshold
+            cfg.rise = rise
+            cfg.hold_samples = hold_ms * ANALYSIS_RATE_HZ // 1000
+            cfg.recheck_samples = recheck_ms * ANALYSIS_RATE_HZ // 1000
+            cfg.refresh_samples = refresh_ms * ANALYSIS_RATE_HZ // 1000
+            cfg.hangover_samples = gate_hangover_ms * ANALYSIS_RATE_HZ // 1000
+            warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
+            cfg.warmup_samples = max(SILERO_CHUNK, warmup)
+            refresh_warmup = (refresh_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
+            cfg.refresh_replay_samples = max(SILERO_CHUNK, refresh_warmup)
+            # The per-hop gate is C++ (a hop that needs no Silero costs no Python work); it calls
+            # back for each Silero chunk, which scores the gate's window buffer in place.
+            self._gate = _core.CascadeGate(cfg)
+            window = self._gate.window()
+            score = self._silero.process_window_unchecked
+            self._score_window: Callable[[], float] = lambda: score(window)
         self._clock = clock
-        # Ring of recent audio (whole hops, written in place) that Silero reads its chunks from,
-        # plus one chunk of slack so a chunk that wraps round is copied into a fixed buffer.
-        self._history = np.zeros(-(-(self._warmup + SILERO_CHUNK + HOP) // HOP) * HOP, np.float32)
+        # "silero" mode: ring of recent audio (whole hops, written in place) that Silero reads
+        # its chunks from, plus one chunk of slack so a chunk that wraps round is copied.
+        self._history = np.zeros(-(-(2 * SILERO_CHUNK + HOP) // HOP) * HOP, np.float32)
         self._wrap = np.zeros(SILERO_CHUNK, np.float32)
         self.reset()
-
-    @classmethod
-    def economy(cls, *, model_package: str = MODEL_PACKAGE) -> StreamingVad:
-        """A cascade that runs Silero less than the default, for quiet rooms: wider confident bands
-        (below 0.3 silence, from 0.9 speech), held speech from Silero >= 0.6 for up to 600 ms.
-        Measured on half-silence scenes (bench/eval_vad.py): 0.23x Silero's CPU in white noise and
-        0.35x in clean audio within 0.022 F1 of Silero, but it loses up to 0.07-0.21 F1 in babble,
-        dishes and bike noise, where FrameVad's confident speech is wrong more often."""
-        return cls(
-            "cascade",
-            gate_threshold=0.3,
-            confident_threshold=0.9,
-            hold_threshold=0.6,
-            hold_floor=0.25,
-            hold_ms=600,
-            gate_hangover_ms=30,
-            warmup_ms=64,
-            model_package=model_package,
-        )
 
     def reset(self) -> None:
         if self._frame is not None:
             self._frame.reset()
         if self._silero is not None:
             self._silero.reset()
+        if self._gate is not None:
+            self._gate.reset()
         self._history[:] = 0.0
         self._pos = 0  # samples seen
-        self._silero_pos = 0  # next Silero chunk start (absolute sample index)
+        self._silero_pos = 0  # next Silero chunk start ("silero" mode)
         self._silero_prob = 0.0
-        self._held = 0.0  # Silero's latest answer, cleared by a confident-silence hop
-        self._gate_until = -1  # absolute sample index; gate open while pos <= this
-        self._gate_open = self.mode == "silero"
-        self.frame_probability = 0.0
-        self.silero_chunks = 0
+        self._frame_prob = 0.0
+        self._silero_chunks = 0
         self.inference_s = 0.0
 
     @property
     def gate_open(self) -> bool:
-        return self._gate_open
+        """Whether Silero ran on (or is running through) the latest hop's audio."""
+        if self._gate is not None:
+            return self._gate.gate_open
+        return self.mode == "silero"
+
+    @property
+    def silero_chunks(self) -> int:
+        """Silero inferences run so far."""
+        return self._gate.silero_chunks if self._gate is not None else self._silero_chunks
+
+    @property
+    def silero_probability(self) -> float:
+        """Silero's latest output (0 before its first chunk; stale while the gate is closed)."""
+        return self._gate.silero_probability if self._gate is not None else self._silero_prob
+
+    @property
+    def frame_probability(self) -> float:
+        """FrameVad's probability for the latest hop (0 in ``"silero"`` mode)."""
+        return self._gate.frame_probability if self._gate is not None else self._frame_prob
 
     def process_hop(self, hop: NDArray[np.float32]) -> float:
         """Consume 160 samples (10 ms at 16 kHz); return the current speech probability."""
-        t0 = self._clock()
-        prob = self._hop(hop)
-        self.inference_s += self._clock() - t0
-        return prob
+        return float(self.process_hops(hop.reshape(1, HOP))[0])
 
     def process_hops(self, hops: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Consume ``hops`` of shape ``(n, 160)`` (n consecutive 10 ms hops); return their n
-        probabilities. Same results as n :meth:`process_hop` calls, with the CPU clock read once
-        per call instead of twice per hop (a clock read costs about 1 us, a few % of a hop)."""
+        """Consume ``hops`` of shape ``(n, 160)`` (n consecutive 10 ms hops, float32); return their n
+        probabilities. Same results however the stream is cut into calls; the CPU clock is read
+        once per call."""
         t0 = self._clock()
-        out = np.empty(len(hops))
-        hop_fn = self._hop
-        for i in range(len(hops)):
-            out[i] = hop_fn(hops[i])
+        self._pos += len(hops) * HOP
+        if self._gate is not None:
+            out = self._gate.process(np.ascontiguousarray(hops, np.float32), self._score_window)
+        elif self._frame is not None:
+            out = self._frame.process_hops(np.ascontiguousarray(hops, np.float32)).astype(np.float64)
+            if len(out):
+                self._frame_prob = float(out[-1])
+        else:
+            out = np.empty(len(hops))
+            pos = self._pos - len(hops) * HOP
+            for i in range(len(hops)):
+                pos += HOP
+                out[i] = self._hop_silero(hops[i], pos)
         self.inference_s += self._clock() - t0
         return out
 
-    def _hop(self, hop: NDArray[np.float32]) -> float:
-        w = self._pos % len(self._history)
+    def _hop_silero(self, hop: NDArray[np.float32], pos: int) -> float:
+        size = len(self._history)
+        w = (pos - HOP) % size
         self._history[w : w + HOP] = hop
-        self._pos += HOP
-        if self.mode == "silero":
-            self._run_silero()
-            return self._silero_prob
-        assert self._frame is not None
-        fp = self._frame.process(hop)
-        self.frame_probability = fp
-        if self.mode == "frame":
-            return fp
-        if fp < self._gate_threshold:
-            need = False
-            self._held = 0.0
-        elif fp >= self._confident:
-            need = False
-        else:
-            need = not (
-                self._held >= self._hold_threshold
-                and fp >= self._hold_floor
-                and self._pos - self._silero_pos <= self._hold
-            )
-        if need:
-            self._gate_until = self._pos + self._hangover
-            if not self._gate_open:
-                self._open_gate()
-        elif self._gate_open and self._pos > self._gate_until:
-            self._gate_open = False
-        if self._gate_open:
-            self._run_silero()
-            self._held = self._silero_prob
-        if need:
-            prob = self._silero_prob
-        elif self._gate_threshold <= fp < self._confident:
-            # Held speech: at least the activation level, but below the release threshold
-            # (HELD_CAP), so SpeechDetector's silence countdown can start in the held tail of an
-            # utterance instead of at the next Silero run.
-            prob = max(fp, min(self._held, HELD_CAP))
-        else:
-            prob = fp
-        return prob
-
-    def _run_silero(self) -> None:
         silero = self._silero
         assert silero is not None
-        while self._silero_pos + SILERO_CHUNK <= self._pos:
-            self._silero_prob = silero.process_unchecked(self._chunk_at(self._silero_pos))
+        while self._silero_pos + SILERO_CHUNK <= pos:
+            start = self._silero_pos % size
+            if start + SILERO_CHUNK <= size:
+                chunk = self._history[start : start + SILERO_CHUNK]
+            else:
+                head = size - start
+                self._wrap[:head] = self._history[start:]
+                self._wrap[head:] = self._history[: SILERO_CHUNK - head]
+                chunk = self._wrap
+            self._silero_prob = silero.process_unchecked(chunk)
             self._silero_pos += SILERO_CHUNK
-            self.silero_chunks += 1
-
-    def _chunk_at(self, pos: int) -> NDArray[np.float32]:
-        size = len(self._history)
-        start = pos % size
-        if start + SILERO_CHUNK <= size:
-            return self._history[start : start + SILERO_CHUNK]
-        head = size - start
-        self._wrap[:head] = self._history[start:]
-        self._wrap[head:] = self._history[: SILERO_CHUNK - head]
-        return self._wrap
-
-    def _open_gate(self) -> None:
-        assert self._silero is not None
-        earliest = max(0, self._pos - self._warmup)
-        if self._silero_pos < earliest:
-            # Silero skipped audio while the gate was closed. Its recurrent state is kept (it
-            # summarises the stream up to where it stopped) and it resumes on the last warm-up
-            # chunks, with their true preceding samples as its context.
-            self._silero_pos = earliest
-            ctx = self._silero.context_size
-            if self._silero_pos >= ctx:
-                self._silero.set_context(self._samples_before(self._silero_pos, ctx))
-        self._gate_open = True
-
-    def _samples_before(self, pos: int, count: int) -> NDArray[np.float32]:
-        size = len(self._history)
-        idx = np.arange(pos - count, pos) % size
-        return self._history[idx]
+            self._silero_chunks += 1
+        return self._silero_prob
 
 
 class SpeechDetector:
@@ -321,16 +311,14 @@ class SpeechDetector:
 
     Args:
         vad: ``"frame"`` (FrameVad only: cheapest), ``"silero"`` (Silero every 32 ms: most accurate,
-            about 150 us per chunk), or ``"cascade"`` (default: FrameVad settles the hops it is
-            sure of and Silero runs only where it is not; on half-silence audio 0.3x Silero's CPU
-            in white noise, 0.5-0.7x in babble, dishes and bike noise, at Silero's F1 within 0.02
-            except in loud babble), or a configured :class:`StreamingVad` such as
-            ``StreamingVad.economy()`` (cheaper cascade for quiet rooms).
+            about 150 us per chunk), or ``"cascade"`` (default: Silero runs only where its answer
+            could change, see :class:`StreamingVad`; figures in bench/eval_vad.py), or a
+            configured :class:`StreamingVad`.
         activation_threshold: probability at or above which a hop counts as speech.
         deactivation_threshold: probability below which a hop counts as silence (<= activation).
         release_threshold: the silence countdown starts where the probability fell below this
             (>= activation). Default: 0.9 for ``"silero"`` and ``"cascade"`` (Silero's output starts
-            falling from ~1 as soon as speech stops), ``activation_threshold`` for ``"frame"``.
+            falling from ~1 as soon as speech stops), 0.8 for ``"frame"``.
         min_speech_ms: speech needed before SpeechStarted (filters clicks).
         min_silence_ms: silence needed before SpeechEnded (bridges pauses inside a sentence).
         prefix_padding_ms: audio kept before the onset and included in the events' ``audio``.

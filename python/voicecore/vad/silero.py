@@ -149,6 +149,17 @@ class SileroVad:
         buf[0, : self._context] = buf[0, -self._context :]
         return float(self._out[0, 0])
 
+    def process_window_unchecked(self, window: NDArray[np.float32]) -> float:
+        """Speech probability of the last ``chunk_size`` samples of ``window``, which holds
+        ``context_size + chunk_size`` consecutive samples: the chunk's true preceding samples, then
+        the chunk (for callers that skip audio between chunks; the recurrent state is kept). No
+        input checks."""
+        buf = self._input
+        buf[0, :] = window
+        self._session.run_with_iobinding(self._binding)
+        self._state[...] = self._state_out
+        return float(self._out[0, 0])
+
     def reset(self) -> None:
         """Clear the recurrent state and the context; keep the session."""
         self._state[...] = 0.0

@@ -1,0 +1,176 @@
+#include "voicecore/vad/cascade_gate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "voicecore/common/errors.h"
+
+namespace voicecore::vad {
+
+namespace {
+
+constexpr std::size_t kRingSize = 4096;  // >= replay + context + chunk + hop
+// Held speech reports at most this (StreamingVad's HELD_CAP).
+constexpr double kHeldCap = 0.85;
+
+const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
+  if (!(0.0 <= c.gate_threshold && c.gate_threshold <= c.confident_threshold)) {
+    throw ConfigError("need 0 <= gate_threshold <= confident_threshold");
+  }
+  if (!(0.0 <= c.reject_threshold && c.reject_threshold <= c.hold_threshold &&
+        c.hold_threshold <= 1.0 && 0.0 <= c.hold_floor && c.hold_floor <= 1.0 && c.rise >= 0.0)) {
+    throw ConfigError(
+        "need 0 <= reject_threshold <= hold_threshold <= 1, hold_floor in [0, 1] and rise >= 0");
+  }
+  if (std::min({c.hold_samples, c.recheck_samples, c.refresh_samples, c.hangover_samples}) < 0) {
+    throw ConfigError("hold, recheck, refresh and hangover must be >= 0");
+  }
+  const int max_warmup = static_cast<int>(kRingSize) - CascadeGate::kChunk - CascadeGate::kContext -
+                         2 * CascadeGate::kHop;
+  if (c.warmup_samples < CascadeGate::kChunk || c.warmup_samples % CascadeGate::kChunk != 0 ||
+      c.warmup_samples > max_warmup) {
+    throw ConfigError("warmup must be a multiple of 512 samples from 512 to " +
+                      std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
+  }
+  if (c.refresh_replay_samples < CascadeGate::kChunk ||
+      c.refresh_replay_samples % CascadeGate::kChunk != 0 || c.refresh_replay_samples > max_warmup) {
+    throw ConfigError("refresh replay must be a multiple of 512 samples from 512 to " +
+                      std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
+  }
+  return c;
+}
+
+FrameVadConfig TenMsAt16k() {
+  FrameVadConfig fc;
+  fc.sample_rate_hz = 16000;
+  fc.frame_ms = 10;
+  return fc;
+}
+
+}  // namespace
+
+CascadeGate::CascadeGate(const CascadeGateConfig& config)
+    : config_(Validated(config)),
+      frame_(TenMsAt16k()),
+      ring_(kRingSize),
+      window_(static_cast<std::size_t>(kContext + kChunk)) {
+  Reset();
+}
+
+void CascadeGate::Reset() {
+  frame_.Reset();
+  std::fill(ring_.begin(), ring_.end(), 0.0f);
+  std::fill(window_.begin(), window_.end(), 0.0f);
+  pos_ = silero_pos_ = 0;
+  gate_until_ = -1;
+  gate_open_ = false;
+  smoothed_ = base_ = verdict_ = 0.0;
+  silero_prob_ = frame_prob_ = 0.0f;
+  silero_chunks_ = 0;
+}
+
+void CascadeGate::CopyFromRing(std::int64_t start, int count, float* out) const {
+  const std::size_t mask = kRingSize - 1;
+  for (int i = 0; i < count; ++i) {
+    // Before the stream start the ring still holds its initial zeros, as Silero's
+    // own context does on a fresh stream.
+    out[i] = start + i < 0 ? 0.0f : ring_[static_cast<std::size_t>(start + i) & mask];
+  }
+}
+
+void CascadeGate::RunSilero(const SileroFn& silero) {
+  while (silero_pos_ + kChunk <= pos_) {
+    CopyFromRing(silero_pos_ - kContext, kContext + kChunk, window_.data());
+    silero_prob_ = silero(window_.data());
+    silero_pos_ += kChunk;
+    ++silero_chunks_;
+  }
+}
+
+void CascadeGate::OpenGate(int replay_samples) {
+  // Silero skipped audio while the gate was closed. Its recurrent state is kept
+  // (it summarises the stream up to where it stopped) and it resumes on the last
+  // replay_samples of audio; every window carries the chunk's true preceding samples.
+  silero_pos_ = std::max(silero_pos_, pos_ - replay_samples);
+  gate_open_ = true;
+}
+
+void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
+                          const SileroFn& silero) {
+  if (hops.size() != probs.size() * kHop) {
+    throw AudioFormatError("CascadeGate expects whole 10 ms hops (160 samples each) at 16 kHz");
+  }
+  for (const float v : hops) {
+    if (!std::isfinite(v)) {
+      throw AudioFormatError("audio contains NaN or Inf samples; clean it (np.nan_to_num) first");
+    }
+  }
+  const CascadeGateConfig& c = config_;
+  const std::size_t mask = kRingSize - 1;
+  for (std::size_t b = 0; b < probs.size(); b += kBlockHops) {
+    const std::size_t m = std::min<std::size_t>(kBlockHops, probs.size() - b);
+    frame_.ProcessHops(hops.subspan(b * kHop, m * kHop), std::span<float>(frame_probs_, m));
+    for (std::size_t i = 0; i < m; ++i) {
+      const float* hop = hops.data() + (b + i) * kHop;
+      for (int k = 0; k < kHop; ++k) ring_[static_cast<std::size_t>(pos_ + k) & mask] = hop[k];
+      pos_ += kHop;
+      const double fp = frame_probs_[i];
+      smoothed_ = 0.5 * smoothed_ + 0.5 * fp;
+      const std::int64_t age = pos_ - silero_pos_;
+      bool need = false, held_speech = false, held_silence = false, refresh = false;
+      bool quiet = false;
+      if (fp >= c.confident_threshold) {
+        need = refresh = c.refresh_samples > 0 && age > c.refresh_samples;
+      } else if (verdict_ >= c.hold_threshold && fp >= c.hold_floor && age <= c.hold_samples) {
+        held_speech = true;
+      } else if (verdict_ >= c.reject_threshold) {
+        need = true;  // drain: Silero must see the fall to leave its speech state
+        // FrameVad's confident silence is still the hop's answer: Silero's decaying
+        // (or stale) speech state would report speech where Silero run throughout
+        // has already let go.
+        quiet = fp < c.gate_threshold;
+      } else if (fp < c.gate_threshold) {
+        need = false;
+      } else if (smoothed_ <= base_ + c.rise && age <= c.recheck_samples) {
+        held_silence = true;
+      } else {
+        need = true;
+      }
+      if (need) {
+        gate_until_ = pos_ + c.hangover_samples;
+        // A refresh only keeps Silero's state in step with the utterance (FrameVad
+        // decides these hops), so one chunk is enough; elsewhere its answer counts.
+        if (!gate_open_) OpenGate(refresh ? c.refresh_replay_samples : c.warmup_samples);
+      } else if (gate_open_ && pos_ > gate_until_) {
+        gate_open_ = false;
+      }
+      if (gate_open_ && silero_pos_ + kChunk <= pos_) {
+        RunSilero(silero);
+        const double p = silero_prob_;
+        if (p < c.reject_threshold && verdict_ < c.reject_threshold) {
+          base_ = std::max(base_, smoothed_);  // still rejected: follow the noise's highest level
+        } else {
+          base_ = smoothed_;
+        }
+        verdict_ = p;
+      }
+      double out;
+      if (quiet) {
+        out = fp;
+      } else if (need || held_silence) {
+        out = silero_prob_;
+      } else if (held_speech) {
+        // At least the activation level, but below the detector's release threshold
+        // (the cap), so its silence countdown can start in the held tail.
+        out = std::max(fp, std::min(verdict_, kHeldCap));
+      } else {
+        out = fp;
+      }
+      probs[b + i] = out;
+    }
+    frame_prob_ = frame_probs_[m - 1];
+  }
+}
+
+}  // namespace voicecore::vad

@@ -1,0 +1,86 @@
+// CascadeGate: the per-hop decision of the two-stage VAD ("cascade"): FrameVad
+// scores every 10 ms hop at 16 kHz and Silero (run by the caller through a
+// callback) only where its last answer could change. The rules, and why each
+// is there, are documented on voicecore.vad.StreamingVad; this is the same state
+// machine in C++ so that a hop that needs no Silero costs no Python work.
+//
+// Thread contract: one instance per audio stream; not thread-safe. The
+// constructor allocates; Process() never allocates (the callback may).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "voicecore/vad/frame_vad.h"
+
+namespace voicecore::vad {
+
+struct CascadeGateConfig {
+  double gate_threshold = 0.2;       // FrameVad below: sure of silence
+  double confident_threshold = 0.97; // FrameVad at or above: sure of speech
+  double hold_threshold = 0.7;       // Silero at or above: a speech verdict
+  double hold_floor = 0.25;          // FrameVad must stay at or above to hold speech
+  double reject_threshold = 0.15;    // Silero below: a non-speech verdict
+  double rise = 0.2;                 // FrameVad rise over the rejected noise that recalls Silero
+  int hold_samples = 6400;           // age limit of a held speech verdict
+  int recheck_samples = 6144;        // age limit of a held non-speech verdict
+  int refresh_samples = 5120;        // Silero's period inside confident speech (0: never)
+  int hangover_samples = 800;        // gate stays open this long after the last need
+  int warmup_samples = 1024;         // replayed when Silero resumes (multiple of 512)
+  int refresh_replay_samples = 512;  // replayed by a refresh inside confident speech
+};
+
+class CascadeGate {
+ public:
+  static constexpr int kChunk = 512;    // Silero chunk at 16 kHz
+  static constexpr int kContext = 64;   // samples before a chunk that Silero also sees
+  static constexpr int kHop = 160;
+  // Receives kContext + kChunk consecutive samples (the chunk's true preceding
+  // samples, then the chunk); returns Silero's probability for the chunk.
+  using SileroFn = std::function<float(const float* window)>;
+
+  // Throws ConfigError for thresholds out of order or a warm-up that does not fit.
+  explicit CascadeGate(const CascadeGateConfig& config);
+  CascadeGate(const CascadeGate&) = delete;
+  CascadeGate& operator=(const CascadeGate&) = delete;
+
+  // Consumes hops.size() / 160 hops; writes one probability per hop to probs.
+  // Throws AudioFormatError on a size mismatch or NaN/Inf samples (before any
+  // state changes).
+  void Process(std::span<const float> hops, std::span<double> probs, const SileroFn& silero);
+  void Reset();
+
+  std::int64_t silero_chunks() const { return silero_chunks_; }
+  float silero_probability() const { return silero_prob_; }
+  float frame_probability() const { return frame_prob_; }
+  bool gate_open() const { return gate_open_; }
+  // The buffer every callback window points into (for zero-copy bindings).
+  const float* window_data() const { return window_.data(); }
+
+ private:
+  void RunSilero(const SileroFn& silero);
+  void OpenGate(int replay_samples);
+  void CopyFromRing(std::int64_t start, int count, float* out) const;
+
+  const CascadeGateConfig config_;
+  FrameVad frame_;
+  std::vector<float> ring_;   // recent audio, power-of-two size
+  std::vector<float> window_; // kContext + kChunk
+  static constexpr int kBlockHops = 32;  // hops per FrameVad call
+  float frame_probs_[kBlockHops] = {};
+  std::int64_t pos_ = 0;         // samples seen
+  std::int64_t silero_pos_ = 0;  // next Silero chunk start
+  std::int64_t gate_until_ = -1;
+  bool gate_open_ = false;
+  double smoothed_ = 0.0;  // FrameVad probability, smoothed over about 2 hops
+  double base_ = 0.0;      // smoothed FrameVad where Silero last rejected the audio
+  double verdict_ = 0.0;   // Silero's latest probability, as the gate last saw it
+  float silero_prob_ = 0.0f;
+  float frame_prob_ = 0.0f;
+  std::int64_t silero_chunks_ = 0;
+};
+
+}  // namespace voicecore::vad
