@@ -20,10 +20,12 @@ inline std::string DtypeName(const py::array& arr) {
   return py::str(arr.dtype()).cast<std::string>();
 }
 
-// True when `arr` is a C-contiguous array of exactly T (no conversion).
+// True when `arr` is a C-contiguous array of exactly T (no conversion). The dtype
+// is compared by value: an array that came through pickle or multiprocessing
+// carries an equal dtype object that is not numpy's singleton.
 template <typename T>
 bool IsExactly(const py::array& arr) {
-  return py::isinstance<py::array_t<T>>(arr) && arr.dtype().is(py::dtype::of<T>()) &&
+  return py::isinstance<py::array_t<T>>(arr) && arr.dtype().equal(py::dtype::of<T>()) &&
          (arr.flags() & py::array::c_style) != 0;
 }
 

@@ -123,11 +123,11 @@ class PyDecoder final : public jit::PayloadDecoder {
                     (expected >= 0 ? ", expected " + std::to_string(expected) : std::string());
       return -1;
     }
-    if (arr.dtype().is(py::dtype::of<int16_t>())) {
+    if (arr.dtype().equal(py::dtype::of<int16_t>())) {
       auto a = py::array_t<int16_t, py::array::c_style | py::array::forcecast>::ensure(arr);
       const int16_t* src = a.data();
       for (std::size_t i = 0; i < values; ++i) out[i] = static_cast<float>(src[i]) * (1.0f / 32768.0f);
-    } else if (arr.dtype().is(py::dtype::of<float>()) || arr.dtype().is(py::dtype::of<double>())) {
+    } else if (arr.dtype().equal(py::dtype::of<float>()) || arr.dtype().equal(py::dtype::of<double>())) {
       auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(arr);
       const float* src = a.data();
       for (std::size_t i = 0; i < values; ++i) {

@@ -30,6 +30,11 @@ constexpr float kTalkNoiseRatio = 30.0f;
 constexpr float kTalkEchoRatio = 0.6f;
 constexpr int kHangoverBlocks = 25;  // 100 ms
 constexpr float kMaxLeak = 1.0f;
+// Nonlinear residual: weight in the talk detector and in single-talk
+// suppression.
+constexpr float kNlTalk = 0.0f;
+constexpr float kNlSingle = 0.5f;
+constexpr float kNlDouble = 0.0f;
 // Per-block decay of the residual estimate: it models the reverberant tail
 // (0.87 per 4 ms is an RT60 of 0.4 s); shorter while the near end talks.
 constexpr float kResidualDecay = 0.85f;
@@ -65,6 +70,8 @@ ResidualSuppressor::ResidualSuppressor(std::size_t block_size, std::uint32_t see
       error_power_(block_size + 1, 0.0f),
       leak_num_(block_size + 1, 0.0f),
       leak_den_(block_size + 1, 0.0f),
+      nl_num_(block_size + 1, 0.0f),
+      nl_power_(block_size + 1, 0.0f),
       prev_near_(block_size, 0.0f),
       near_spec_(block_size + 1),
       smm_(block_size + 1, 0.0f),
@@ -92,6 +99,9 @@ void ResidualSuppressor::Reset() {
   std::fill(see_.begin(), see_.end(), 0.0f);
   std::fill(leak_num_.begin(), leak_num_.end(), 0.0f);
   std::fill(leak_den_.begin(), leak_den_.end(), 0.0f);
+  std::fill(nl_num_.begin(), nl_num_.end(), 0.0f);
+  std::fill(nl_power_.begin(), nl_power_.end(), 0.0f);
+  nl_den_ = 0.0f;
   std::fill(prev_near_.begin(), prev_near_.end(), 0.0f);
   std::fill(smm_.begin(), smm_.end(), 0.0f);
   std::fill(prev_shadow_.begin(), prev_shadow_.end(), 0.0f);
@@ -223,9 +233,20 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   float sum_noise = 0.0f;
   float mic_coherent = 0.0f;
   float mic_incoherent = 0.0f;
+  float echo_total = 0.0f;
+  for (std::size_t k = 0; k < num_bins_; ++k) echo_total += echo_power[k];
+  // Nonlinear residual (a clipping or saturating loudspeaker): power in bins
+  // the linear estimate does not predict, whose level follows the echo's
+  // total level rather than its spectrum (harmonics land where the far end
+  // has little energy). Its average spectrum per unit of echo power is learnt
+  // while the far end plays alone; scaled by the current echo level it is
+  // echo, not near-end speech.
+  const float nl_scale = far_active ? echo_total / (nl_den_ + kTiny) : 0.0f;
   for (std::size_t k = 0; k < num_bins_; ++k) {
-    mic_coherent += mic_coh_[k] * mic_power_[k];
-    mic_incoherent += (1.0f - mic_coh_[k]) * mic_power_[k];
+    nl_power_[k] = nl_scale * nl_num_[k];
+    const float incoherent = (1.0f - mic_coh_[k]) * mic_power_[k];
+    mic_coherent += mic_coh_[k] * mic_power_[k] + std::min(incoherent, kNlTalk * nl_power_[k]);
+    mic_incoherent += std::max(0.0f, incoherent - kNlTalk * nl_power_[k]);
     coh_sum += coherence_[k];
     sum_noise += noise_[k];
   }
@@ -254,12 +275,15 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   float gain_sum = 0.0f;
   for (std::size_t k = 0; k < num_bins_; ++k) {
     const float pe = error_power_[k];
+    const float leak = std::min(kMaxLeak, leak_num_[k] / (leak_den_[k] + kTiny));
     if (learn) {
       leak_num_[k] = kLeakForget * leak_num_[k] + (1.0f - kLeakForget) * pe;
       leak_den_[k] = kLeakForget * leak_den_[k] + (1.0f - kLeakForget) * echo_power[k];
+      const float unexplained = std::max(0.0f, pe - leak * echo_power[k] - noise_[k]);
+      nl_num_[k] = kLeakForget * nl_num_[k] + (1.0f - kLeakForget) * unexplained;
     }
-    const float leak = std::min(kMaxLeak, leak_num_[k] / (leak_den_[k] + kTiny));
-    residual_[k] = far_active ? std::max(leak * echo_power[k], (near_talk_ ? kResidualDecayTalk : kResidualDecay) * residual_[k]) : 0.0f;
+    const float linear_res = std::max(leak * echo_power[k], (near_talk_ ? kNlDouble : kNlSingle) * nl_power_[k]);
+    residual_[k] = far_active ? std::max(linear_res, (near_talk_ ? kResidualDecayTalk : kResidualDecay) * residual_[k]) : 0.0f;
     const float excess = std::max(0.0f, coherence_[k] - kCohBias) / (1.0f - kCohBias);
     const float g_coh = 1.0f - over * excess;
     const float leak_over = kLeakOver * (near_talk_ ? kLeakOverDoubleTalk : kOverSingleTalk);
@@ -271,6 +295,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     const float fill = std::sqrt(std::max(0.0f, (1.0f - g * g) * noise_[k]) * 1.5f);
     error_spec_[k] = error_spec_[k] * g + std::complex<float>(fill * NextUniform(), fill * NextUniform());
   }
+  if (learn) nl_den_ = kLeakForget * nl_den_ + (1.0f - kLeakForget) * echo_total;
   leakage_ = coh_sum / static_cast<float>(num_bins_);
   mean_gain_ = gain_sum / static_cast<float>(num_bins_);
   // Bins 0 and N/2 of a real signal are real.

@@ -5,7 +5,11 @@
 // as leakage * |echo estimate|^2, where the leakage is the regression of the
 // error power's fluctuations on the echo estimate's (the approach of Valin's
 // MDF paper): near-end speech is uncorrelated with the echo estimate, so double
-// talk does not inflate the leakage and the talker keeps his level. The gain is
+// talk does not inflate the leakage and the talker keeps his level. In single
+// talk a nonlinear residual is added: the error power the leakage leaves
+// unexplained, learnt per bin per unit of total echo power (a clipping
+// loudspeaker's harmonics land in bins the linear estimate leaves empty, at a
+// level that follows the echo's total power). The gain is
 // a power subtraction with over-subtraction and a floor; the bins it removes
 // are refilled with noise shaped like the tracked noise floor, so the output
 // never drops to digital silence.
@@ -78,6 +82,9 @@ class ResidualSuppressor {
   std::vector<float> error_power_;
   std::vector<float> leak_num_;
   std::vector<float> leak_den_;
+  std::vector<float> nl_num_;       // smoothed residual unexplained by the leakage
+  std::vector<float> nl_power_;     // per-bin scratch: nonlinear residual estimate
+  float nl_den_ = 0.0f;             // smoothed total echo estimate power
   std::vector<float> prev_near_;
   std::vector<std::complex<float>> near_spec_;
   std::vector<float> smm_;                 // smoothed |M|^2 (microphone)
