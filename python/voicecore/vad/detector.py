@@ -140,8 +140,9 @@ class StreamingVad:
     from low-SNR utterances, where FrameVad's level dips inside the speech.
 
     Known limit: the held speech verdict still covers the first ~400 ms of a babble pause, and where
-    FrameVad finds the babble as speech-like as speech the cascade follows FrameVad, so at 20 dB
-    babble the cascade can still lose about 0.05 F1 against Silero alone (bench/eval_vad.py).
+    FrameVad finds the babble as speech-like as speech the cascade follows a stale Silero, so at
+    20 dB babble the cascade can still lose 0.05-0.07 F1 against Silero alone on some scenes
+    (bench/eval_vad.py: -0.016 on the evaluation seeds, -0.055 on the held-out seeds).
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
