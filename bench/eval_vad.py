@@ -17,7 +17,7 @@ Silero and cascade report, per 10 ms frame, the probability of the latest finish
 probability applied to the frames it covers) for comparison with BASELINES.md. Half-silence cases
 (speech about 50 %, seeds 9150..) measure the cascade's Silero savings; ``--held-out`` adds further
 half-silence sets (default seed0 9600: seeds 9650..) that were never used to tune the cascade (its
-settings were chosen on seeds 95xx, 96xx below 9650, 97xx and 98xx).
+settings were chosen on seeds 94xx, 95xx, 96xx below 9650, 97xx and 98xx).
 """
 
 from __future__ import annotations
