@@ -80,6 +80,7 @@ class CascadeGateConfig:
     confident_threshold: float
     hold_threshold: float
     hold_floor: float
+    drain_quiet: float
     reject_threshold: float
     rise: float
     hold_samples: int

@@ -45,6 +45,9 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
     throw ConfigError("drain warmup must be a multiple of 512 samples from 512 to " +
                       std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
   }
+  if (!(c.gate_threshold <= c.drain_quiet && c.drain_quiet <= 1.0)) {
+    throw ConfigError("need gate_threshold <= drain_quiet <= 1");
+  }
   if (!(0.0 <= c.fresh_level && c.fresh_level <= 1.0 && 0.0 <= c.fresh_peak && c.fresh_peak <= 1.0 &&
         c.fresh_probation_chunks >= 0)) {
     throw ConfigError("need fresh_level and fresh_peak in [0, 1] and fresh_probation_chunks >= 0");
@@ -151,8 +154,11 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
         need = true;  // drain: Silero must see the fall to leave its speech state
         // FrameVad's confident silence is still the hop's answer: Silero's decaying
         // (or stale) speech state would report speech where Silero run throughout
-        // has already let go.
-        quiet = fp < c.gate_threshold;
+        // has already let go. After a clear utterance (peak_, as for a fresh drain)
+        // so is FrameVad's lean to silence: its stale state reported speech in the
+        // first ~500 ms of bike and dishes pauses at 5-10 dB. Not at low SNR, where
+        // FrameVad dips inside the speech and the draining Silero is right.
+        quiet = fp < c.gate_threshold || (fp < c.drain_quiet && peak_ >= c.fresh_peak);
       } else if (fp < c.gate_threshold) {
         need = false;
       } else if (smoothed_ <= base_ + c.rise && age <= c.recheck_samples) {

@@ -25,6 +25,10 @@ struct CascadeGateConfig {
   double hold_floor = 0.25;          // FrameVad must stay at or above to hold speech
   double reject_threshold = 0.15;    // Silero below: a non-speech verdict
   double rise = 0.2;                 // FrameVad rise over the rejected noise that recalls Silero
+  // While Silero drains after an utterance whose ~300 ms level peaked at fresh_peak
+  // or above, FrameVad answers hops it scores below drain_quiet (not only below
+  // gate_threshold).
+  double drain_quiet = 0.5;
   int hold_samples = 6400;           // age limit of a held speech verdict
   int recheck_samples = 6144;        // age limit of a held non-speech verdict
   int refresh_samples = 5120;        // Silero's period inside confident speech (0: never)
