@@ -192,6 +192,8 @@ def test_bad_input_and_config() -> None:
         vc.SpeechDetector("frame", activation_threshold=0.6, release_threshold=0.5)
     with pytest.raises(vc.ConfigError, match="hold_ms"):
         StreamingVad("frame", hold_ms=-1)
+    with pytest.raises(vc.ConfigError, match="'drain_warmup_ms': -1"):
+        StreamingVad("frame", drain_warmup_ms=-1)
     with pytest.raises(vc.ConfigError, match="hold_threshold"):
         StreamingVad("frame", hold_floor=1.5)
     with pytest.raises(vc.ConfigError, match="drain_quiet"):

@@ -197,12 +197,14 @@ class StreamingVad:
                 f"need 0 <= reject_threshold <= hold_threshold and rise >= 0, got {reject_threshold!r}, "
                 f"{hold_threshold!r} and {rise!r}"
             )
-        if min(hold_ms, gate_hangover_ms, warmup_ms, recheck_ms, refresh_ms, refresh_warmup_ms,
-               drain_warmup_ms, fresh_probation_chunks) < 0:
-            raise ConfigError(
-                f"hold_ms, recheck_ms, refresh_ms, gate_hangover_ms and warmup_ms must be >= 0, got "
-                f"{hold_ms!r}, {recheck_ms!r}, {refresh_ms!r}, {gate_hangover_ms!r} and {warmup_ms!r}"
-            )
+        durations = {
+            "hold_ms": hold_ms, "gate_hangover_ms": gate_hangover_ms, "warmup_ms": warmup_ms,
+            "recheck_ms": recheck_ms, "refresh_ms": refresh_ms, "refresh_warmup_ms": refresh_warmup_ms,
+            "drain_warmup_ms": drain_warmup_ms, "fresh_probation_chunks": fresh_probation_chunks,
+        }
+        negative = {k: v for k, v in durations.items() if v < 0}
+        if negative:
+            raise ConfigError(f"durations and counts must be >= 0, got {negative!r}")
         self.mode: VadMode = mode
         self._frame = FrameVad(ANALYSIS_RATE_HZ, 10) if mode == "frame" else None
         self._silero = SileroVad(ANALYSIS_RATE_HZ, package=model_package) if mode != "frame" else None
