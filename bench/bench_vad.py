@@ -146,11 +146,12 @@ def test_half_silence_stream(benchmark, scene: Scene, babble_scene: Scene, mode:
         assert f1 >= 0.85
         assert f1 >= ref_f1 - 0.02
     else:
-        # Known miss (see bench/eval_vad.py): on this babble scene the cascade is 0.16 below
-        # Silero (0.75 vs 0.92): Silero run sparsely through speech keeps a speech state in the
-        # babble pauses. Bound it so a further regression shows.
+        # Known miss (see bench/eval_vad.py): on this babble scene the cascade is 0.13 below
+        # Silero (0.79 vs 0.92): Silero run sparsely through speech rates babble pauses as speech.
+        # Bound it just under the measured gap so a further regression shows.
         assert ref_f1 >= 0.85
-        assert f1 >= 0.7
+        assert f1 >= ref_f1 - 0.15
     if mode == "cascade":
-        # Invocation count, not timing: the cascade must skip most of Silero's chunks.
-        assert chunks <= 0.45 * ref_chunks
+        # Invocation count, not timing: the cascade must skip most of Silero's chunks (measured
+        # 17 % of them in white noise, 40 % in babble).
+        assert chunks <= (0.25 if noise == "white" else 0.45) * ref_chunks
