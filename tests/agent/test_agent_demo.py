@@ -46,7 +46,15 @@ def test_demo_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         assert set(t["metrics"]) == keys
         assert t["user_transcript"]
         assert t["agent_transcript"]
-    assert sum(t["interrupted"] for t in turns) == 1  # the scripted barge-in
+    # The scripted barge-in (the third utterance) must interrupt the reply to the second one. Model
+    # latencies are real, so the audio timing varies from run to run, and in about one run in fifteen
+    # the last utterance (a list read with pauses) is split into two turns: the user then talks over
+    # the reply to the first part, a real barge-in. Any interruption beyond the scripted one must come
+    # with such a split turn (4 scripted utterances), never on its own.
+    barged = [t for t in turns if "married" in t["user_transcript"] or "amiable" in t["user_transcript"]]
+    assert any(t["interrupted"] for t in barged), turns
+    splits = len(turns) - 4
+    assert 1 <= sum(t["interrupted"] for t in turns) <= 1 + max(0, splits), turns
     assert "forward" in turns[0]["user_transcript"]
     # The strict zero-self-interruption check is tests/agent/test_agent_echo.py (fixed scenario). In
     # this full demo, roughly one run in four has a single self-interruption: right after the scripted
