@@ -18,10 +18,11 @@
 // so neither residual above sees the echo. A fallback covers that time: a
 // filter-free echo estimate (echo-return gain x far power, from the canceller)
 // scaled per bin by the share the filter still leaves, which starts at 1 and
-// only falls, following the error / fallback ratio in single talk, once an
-// echo could have been heard. It is subtracted in single talk only, so a
-// detected talker keeps his level; as the filter converges the share drops
-// towards its ERLE and the fallback fades out by itself.
+// only falls once an echo could have been heard: towards the error / fallback
+// ratio in single talk, and by ~200 ms time decay, so a room the filter never
+// learns (or a headset without echo, with a talker) is not held down for
+// long. It is subtracted in single talk only, so a detected talker keeps his
+// level; as the filter converges the share drops towards its ERLE.
 //
 // Analysis and synthesis use a sqrt-Hann window over two blocks with 50 %
 // overlap, which adds one block of latency.
