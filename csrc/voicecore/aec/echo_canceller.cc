@@ -55,6 +55,16 @@ constexpr float kTiny = 1e-12f;
 // maximum delay), so any delay in range is covered.
 constexpr float kFallbackGain = 2.0f;
 constexpr float kFallbackPeakDecay = 0.98f;
+// Warm-up energy detector (until the learnt gain has its first second): the
+// echo-return gain per bin is the regression slope of the mic power on the far
+// power over the span (smoothed over ~50 blocks, 200 ms, from the delay's
+// first lock). A near-end talker adds power that does not follow the far
+// end's fluctuations, so the slope stays the echo's even when the talker is
+// there from the first block, where a plain power ratio would learn the
+// talker as echo. It decides only once it has had its time constant of data
+// (with fewer blocks the slope is noise and single talk would read as talk).
+constexpr float kEarlyForget = 0.98f;
+constexpr int kEarlyMinBlocks = 50;
 constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;  // ~3 dB/s at 250 blocks/s
 constexpr float kNoiseSmooth = 0.3f;
@@ -171,6 +181,10 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       echo_power_(PaddedBins(num_bins_), 0.0f),
       erl_num_(num_bins_, 0.0f),
       erl_den_(num_bins_, 0.0f),
+      early_num_(num_bins_, 0.0f),
+      early_den_(num_bins_, 0.0f),
+      early_mf_(num_bins_, 0.0f),
+      early_mm_(num_bins_, 0.0f),
       near_smooth_(num_bins_, 0.0f),
       near_noise_(num_bins_, 0.0f),
       prior_(num_partitions_, 0.0f),
@@ -204,6 +218,11 @@ void EchoCanceller::Reset() {
   std::fill(peak_far_.begin(), peak_far_.end(), 0.0f);
   fallback_far_blocks_ = 0;
   std::fill(erl_den_.begin(), erl_den_.end(), 0.0f);
+  std::fill(early_num_.begin(), early_num_.end(), 0.0f);
+  std::fill(early_den_.begin(), early_den_.end(), 0.0f);
+  std::fill(early_mf_.begin(), early_mf_.end(), 0.0f);
+  std::fill(early_mm_.begin(), early_mm_.end(), 0.0f);
+  early_blocks_ = 0;
   std::fill(near_smooth_.begin(), near_smooth_.end(), 0.0f);
   std::fill(near_noise_.begin(), near_noise_.end(), 0.0f);
   noise_init_ = false;
@@ -674,17 +693,41 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     float excess = 0.0f;
     float mic_total = 0.0f;
     bool learnt = false;
-    for (std::size_t k = 0; k < num_bins_; ++k) {
-      mic_total += near_power_[k];
-      if (erl_den_[k] > kTiny) {
-        learnt = true;
-        // Sensor and room noise is not near-end speech: a bin counts only
-        // above the predicted echo plus the noise floor. Without the floor,
-        // the noise in the far end's pauses (the echo prediction near zero
-        // while the span still holds far samples) read as double talk.
-        const float predicted = erl_num_[k] / erl_den_[k] * far_power_prior_[k] +
-                                kNoiseBias * near_noise_[k];
-        excess += std::max(0.0f, near_power_[k] - kTalkExcess * predicted);
+    // Before the learnt gain has its first second, the warm-up detector
+    // decides (see kEarlyForget), once the delay is known.
+    const bool early = erl_blocks_ < kErlWarmupBlocks && delay_estimator_.delay_blocks() >= 0;
+    if (early) {
+      const float a = early_blocks_ == 0 ? 1.0f : 1.0f - kEarlyForget;
+      for (std::size_t k = 0; k < num_bins_; ++k) {
+        const float f = far_power_prior_[k];
+        const float m = near_power_[k];
+        early_mf_[k] += a * (f - early_mf_[k]);
+        early_mm_[k] += a * (m - early_mm_[k]);
+        const float df = f - early_mf_[k];
+        early_num_[k] += a * (df * (m - early_mm_[k]) - early_num_[k]);
+        early_den_[k] += a * (df * df - early_den_[k]);
+        // A negative slope is noise; one above the fallback's gain would be
+        // louder than any coupling the fallback assumes.
+        const float gain = std::clamp(early_num_[k] / (early_den_[k] + kTiny), 0.0f, kFallbackGain);
+        const float predicted = gain * f + kNoiseBias * near_noise_[k];
+        excess += std::max(0.0f, m - kTalkExcess * predicted);
+        mic_total += m;
+      }
+      ++early_blocks_;
+      learnt = early_blocks_ > kEarlyMinBlocks;
+    } else {
+      for (std::size_t k = 0; k < num_bins_; ++k) {
+        mic_total += near_power_[k];
+        if (erl_den_[k] > kTiny) {
+          learnt = true;
+          // Sensor and room noise is not near-end speech: a bin counts only
+          // above the predicted echo plus the noise floor. Without the floor,
+          // the noise in the far end's pauses (the echo prediction near zero
+          // while the span still holds far samples) read as double talk.
+          const float predicted = erl_num_[k] / erl_den_[k] * far_power_prior_[k] +
+                                  kNoiseBias * near_noise_[k];
+          excess += std::max(0.0f, near_power_[k] - kTalkExcess * predicted);
+        }
       }
     }
     // The gain is bootstrapped over the first second of far activity (no
@@ -694,8 +737,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // blocks off (the envelope proposal runs late): the displaced onsets are
     // not taken for double talk while the filter re-converges.
     if (retrain_blocks_ > 0) --retrain_blocks_;
-    const bool talk_now = learnt && erl_blocks_ >= kErlWarmupBlocks && retrain_blocks_ == 0 &&
-                          excess > kTalkFraction * mic_total;
+    const bool talk_now = learnt && (early || erl_blocks_ >= kErlWarmupBlocks) &&
+                          retrain_blocks_ == 0 && excess > kTalkFraction * mic_total;
     ++erl_blocks_;
     if (talk_now) {
       talk_hangover_ = kTalkHangoverBlocks;

@@ -175,6 +175,14 @@ class EchoCanceller {
   std::size_t fallback_far_blocks_ = 0;  // far-active blocks since the start
   std::vector<float> erl_num_;  // smoothed mic power per bin (far end alone)
   std::vector<float> erl_den_;  // smoothed far power over the span, same blocks
+  // Warm-up echo-return gain per bin (see kEarlyForget): the smoothed
+  // covariance of mic and far power over the span, the far power's variance,
+  // and their means.
+  std::vector<float> early_num_;
+  std::vector<float> early_den_;
+  std::vector<float> early_mf_;
+  std::vector<float> early_mm_;
+  int early_blocks_ = 0;  // blocks the warm-up detector has seen
   std::vector<float> near_smooth_;  // mic power per bin smoothed over ~3 blocks
   std::vector<float> near_noise_;   // its minimum-tracked floor
   bool noise_init_ = false;
