@@ -58,13 +58,22 @@ constexpr float kFallbackPeakDecay = 0.98f;
 // Warm-up energy detector (until the learnt gain has its first second): the
 // echo-return gain per bin is the regression slope of the mic power on the far
 // power over the span (smoothed over ~50 blocks, 200 ms, from the delay's
-// first lock). A near-end talker adds power that does not follow the far
-// end's fluctuations, so the slope stays the echo's even when the talker is
-// there from the first block, where a plain power ratio would learn the
-// talker as echo. It decides only once it has had its time constant of data
-// (with fewer blocks the slope is noise and single talk would read as talk).
+// first lock; pooled over +-2 bins, since one bin's slope over so few blocks
+// is noisy). A near-end talker adds power that does not follow the far end's
+// fluctuations, so the slope stays the echo's even when the talker is there
+// from the first block, where a plain power ratio would learn the talker as
+// echo. Single talk must not read as talk (the suppressor then lets the
+// not-yet-cancelled echo through), so the rule is stricter than later: it
+// decides only once it has had its time constant of data, a bin counts only
+// 9 dB over the prediction, and talk needs two blocks in a row. The far power
+// is weighted like the step (uniform over the span plus the prior, while the
+// filter is empty): the delay estimate can run a few blocks late, and the
+// prior alone then misses the echo's onsets, which read as talk.
 constexpr float kEarlyForget = 0.98f;
 constexpr int kEarlyMinBlocks = 50;
+constexpr float kEarlyExcess = 8.0f;
+constexpr std::size_t kEarlyPoolBins = 2;
+constexpr int kEarlyRunBlocks = 2;
 constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;  // ~3 dB/s at 250 blocks/s
 constexpr float kNoiseSmooth = 0.3f;
@@ -223,6 +232,7 @@ void EchoCanceller::Reset() {
   std::fill(early_mf_.begin(), early_mf_.end(), 0.0f);
   std::fill(early_mm_.begin(), early_mm_.end(), 0.0f);
   early_blocks_ = 0;
+  early_run_ = 0;
   std::fill(near_smooth_.begin(), near_smooth_.end(), 0.0f);
   std::fill(near_noise_.begin(), near_noise_.end(), 0.0f);
   noise_init_ = false;
@@ -699,19 +709,36 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     if (early) {
       const float a = early_blocks_ == 0 ? 1.0f : 1.0f - kEarlyForget;
       for (std::size_t k = 0; k < num_bins_; ++k) {
-        const float f = far_power_prior_[k];
+        const float f = far_power_sum_[k];
         const float m = near_power_[k];
         early_mf_[k] += a * (f - early_mf_[k]);
         early_mm_[k] += a * (m - early_mm_[k]);
         const float df = f - early_mf_[k];
         early_num_[k] += a * (df * (m - early_mm_[k]) - early_num_[k]);
         early_den_[k] += a * (df * df - early_den_[k]);
-        // A negative slope is noise; one above the fallback's gain would be
-        // louder than any coupling the fallback assumes.
-        const float gain = std::clamp(early_num_[k] / (early_den_[k] + kTiny), 0.0f, kFallbackGain);
-        const float predicted = gain * f + kNoiseBias * near_noise_[k];
-        excess += std::max(0.0f, m - kTalkExcess * predicted);
-        mic_total += m;
+      }
+      // Sliding sums over bins k-2..k+2. A negative slope is noise; one above
+      // the fallback's gain is louder than any coupling the fallback assumes.
+      const std::size_t w = kEarlyPoolBins;
+      float num = 0.0f;
+      float den = 0.0f;
+      for (std::size_t k = 0; k < std::min(w, num_bins_); ++k) {
+        num += early_num_[k];
+        den += early_den_[k];
+      }
+      for (std::size_t k = 0; k < num_bins_; ++k) {
+        if (k + w < num_bins_) {
+          num += early_num_[k + w];
+          den += early_den_[k + w];
+        }
+        if (k > w) {
+          num -= early_num_[k - w - 1];
+          den -= early_den_[k - w - 1];
+        }
+        const float gain = std::clamp(std::max(num, 0.0f) / (den + kTiny), 0.0f, kFallbackGain);
+        const float predicted = gain * far_power_sum_[k] + kNoiseBias * near_noise_[k];
+        excess += std::max(0.0f, near_power_[k] - kEarlyExcess * predicted);
+        mic_total += near_power_[k];
       }
       ++early_blocks_;
       learnt = early_blocks_ > kEarlyMinBlocks;
@@ -737,8 +764,12 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // blocks off (the envelope proposal runs late): the displaced onsets are
     // not taken for double talk while the filter re-converges.
     if (retrain_blocks_ > 0) --retrain_blocks_;
-    const bool talk_now = learnt && (early || erl_blocks_ >= kErlWarmupBlocks) &&
-                          retrain_blocks_ == 0 && excess > kTalkFraction * mic_total;
+    bool talk_now = learnt && (early || erl_blocks_ >= kErlWarmupBlocks) && retrain_blocks_ == 0 &&
+                    excess > kTalkFraction * mic_total;
+    if (early) {
+      early_run_ = talk_now ? early_run_ + 1 : 0;
+      talk_now = early_run_ >= kEarlyRunBlocks;
+    }
     ++erl_blocks_;
     if (talk_now) {
       talk_hangover_ = kTalkHangoverBlocks;

@@ -183,6 +183,7 @@ class EchoCanceller {
   std::vector<float> early_mf_;
   std::vector<float> early_mm_;
   int early_blocks_ = 0;  // blocks the warm-up detector has seen
+  int early_run_ = 0;     // consecutive blocks it found talk
   std::vector<float> near_smooth_;  // mic power per bin smoothed over ~3 blocks
   std::vector<float> near_noise_;   // its minimum-tracked floor
   bool noise_init_ = false;
