@@ -65,15 +65,21 @@ constexpr float kFallbackPeakDecay = 0.98f;
 // echo. Single talk must not read as talk (the suppressor then lets the
 // not-yet-cancelled echo through), so the rule is stricter than later: it
 // decides only once it has had its time constant of data, a bin counts only
-// 9 dB over the prediction, and talk needs two blocks in a row. The far power
+// 9 dB over the prediction, and talk needs two blocks in a row. The
+// prediction has a floor of 0.3 x the fallback's gain x the far power (a bin
+// counts only 6.8 dB over the far power itself): a clipping loudspeaker's
+// echo follows no power-linear model (compression, harmonics), and without
+// the floor it read as talk in three of six clipped generated rooms, but it
+// stays under the loudspeaker's coupling. The far power
 // is weighted like the step (uniform over the span plus the prior, while the
 // filter is empty): the delay estimate can run a few blocks late, and the
 // prior alone then misses the echo's onsets, which read as talk.
 constexpr float kEarlyForget = 0.98f;
 constexpr int kEarlyMinBlocks = 50;
 constexpr float kEarlyExcess = 8.0f;
-constexpr std::size_t kEarlyPoolBins = 2;
+constexpr float kEarlyFloor = 0.3f;
 constexpr int kEarlyRunBlocks = 2;
+constexpr std::size_t kEarlyPoolBins = 2;
 constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;  // ~3 dB/s at 250 blocks/s
 constexpr float kNoiseSmooth = 0.3f;
@@ -736,7 +742,9 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
           den -= early_den_[k - w - 1];
         }
         const float gain = std::clamp(std::max(num, 0.0f) / (den + kTiny), 0.0f, kFallbackGain);
-        const float predicted = gain * far_power_sum_[k] + kNoiseBias * near_noise_[k];
+        const float predicted = std::max(gain * far_power_sum_[k],
+                                         kEarlyFloor * kFallbackGain * far_power_prior_[k]) +
+                                kNoiseBias * near_noise_[k];
         excess += std::max(0.0f, near_power_[k] - kEarlyExcess * predicted);
         mic_total += near_power_[k];
       }

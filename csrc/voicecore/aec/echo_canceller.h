@@ -26,7 +26,13 @@
 // times a learnt echo-return gain) slows the background tenfold and blocks
 // copies while the near end talks, so a talker cannot be fitted into the echo
 // path; an echo path change keeps the broadband gain, is not taken for double
-// talk, and the background re-converges at full speed and takes over.
+// talk, and the background re-converges at full speed and takes over. Until
+// that gain has had its first second of far speech, a warm-up detector takes
+// its place from the delay's first lock: there the gain per bin is the
+// regression slope of the mic power on the far power, which a talker present
+// from the call's first words does not inflate (he does not follow the far
+// end's fluctuations), so a user who barges in on the agent's first reply is
+// not removed as echo.
 //
 // Delay changes: the estimator's first lock is taken directly; later changes
 // are confirmed against the microphone while the foreground fails (see
