@@ -199,3 +199,37 @@ def test_echo_suppressed_at_call_start(eval_dir: Path, seed: int, rt60: float, d
     a, b = onset * hop, (onset + 30) * hop
     erle = 10 * np.log10(np.sum(case.mic[a:b] ** 2) / (np.sum(out[a + lag : b + lag] ** 2) + 1e-20))
     assert erle >= 40.0, erle
+
+
+def _talker_from_call_start(case: EchoCase, after_s: float, length_s: float) -> EchoCase:
+    """``case`` with its first double-talk span (from 2 s) moved to start ``after_s`` into the far
+    end's first utterance, cut to ``length_s``: a user who barges in on the agent's first reply."""
+    fs = case.fs
+    hop = fs // 100
+    frames = len(case.far) // hop
+    far_power = np.array([np.sum(case.far[i * hop : (i + 1) * hop] ** 2) for i in range(frames)])
+    onset = int(np.argmax(far_power > 1e-3 * np.percentile(far_power, 95))) * hop
+    n = int(length_s * fs)
+    start = onset + int(after_s * fs)
+    near = np.zeros(n)
+    near[start:] = case.nearend[2 * fs : 2 * fs + n - start]
+    noise = (case.mic - case.echo - case.nearend)[:n]
+    echo = case.echo[:n]
+    return EchoCase(case.name + "_barge_in", case.far[:n], echo + near + noise, near, echo, fs, None,
+                    case.meta)
+
+
+@pytest.mark.parametrize(("seed", "rt60", "delay_ms", "max_loss"),
+                         [(971, 0.25, 60, 3.0), (972, 0.35, 150, 3.0), (975, 0.2, 30, 8.5)])
+def test_talker_kept_at_call_start(eval_dir: Path, seed: int, rt60: float, delay_ms: int,
+                                   max_loss: float) -> None:
+    """A talker who starts 300 ms into the far end's first utterance (SER 0 dB), before the energy
+    detector's echo-return gain has had its first second: the warm-up detector (regression slope of
+    the mic power on the far power) must find him so he is not removed as echo. Without it the
+    canceller took 7.4 / 5.2 / 10.4 dB off him (about 50 dB while undetected); measured now:
+    1.5 / 1.7 / 6.5 dB."""
+    room = generated(eval_dir, f"gen_barge_in_{seed}", seed, rt60=rt60, delay_ms=(delay_ms, delay_ms),
+                     ser_db=0.0)
+    case = _talker_from_call_start(room, after_s=0.3, length_s=3.0)
+    m = evaluate_output(case, run(case), skip_s=0.5)
+    assert m["near_loss_db"] <= max_loss, m

@@ -66,10 +66,10 @@ constexpr float kFallbackPeakDecay = 0.98f;
 // not-yet-cancelled echo through), so the rule is stricter than later: it
 // decides only once it has had its time constant of data, a bin counts only
 // 9 dB over the prediction, and talk needs two blocks in a row. The
-// prediction has a floor of 0.3 x the fallback's gain x the far power (a bin
-// counts only 6.8 dB over the far power itself): a clipping loudspeaker's
-// echo follows no power-linear model (compression, harmonics), and without
-// the floor it read as talk in three of six clipped generated rooms, but it
+// prediction has a floor of 0.5 x the fallback's gain x the far power (a bin
+// counts only over 8x the far power itself): a clipping loudspeaker's echo
+// follows no power-linear model (compression, harmonics), and with a floor of
+// 0.3 it still read as talk in three of seven clipped generated rooms, but it
 // stays under the loudspeaker's coupling. The far power
 // is weighted like the step (uniform over the span plus the prior, while the
 // filter is empty): the delay estimate can run a few blocks late, and the
@@ -77,8 +77,8 @@ constexpr float kFallbackPeakDecay = 0.98f;
 constexpr float kEarlyForget = 0.98f;
 constexpr int kEarlyMinBlocks = 50;
 constexpr float kEarlyExcess = 8.0f;
-constexpr float kEarlyFloor = 0.3f;
 constexpr int kEarlyRunBlocks = 2;
+constexpr float kEarlyFloor = 0.5f;
 constexpr std::size_t kEarlyPoolBins = 2;
 constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;  // ~3 dB/s at 250 blocks/s
@@ -261,6 +261,7 @@ void EchoCanceller::Reset() {
   confirm_blocks_ = 0;
   talk_hangover_ = 0;
   energy_talk_ = false;
+  hold_adapt_ = false;
   erl_blocks_ = 0;
   smooth_fg_ = 0.0f;
   smooth_bg_ = 0.0f;
@@ -785,9 +786,13 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       --talk_hangover_;
     }
     energy_talk_ = talk_hangover_ > 0;
+    // The warm-up detector's decision goes to the suppressor only: slowing the
+    // background on its false alarms (a clipping loudspeaker) delayed
+    // convergence by more than a talker's first second could cost it.
+    hold_adapt_ = energy_talk_ && !early;
     ConfirmDelay(near, near_energy, fg_energy);
     {
-      const float rate = (1.0f - kErlForget) * (energy_talk_ ? 0.1f : 1.0f);
+      const float rate = (1.0f - kErlForget) * (hold_adapt_ ? 0.1f : 1.0f);
       for (std::size_t k = 0; k < num_bins_; ++k) {
         erl_num_[k] += rate * (near_power_[k] - erl_num_[k]);
         erl_den_[k] += rate * (far_power_prior_[k] - erl_den_[k]);
@@ -804,7 +809,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     }
     // In double talk the background adapts slowly, so near-end speech cannot
     // pull it (and through a copy, the foreground) away from the echo path.
-    const float step = energy_talk_ ? kBackgroundStep * kTalkStepScale : kBackgroundStep;
+    const float step = hold_adapt_ ? kBackgroundStep * kTalkStepScale : kBackgroundStep;
     for (std::size_t k = 0; k < num_bins_; ++k) {
       const float g = step / (far_power_sum_[k] + delta);
       gain_re_[k] = g * spec_[k].real();
@@ -820,7 +825,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   smooth_bg_ = kTwoPathSmoothing * smooth_bg_ + (1.0f - kTwoPathSmoothing) * bg_energy;
   if (far_active) {
     bg_better_runs_ =
-        !energy_talk_ && smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
+        !hold_adapt_ && smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
     if (bg_better_runs_ >= kCopyRuns) {
       foreground_.CopyFrom(background_);
       foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());

@@ -202,6 +202,7 @@ class EchoCanceller {
   int confirm_blocks_ = 0;
   int talk_hangover_ = 0;
   bool energy_talk_ = false;
+  bool hold_adapt_ = false;  // energy_talk_ outside the warm-up: slow the background
   int erl_blocks_ = 0;
   std::vector<float> prior_;
   std::size_t prior_lead_ = 0;
