@@ -48,6 +48,13 @@ constexpr float kErlForget = 0.995f;
 constexpr float kTalkStepScale = 0.1f;
 constexpr int kErlWarmupBlocks = 250;
 constexpr float kTiny = 1e-12f;
+// Fallback echo estimate (see ResidualSuppressor): a fixed echo-return gain of
+// +3 dB (louder than most loudspeaker-microphone couplings) until the learnt
+// gain has had its first second; before the delay is known, the far power is
+// peak-held with a decay of 0.98 per block (-9 dB over the 500 ms default
+// maximum delay), so any delay in range is covered.
+constexpr float kFallbackGain = 2.0f;
+constexpr float kFallbackPeakDecay = 0.98f;
 constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;  // ~3 dB/s at 250 blocks/s
 constexpr float kNoiseSmooth = 0.3f;
@@ -146,6 +153,8 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       error_bg_(block_size_, 0.0f),
       far_power_sum_(PaddedBins(num_bins_), 0.0f),
       far_power_prior_(PaddedBins(num_bins_), 0.0f),
+      fallback_power_(num_bins_, 0.0f),
+      peak_far_(num_bins_, 0.0f),
       gain_re_(PaddedBins(num_bins_), 0.0f),
       gain_im_(PaddedBins(num_bins_), 0.0f),
       out_block_(block_size_, 0.0f),
@@ -192,6 +201,8 @@ void EchoCanceller::Reset() {
   offset_ = 0;
   SetPrior(kMarginBlocks);
   std::fill(erl_num_.begin(), erl_num_.end(), 0.0f);
+  std::fill(peak_far_.begin(), peak_far_.end(), 0.0f);
+  fallback_far_blocks_ = 0;
   std::fill(erl_den_.begin(), erl_den_.end(), 0.0f);
   std::fill(near_smooth_.begin(), near_smooth_.end(), 0.0f);
   std::fill(near_noise_.begin(), near_noise_.end(), 0.0f);
@@ -542,6 +553,12 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     split_im_[k] = spec_[k].imag();
   }
   far_spectra_.Push(split_re_.data(), split_im_.data());
+  {
+    const float* newest = far_spectra_.power(0);
+    for (std::size_t k = 0; k < num_bins_; ++k) {
+      peak_far_[k] = std::max(newest[k], kFallbackPeakDecay * peak_far_[k]);
+    }
+  }
   std::copy(far_block_.begin(), far_block_.end(), far_prev_.begin());
 
   std::copy(near_prev_.begin(), near_prev_.end(), time_.begin());
@@ -694,6 +711,15 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
         erl_den_[k] += rate * (far_power_prior_[k] - erl_den_[k]);
       }
     }
+    {
+      const bool locked = delay_estimator_.delay_blocks() >= 0;
+      const bool learnt_gain = erl_blocks_ > kErlWarmupBlocks;
+      for (std::size_t k = 0; k < num_bins_; ++k) {
+        const float gain = learnt_gain && erl_den_[k] > kTiny ? erl_num_[k] / erl_den_[k] : kFallbackGain;
+        fallback_power_[k] = locked ? gain * far_power_prior_[k] : kFallbackGain * peak_far_[k];
+      }
+      ++fallback_far_blocks_;
+    }
     // In double talk the background adapts slowly, so near-end speech cannot
     // pull it (and through a copy, the foreground) away from the echo path.
     const float step = energy_talk_ ? kBackgroundStep * kTalkStepScale : kBackgroundStep;
@@ -734,9 +760,17 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   std::copy(echo_fg_.begin(), echo_fg_.end(),
             echo_history_.begin() + static_cast<std::ptrdiff_t>(history_pos_ * b));
 
-  if (!far_active) std::fill(echo_power_.begin(), echo_power_.end(), 0.0f);
-  suppressor_.Process(near, echo_fg_.data(), echo_bg_.data(), echo_power_.data(), far_active,
-                      energy_talk_, out);
+  if (!far_active) {
+    std::fill(echo_power_.begin(), echo_power_.end(), 0.0f);
+    std::fill(fallback_power_.begin(), fallback_power_.end(), 0.0f);
+  }
+  // The fallback may fade only once an echo could have been heard: the delay
+  // is known, or the far end has played for longer than the maximum delay (a
+  // headset, with no acoustic echo, never locks).
+  const bool fallback_fade =
+      delay_estimator_.delay_blocks() >= 0 || fallback_far_blocks_ > max_delay_blocks_;
+  suppressor_.Process(near, echo_fg_.data(), echo_bg_.data(), echo_power_.data(),
+                      fallback_power_.data(), fallback_fade, far_active, energy_talk_, out);
 
   if (far_active) {
     float out_energy = 0.0f;

@@ -167,6 +167,12 @@ class EchoCanceller {
 
   std::vector<float> partition_weights_;
   std::vector<float> echo_power_;
+  // Filter-free echo estimate for the suppressor while the filters learn: the
+  // learnt echo-return gain times the far power over the span once the delay
+  // is known, a fixed gain times a peak-held far power before that.
+  std::vector<float> fallback_power_;
+  std::vector<float> peak_far_;
+  std::size_t fallback_far_blocks_ = 0;  // far-active blocks since the start
   std::vector<float> erl_num_;  // smoothed mic power per bin (far end alone)
   std::vector<float> erl_den_;  // smoothed far power over the span, same blocks
   std::vector<float> near_smooth_;  // mic power per bin smoothed over ~3 blocks

@@ -39,6 +39,14 @@ constexpr float kNlDouble = 0.0f;
 // (0.87 per 4 ms is an RT60 of 0.4 s); shorter while the near end talks.
 constexpr float kResidualDecay = 0.85f;
 constexpr float kResidualDecayTalk = 0.7f;
+// Fallback: over-subtraction in single talk; the per-block step of its share
+// towards the error / fallback ratio (it only falls); and the share's decay per
+// far-active block once an echo could have been heard (~200 ms), so a room the
+// filter never learns (or a headset with no echo and a talker) is not
+// suppressed for long.
+constexpr float kFallbackOver = 4.0f;
+constexpr float kFallbackFade = 0.02f;
+constexpr float kFallbackDecay = 0.98f;
 // a * conj(b), spelt out: std::complex multiplication compiles to NaN-checking
 // library calls without -ffast-math.
 inline std::complex<float> MulConj(std::complex<float> a, std::complex<float> b) {
@@ -72,6 +80,7 @@ ResidualSuppressor::ResidualSuppressor(std::size_t block_size, std::uint32_t see
       leak_den_(block_size + 1, 0.0f),
       nl_num_(block_size + 1, 0.0f),
       nl_power_(block_size + 1, 0.0f),
+      fallback_share_(block_size + 1, 1.0f),
       prev_near_(block_size, 0.0f),
       near_spec_(block_size + 1),
       smm_(block_size + 1, 0.0f),
@@ -102,6 +111,7 @@ void ResidualSuppressor::Reset() {
   std::fill(nl_num_.begin(), nl_num_.end(), 0.0f);
   std::fill(nl_power_.begin(), nl_power_.end(), 0.0f);
   nl_den_ = 0.0f;
+  std::fill(fallback_share_.begin(), fallback_share_.end(), 1.0f);
   std::fill(prev_near_.begin(), prev_near_.end(), 0.0f);
   std::fill(smm_.begin(), smm_.end(), 0.0f);
   std::fill(prev_shadow_.begin(), prev_shadow_.end(), 0.0f);
@@ -127,7 +137,8 @@ float ResidualSuppressor::NextUniform() {
 }
 
 void ResidualSuppressor::Process(const float* near, const float* echo,
-                                 const float* shadow_echo, const float* echo_power, bool far_active,
+                                 const float* shadow_echo, const float* echo_power,
+                                 const float* fallback_power, bool fallback_fade, bool far_active,
                                  bool external_talk, float* out) {
   const std::size_t b = block_size_;
   for (std::size_t n = 0; n < b; ++n) {
@@ -281,14 +292,23 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
       leak_den_[k] = kLeakForget * leak_den_[k] + (1.0f - kLeakForget) * echo_power[k];
       const float unexplained = std::max(0.0f, pe - leak * echo_power[k] - noise_[k]);
       nl_num_[k] = kLeakForget * nl_num_[k] + (1.0f - kLeakForget) * unexplained;
+      // Where the fallback predicts more than the noise floor, the error above
+      // the floor says how much of the echo the filter still leaves.
+      if (fallback_fade && fallback_power[k] > noise_[k]) {
+        const float ratio = std::max(0.0f, pe - noise_[k]) / fallback_power[k];
+        fallback_share_[k] += kFallbackFade * std::min(0.0f, ratio - fallback_share_[k]);
+      }
     }
+    if (fallback_fade && far_active) fallback_share_[k] *= kFallbackDecay;
     const float linear_res = std::max(leak * echo_power[k], (near_talk_ ? kNlDouble : kNlSingle) * nl_power_[k]);
     residual_[k] = far_active ? std::max(linear_res, (near_talk_ ? kResidualDecayTalk : kResidualDecay) * residual_[k]) : 0.0f;
     const float excess = std::max(0.0f, coherence_[k] - kCohBias) / (1.0f - kCohBias);
     const float g_coh = 1.0f - over * excess;
     const float leak_over = kLeakOver * (near_talk_ ? kLeakOverDoubleTalk : kOverSingleTalk);
     const float g_res = 1.0f - leak_over * residual_[k] / (pe + kTiny);
-    const float g = std::clamp(std::min(g_coh, g_res), kMinGain, 1.0f);
+    const float fallback = far_active && !near_talk_ ? fallback_share_[k] * fallback_power[k] : 0.0f;
+    const float g_fb = 1.0f - kFallbackOver * fallback / (pe + kTiny);
+    const float g = std::clamp(std::min({g_coh, g_res, g_fb}), kMinGain, 1.0f);
     gain_[k] = g;
     gain_sum += g;
     // Comfort noise fills what the gain removed, at the noise floor's level.

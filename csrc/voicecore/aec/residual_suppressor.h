@@ -14,6 +14,16 @@
 // are refilled with noise shaped like the tracked noise floor, so the output
 // never drops to digital silence.
 //
+// At call start the linear filter is empty and its echo estimate is nothing,
+// so neither residual above sees the echo. A fallback covers that time: a
+// filter-free echo estimate (echo-return gain x far power, from the canceller)
+// scaled per bin by the share the filter still leaves, which starts at 1 and
+// only falls once an echo could have been heard: towards the error / fallback
+// ratio in single talk, and by ~200 ms time decay, so a room the filter never
+// learns (or a headset without echo, with a talker) is not held down for
+// long. It is subtracted in single talk only, so a detected talker keeps his
+// level; as the filter converges the share drops towards its ERLE.
+//
 // Analysis and synthesis use a sqrt-Hann window over two blocks with 50 %
 // overlap, which adds one block of latency.
 //
@@ -43,10 +53,13 @@ class ResidualSuppressor {
   // `shadow_echo`: the background filter's echo estimate (for double-talk
   // detection only).
   // `echo_power`: power-domain echo estimate (num_bins values, see
-  // AdaptiveFilter::PowerEstimate); `external_talk`: the canceller's energy
-  // double-talk detector.
+  // AdaptiveFilter::PowerEstimate); `fallback_power`: the filter-free echo
+  // estimate (num_bins values); `fallback_fade`: the fallback's share may
+  // fall (an echo could have been heard by now); `external_talk`: the
+  // canceller's energy double-talk detector.
   void Process(const float* near, const float* echo, const float* shadow_echo,
-               const float* echo_power, bool far_active, bool external_talk, float* out);
+               const float* echo_power, const float* fallback_power, bool fallback_fade,
+               bool far_active, bool external_talk, float* out);
   void Reset();
 
   // Mean over bins of the error / echo-estimate coherence in the last block.
@@ -85,6 +98,7 @@ class ResidualSuppressor {
   std::vector<float> nl_num_;       // smoothed residual unexplained by the leakage
   std::vector<float> nl_power_;     // per-bin scratch: nonlinear residual estimate
   float nl_den_ = 0.0f;             // smoothed total echo estimate power
+  std::vector<float> fallback_share_;  // error / fallback power, from 1, only falls
   std::vector<float> prev_near_;
   std::vector<std::complex<float>> near_spec_;
   std::vector<float> smm_;                 // smoothed |M|^2 (microphone)
