@@ -142,16 +142,15 @@ def test_half_silence_stream(benchmark, scene: Scene, babble_scene: Scene, mode:
     )
     ref_probs, ref_chunks = _stream("silero", scene) if mode != "silero" else (probs, chunks)
     ref_f1 = f1_score(ref_probs >= 0.5, scene.labels[: len(probs)])
-    if noise == "white":
-        assert f1 >= 0.85
-        assert f1 >= ref_f1 - 0.02
-    else:
-        # Known miss (see bench/eval_vad.py): on this babble scene the cascade is 0.13 below
-        # Silero (0.79 vs 0.92): Silero run sparsely through speech rates babble pauses as speech.
-        # Bound it just under the measured gap so a further regression shows.
-        assert ref_f1 >= 0.85
-        assert f1 >= ref_f1 - 0.15
+    assert f1 >= 0.85
+    assert ref_f1 >= 0.85
+    # On this babble scene the cascade was 0.13 below Silero (0.79 vs 0.92) while FrameVad rated
+    # babble pauses as speech-like as speech; with its level-against-peak feature it is 0.930
+    # against Silero's 0.918.
+    assert f1 >= ref_f1 - 0.02
     if mode == "cascade":
-        # Invocation count, not timing: the cascade must skip most of Silero's chunks (measured
-        # 17 % of them in white noise, 40 % in babble).
-        assert chunks <= (0.25 if noise == "white" else 0.45) * ref_chunks
+        # Invocation count, not timing: the cascade must skip most of Silero's chunks. Measured
+        # 17 % of them in white noise, 46 % in babble on this short scene (4 utterances, so the
+        # stream start weighs more; 30-31 % over the 12-utterance babble scenes of
+        # bench/eval_vad.py; 40 % here with the 17-feature FrameVad at the 0.13 F1 loss above).
+        assert chunks <= (0.25 if noise == "white" else 0.5) * ref_chunks

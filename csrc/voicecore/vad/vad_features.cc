@@ -35,6 +35,9 @@ constexpr float kPowerFloor = 1e-10f;
 // the bias for our smoothing and band widths.
 constexpr float kMinBias = 2.0f;
 constexpr float kSmoothing = 0.8f;
+// Decay of the level peak per 10 ms hop: 2 dB/s keeps the talker's level through
+// pauses of several seconds yet follows a talker who gets quieter.
+constexpr float kPeakDecayDb = 0.02f;
 
 float ToDb(float power) { return 10.0f * std::log10(power); }
 
@@ -87,6 +90,7 @@ void VadFeatures::Reset() {
   flatness_avg_ = 0.0f;
   periodicity_avg_ = periodicity_peak_ = 0.0f;
   prev_level_db_ = -100.0f;
+  level_fast_db_ = level_peak_db_ = -100.0f;
 }
 
 void VadFeatures::UpdateNoiseFloor() {
@@ -226,6 +230,8 @@ void VadFeatures::Analyze(const float* hop, float* features) {
   const float level_db = ToDb(total_power + kPowerFloor);
   const float delta_db = Clip(level_db - prev_level_db_, -20.0f, 20.0f);
   prev_level_db_ = level_db;
+  level_fast_db_ = 0.5f * level_fast_db_ + 0.5f * level_db;
+  level_peak_db_ = std::max(level_fast_db_, level_peak_db_ - kPeakDecayDb);
 
   snr_fast_ = 0.5f * snr_fast_ + 0.5f * mean_snr;
   snr_slow_ = 0.9f * snr_slow_ + 0.1f * mean_snr;
@@ -248,6 +254,7 @@ void VadFeatures::Analyze(const float* hop, float* features) {
   features[14] = periodicity;
   features[15] = periodicity_avg_;
   features[16] = periodicity_peak_;
+  features[17] = 0.05f * Clip(level_fast_db_ - level_peak_db_, -40.0f, 0.0f);
 }
 
 }  // namespace voicecore::vad

@@ -16,7 +16,7 @@
 namespace voicecore::vad {
 
 inline constexpr int kNumBands = 6;
-inline constexpr int kNumFeatures = 17;
+inline constexpr int kNumFeatures = 18;
 
 class VadFeatures {
  public:
@@ -76,6 +76,12 @@ class VadFeatures {
   float flatness_avg_ = 0.0f;
   float periodicity_avg_ = 0.0f, periodicity_peak_ = 0.0f;
   float prev_level_db_ = -100.0f;
+  // Level against the loudest recent audio: a fast-smoothed full-band level and
+  // its peak, which decays slowly (2 dB/s). Babble and other speech-like noise sit
+  // well below the talker's own level at usable SNRs, while relative to the noise
+  // floor (which the babble itself sets) they look like speech.
+  float level_fast_db_ = -100.0f;
+  float level_peak_db_ = -100.0f;
 };
 
 }  // namespace voicecore::vad

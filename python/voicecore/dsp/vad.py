@@ -19,8 +19,13 @@ class FrameVad:
     Per 10 ms hop the kernel measures six sub-band SNRs against an adaptive noise floor
     (minimum statistics over 1.6 s, so it follows stationary and slowly varying noise),
     spectral flatness over 250-4000 Hz and periodicity (normalised autocorrelation at 4 kHz,
-    62.5-400 Hz pitch), plus causal averages and peaks of them, and maps them to a calibrated
-    probability with a 17-12-1 MLP whose weights were fit offline (``bench/fit_frame_vad.py``).
+    62.5-400 Hz pitch), plus causal averages and peaks of them, and the full-band level against
+    its own slowly decaying peak (2 dB/s: the talker's level, which babble and other speech-like
+    noise stay well below at usable SNRs, though relative to the floor they set they look like
+    speech), and maps them to a calibrated probability with an 18-12-1 MLP whose weights were fit
+    offline (``bench/fit_frame_vad.py``). In noise before any speech that level reads "at the
+    peak", so the first ~2 s of a noise-only stream score somewhat higher (mean about 0.25 on
+    white noise) than later noise (about 0.15).
     A 20 or 30 ms frame reports the mean over its 10 ms hops.
 
     The first ~0.2 s after construction or :meth:`reset` has no noise estimate yet, and a

@@ -146,10 +146,15 @@ class StreamingVad:
     condition (0.93; 0.85 cost up to 0.05 F1 on regular 0 dB white and dishes scenes) keeps it away
     from low-SNR utterances, where FrameVad's level dips inside the speech.
 
+    Since FrameVad reads the level against the talker's recent peak, it scores most babble pauses
+    at 20-30 dB below ``gate_threshold`` and the gate stays shut there (dev half-silence babble:
+    fresh drains still take the worst loss from -0.048 to -0.018 F1, mean +0.015 -> +0.032).
+
     Known limit: the held speech verdict still covers the first ~400 ms of a babble pause, and where
     FrameVad finds the babble as speech-like as speech the cascade follows a stale Silero, so at
-    20 dB babble the cascade can still lose 0.05-0.07 F1 against Silero alone on some scenes
-    (bench/eval_vad.py: -0.016 on the evaluation seeds, -0.055 on the held-out seeds).
+    20 dB babble the cascade can still lose up to ~0.04 F1 against Silero alone on some scenes
+    (13 test-seed scenes 9213-9225: -0.042 to +0.039, two below -0.02; bench/eval_vad.py: -0.005
+    on the evaluation seeds and on the held-out seeds).
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
