@@ -39,9 +39,9 @@ constexpr float kSmoothing = 0.8f;
 // pauses of several seconds yet follows a talker who gets quieter.
 constexpr float kPeakDecayDb = 0.02f;
 // A talker's level is established by kPeakConfirmHops consecutive hops at least
-// kPeakMarginDb above the noise floor (50 ms of speech at 10 dB SNR or better);
+// kPeakMarginDb above the noise floor (50 ms of speech at about 6 dB SNR or better);
 // before that the feature reads kUnknownPeakFeature (as if 10 dB below a peak).
-constexpr float kPeakMarginDb = 10.0f;
+constexpr float kPeakMarginDb = 6.0f;
 constexpr int kPeakConfirmHops = 5;
 constexpr float kUnknownPeakFeature = -0.5f;
 
