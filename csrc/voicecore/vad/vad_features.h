@@ -80,8 +80,15 @@ class VadFeatures {
   // its peak, which decays slowly (2 dB/s). Babble and other speech-like noise sit
   // well below the talker's own level at usable SNRs, while relative to the noise
   // floor (which the babble itself sets) they look like speech.
+  // Until the level has stood kPeakMarginDb above the noise floor for
+  // kPeakConfirmHops hops in a row, no talker has been heard and the peak is only
+  // the loudest noise so far; the feature then reads a fixed neutral value (the
+  // model learns what it means) rather than "at the peak", which in noise before
+  // anyone speaks leaned to speech.
   float level_fast_db_ = -100.0f;
   float level_peak_db_ = -100.0f;
+  int above_floor_hops_ = 0;
+  bool peak_established_ = false;
 };
 
 }  // namespace voicecore::vad

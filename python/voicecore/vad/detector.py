@@ -153,8 +153,9 @@ class StreamingVad:
     Known limit: the held speech verdict still covers the first ~400 ms of a babble pause, and where
     FrameVad finds the babble as speech-like as speech the cascade follows a stale Silero, so at
     20 dB babble the cascade can still lose up to ~0.04 F1 against Silero alone on some scenes
-    (13 test-seed scenes 9213-9225: -0.042 to +0.039, two below -0.02; bench/eval_vad.py: -0.005
-    on the evaluation seeds and on the held-out seeds).
+    (13 test-seed scenes 9213-9225, measured before FrameVad's peak feature waited for a talker:
+    -0.042 to +0.039, two below -0.02; bench/eval_vad.py half-silence babble now: +0.004 on the
+    evaluation seeds, -0.009 on the held-out seeds).
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
