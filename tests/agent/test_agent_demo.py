@@ -58,8 +58,9 @@ def test_demo_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "forward" in turns[0]["user_transcript"]
     # The strict zero-self-interruption check is tests/agent/test_agent_echo.py (fixed scenario). In
     # this full demo, one run in four had a single self-interruption before the canceller's call-start
-    # fallback echo estimate; 0 of 25 runs had one with it (measured before the warm-up detector). Keep one as slack: model
-    # latencies are real, so audio timing varies. Two or more means the echo path is broken.
+    # fallback echo estimate; 0 of 25 runs had one with it (measured before the warm-up detector).
+    # Keep one as slack: model latencies are real, so audio timing varies. Two or more means the echo
+    # path is broken.
     assert out["self_interruptions"] <= 1
 
 
