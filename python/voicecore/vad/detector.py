@@ -173,6 +173,8 @@ class StreamingVad:
         reject_threshold: float = 0.15,
         rise: float = 0.2,
         drain_quiet: float = 0.5,
+        held_quiet: float = 0.4,
+        held_quiet_peak: float = 0.97,
         recheck_ms: int = 384,
         refresh_ms: int = 320,
         gate_hangover_ms: int = 50,
@@ -203,6 +205,11 @@ class StreamingVad:
                 f"need 0 <= reject_threshold <= hold_threshold and rise >= 0, got {reject_threshold!r}, "
                 f"{hold_threshold!r} and {rise!r}"
             )
+        if not (0.0 <= held_quiet <= 1.0 and 0.0 <= held_quiet_peak <= 1.0):
+            raise ConfigError(
+                f"held_quiet and held_quiet_peak must be in [0, 1], got {held_quiet!r} and "
+                f"{held_quiet_peak!r}"
+            )
         durations = {
             "hold_ms": hold_ms, "gate_hangover_ms": gate_hangover_ms, "warmup_ms": warmup_ms,
             "recheck_ms": recheck_ms, "refresh_ms": refresh_ms, "refresh_warmup_ms": refresh_warmup_ms,
@@ -225,6 +232,8 @@ class StreamingVad:
             cfg.reject_threshold = reject_threshold
             cfg.rise = rise
             cfg.drain_quiet = drain_quiet
+            cfg.held_quiet = held_quiet
+            cfg.held_quiet_peak = held_quiet_peak
             cfg.hold_samples = hold_ms * ANALYSIS_RATE_HZ // 1000
             cfg.recheck_samples = recheck_ms * ANALYSIS_RATE_HZ // 1000
             cfg.refresh_samples = refresh_ms * ANALYSIS_RATE_HZ // 1000
