@@ -133,6 +133,16 @@ class StreamingVad:
     +0.0070 -> +0.0083, at the same Silero share). Without the peak condition it cost up to 0.017
     F1 at 0 dB, where FrameVad dips inside the speech.
 
+    Likewise, while a speech verdict is held after a clear utterance (FrameVad's ~300 ms level
+    peaked at ``held_quiet_peak`` or above), hops FrameVad scores below ``held_quiet`` report
+    FrameVad's rather than the held verdict: the verdict, up to ``hold_ms`` old, reported speech
+    60-260 ms into bike and dishes pauses where Silero run throughout had already let go. Only the
+    report changes (Silero runs the same chunks). On the dev scenes (seeds 94xx-98xx, 148 scenes)
+    the mean cascade-minus-Silero F1 went +0.0105 -> +0.0121, the mean of the 10 worst -0.0186 ->
+    -0.0168, scenes below -0.02 from 3 to 1; on the shared bike mixes at 5 and 10 dB -0.021 ->
+    -0.018 and -0.021 -> -0.019. With the drain's settings (0.5, peak 0.93) it cost up to 0.03 F1
+    on 0 dB dishes scenes; ``held_quiet=0`` restores the always-answering hold.
+
     *Fresh drains*: in babble Silero rejects the pause after an utterance only if it heard the
     whole utterance; run sparsely through it, it keeps a speech state in the following babble for
     seconds, even when run on every chunk of the pause. From a zero state it rejects babble as it
@@ -154,8 +164,8 @@ class StreamingVad:
     FrameVad finds the babble as speech-like as speech the cascade follows a stale Silero, so at
     20 dB babble the cascade can still lose up to ~0.04 F1 against Silero alone on some scenes
     (13 test-seed scenes 9213-9225, measured before FrameVad's peak feature waited for a talker:
-    -0.042 to +0.039, two below -0.02; bench/eval_vad.py half-silence babble now: +0.004 on the
-    evaluation seeds, -0.009 on the held-out seeds).
+    -0.042 to +0.039, two below -0.02; bench/eval_vad.py half-silence babble now: worst +0.006 on
+    the evaluation seeds, -0.010 on the held-out seeds 9650.., -0.004 on seeds 9950..).
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
