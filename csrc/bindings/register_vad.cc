@@ -107,6 +107,8 @@ void RegisterVad(py::module_& m) {
       .def_readwrite("hold_threshold", &vad::CascadeGateConfig::hold_threshold)
       .def_readwrite("hold_floor", &vad::CascadeGateConfig::hold_floor)
       .def_readwrite("drain_quiet", &vad::CascadeGateConfig::drain_quiet)
+      .def_readwrite("held_quiet", &vad::CascadeGateConfig::held_quiet)
+      .def_readwrite("held_quiet_peak", &vad::CascadeGateConfig::held_quiet_peak)
       .def_readwrite("reject_threshold", &vad::CascadeGateConfig::reject_threshold)
       .def_readwrite("rise", &vad::CascadeGateConfig::rise)
       .def_readwrite("hold_samples", &vad::CascadeGateConfig::hold_samples)

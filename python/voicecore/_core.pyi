@@ -81,6 +81,8 @@ class CascadeGateConfig:
     hold_threshold: float
     hold_floor: float
     drain_quiet: float
+    held_quiet: float
+    held_quiet_peak: float
     reject_threshold: float
     rise: float
     hold_samples: int

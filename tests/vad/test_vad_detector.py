@@ -200,6 +200,14 @@ def test_bad_input_and_config() -> None:
         StreamingVad("cascade", drain_quiet=0.1)
     with pytest.raises(vc.ConfigError, match="reject_threshold"):
         StreamingVad("frame", reject_threshold=0.8)
+    with pytest.raises(vc.ConfigError, match="held_quiet"):
+        StreamingVad("frame", held_quiet_peak=1.5)
+    from voicecore import _core
+
+    cfg = _core.CascadeGateConfig()
+    cfg.held_quiet = -0.1
+    with pytest.raises(vc.ConfigError, match="held_quiet"):
+        _core.CascadeGate(cfg)  # the C++ gate checks too (it is reachable without StreamingVad)
     with pytest.raises(vc.ConfigError, match="warmup must be a multiple of 512 samples"):
         StreamingVad("cascade", warmup_ms=500)  # more than the gate's audio ring holds
     assert vc.SpeechDetector("frame").release_threshold == 0.8
@@ -315,8 +323,11 @@ def test_cascade_fresh_drain_rejects_babble_pauses(fresh_scene) -> None:
     # Half-silence babble at 20 dB (seed 9223, not tuned on). Silero, resumed with the state it had
     # from refresh chunks inside the utterance, keeps calling the following babble speech; a fresh
     # drain restarts it from a zero state once FrameVad's utterance level has fallen. Measured F1
-    # (false positives in pauses): Silero 0.916 (288), cascade 0.941 (185), cascade with the stale
-    # state (fresh_drain=False) 0.885 (458); Silero chunks 1392 / 573 / 843. The cascade's share here
+    # (false positives in pauses): Silero 0.916 (288), cascade 0.945 (167), cascade with the stale
+    # state (fresh_drain=False) 0.900 (382); Silero chunks 1392 / 573 / 843. Before held speech
+    # deferred to FrameVad's lean to silence (held_quiet): 0.941 (185) and 0.885 (458), when the
+    # last check read ``1.4 * fp_s < fp_o``; held_quiet trims the stale variant's pauses too, so
+    # the check is now against the fresh drain's own count (2.5x then, 2.3x now). The share here
     # (41 %) is above its 30-32 % on the evaluation babble sets: with the level-against-peak feature
     # neutral until a talker is heard (model refit), it ran 393 chunks (28 %). (Since FrameVad reads
     # the level against the talker's peak it keeps the gate shut in most babble pauses, so a fresh
@@ -338,7 +349,8 @@ def test_cascade_fresh_drain_rejects_babble_pauses(fresh_scene) -> None:
     f1_o, fp_o, _ = out["stale"]
     assert f1_f >= f1_s - 0.03
     assert f1_f >= f1_o + 0.04
-    assert fp_f <= 1.4 * fp_s < fp_o
+    assert fp_f <= 1.4 * fp_s
+    assert fp_o >= 2 * fp_f
     assert ch_f <= 0.45 * ch_s
 
 
@@ -398,4 +410,37 @@ def test_cascade_drain_reports_framevad_lean_to_silence(
     fp_old, f1_old, ch_old = out["old"]
     assert fp_new <= min(max_fp, 0.95 * fp_old), (fp_new, fp_old)
     assert f1_new >= f1_old
+    assert ch_new == ch_old
+
+
+@pytest.mark.parametrize(
+    ("offset", "noise", "snr", "max_fp"),
+    [(4, "bike", 5.0, 115), (4, "bike", 10.0, 145), (5, "dishes", 10.0, 115)],
+)
+def test_cascade_held_speech_reports_framevad_lean_to_silence(
+    fresh_scene, offset: int, noise: str, snr: float, max_fp: int
+) -> None:
+    # A speech verdict held (up to hold_ms, Silero not running) after a clear utterance reported
+    # speech 60-260 ms into the pause, where Silero alone had already let go; hops FrameVad scores
+    # below held_quiet (0.4) report FrameVad's. Measured false-positive frames in the first 300 ms
+    # of pauses (seeds 9204 bike 5 / 10 dB, 9205 dishes 10 dB): 101 / 134 / 102 with held_quiet=0.4,
+    # 142 / 157 / 123 with the hold always answering (held_quiet=0, the earlier gate), Silero alone
+    # 54 / 74 / 155; F1 0.906 / 0.929 / 0.952 against 0.899 / 0.925 / 0.946 (Silero alone
+    # 0.886 / 0.939 / 0.942). Silero runs the same chunks either way: only the report changes.
+    sc = fresh_scene(offset, noise, snr)
+    n = len(sc.labels)
+    hops = np.ascontiguousarray(sc.audio[: n * 160]).reshape(n, 160)
+    y = sc.labels[:n]
+    post = np.zeros(n, bool)
+    for e in [i for i in range(1, n) if y[i - 1] == 1 and y[i] == 0]:
+        post[e : e + 30] = True
+    post &= y == 0
+    out = {}
+    for name, vad in (("new", StreamingVad("cascade")), ("old", StreamingVad("cascade", held_quiet=0.0))):
+        p = vad.process_hops(hops)
+        out[name] = (int(((p >= 0.5) & post).sum()), f1_score(p >= 0.5, y), vad.silero_chunks)
+    fp_new, f1_new, ch_new = out["new"]
+    fp_old, f1_old, ch_old = out["old"]
+    assert fp_new <= min(max_fp, 0.9 * fp_old), (fp_new, fp_old)
+    assert f1_new >= f1_old + 0.002, (f1_new, f1_old)
     assert ch_new == ch_old

@@ -32,10 +32,11 @@ def test_eval_table_row_on_shared_mix(eval_vad, shared_mix, case: str) -> None:
     res = eval_vad.evaluate(case, audio[: n * 160], labels[:n], quick=True)
     assert res.auc["frame"] >= res.auc["webrtc"] + 0.05
     assert res.auc["silero"] >= 0.93
-    # Target: within 0.02 of Silero. On these 40 s the cascade is 0.007 (white) and 0.031 (bike)
-    # below Silero; on the full shared mixes 15 of 16 are within 0.02 (bike_snr05 is 0.020 below:
-    # bench/eval_vad.py). FrameVad alone is 0.067 below on these 40 s.
-    assert res.f1["cascade"] >= res.f1["silero"] - 0.035
+    # Target: within 0.02 of Silero. On these 40 s the cascade is 0.010 (white) and 0.028 (bike)
+    # below Silero (0.007 and 0.031 before held speech deferred to FrameVad's lean to silence, when
+    # this bound was 0.035); on the full shared mixes all 16 are within 0.02 (bike_snr05 is 0.018
+    # below: bench/eval_vad.py). FrameVad alone is 0.067 below on these 40 s.
+    assert res.f1["cascade"] >= res.f1["silero"] - 0.03
     # The onset target (100 ms) is for 10 dB (test_event_timing_on_10db_cases). At 5 dB in bike
     # noise Silero alone takes 100 ms on these 40 s and the cascade 135 ms (Silero resumes after
     # a held rejection only once FrameVad has risen over the noise level): bound it against Silero.

@@ -48,6 +48,10 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
   if (!(c.gate_threshold <= c.drain_quiet && c.drain_quiet <= 1.0)) {
     throw ConfigError("need gate_threshold <= drain_quiet <= 1");
   }
+  if (!(0.0 <= c.held_quiet && c.held_quiet <= 1.0 && 0.0 <= c.held_quiet_peak &&
+        c.held_quiet_peak <= 1.0)) {
+    throw ConfigError("need held_quiet and held_quiet_peak in [0, 1]");
+  }
   if (!(0.0 <= c.fresh_level && c.fresh_level <= 1.0 && 0.0 <= c.fresh_peak && c.fresh_peak <= 1.0 &&
         c.fresh_probation_chunks >= 0)) {
     throw ConfigError("need fresh_level and fresh_peak in [0, 1] and fresh_probation_chunks >= 0");
@@ -206,11 +210,16 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
         out = fp;
       } else if (need || held_silence) {
         out = silero_prob_;
-      } else if (held_speech) {
+      } else if (held_speech && !(fp < c.held_quiet && peak_ >= c.held_quiet_peak)) {
         // At least the activation level, but below the detector's release threshold
         // (the cap), so its silence countdown can start in the held tail.
         out = std::max(fp, std::min(verdict_, kHeldCap));
       } else {
+        // Also a held hop where FrameVad leans to silence after a clear utterance
+        // (confident for ~300 ms): that is the utterance's end, and the held verdict,
+        // up to 400 ms old, reported speech 60-260 ms into bike and dishes pauses where
+        // Silero run throughout had already let go. At lower SNR FrameVad dips inside
+        // the speech and the hold is right, hence the peak condition.
         out = fp;
       }
       probs[b + i] = out;

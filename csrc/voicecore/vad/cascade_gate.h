@@ -29,6 +29,11 @@ struct CascadeGateConfig {
   // or above, FrameVad answers hops it scores below drain_quiet (not only below
   // gate_threshold).
   double drain_quiet = 0.5;
+  // While a speech verdict is held after an utterance whose ~300 ms level peaked at
+  // held_quiet_peak or above, hops FrameVad scores below held_quiet report FrameVad's
+  // probability instead of the held verdict (the hold itself, and Silero, are unchanged).
+  double held_quiet = 0.4;
+  double held_quiet_peak = 0.97;
   int hold_samples = 6400;           // age limit of a held speech verdict
   int recheck_samples = 6144;        // age limit of a held non-speech verdict
   int refresh_samples = 5120;        // Silero's period inside confident speech (0: never)
