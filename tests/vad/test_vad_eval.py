@@ -44,3 +44,16 @@ def test_eval_table_row_on_shared_mix(eval_vad, shared_mix, case: str) -> None:
     assert res.onset_ms["frame"][0] <= 100
     assert res.silero_chunks["frame"] == 0
     assert 0 < res.silero_chunks["cascade"] <= res.silero_chunks["silero"]
+
+
+def test_extra_seed_base_draws_other_scenes(eval_vad, source_bank) -> None:
+    # --extra-seed0 exists to show the cascade figures are not a property of seeds 9100..: a run
+    # on another base must really see other audio, and say so in its case names.
+    default = eval_vad.extra_cases(source_bank)
+    other = eval_vad.extra_cases(source_bank, seed0=12000)
+    assert [name for name, _, _ in other] == [
+        name.replace("x_", "x_s12000_", 1) for name, _, _ in default
+    ]
+    assert len(other) == 16
+    for (_, a, _), (_, b, _) in zip(default, other, strict=True):
+        assert len(a) != len(b) or not (a == b).all()

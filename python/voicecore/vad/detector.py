@@ -167,6 +167,17 @@ class StreamingVad:
     -0.042 to +0.039, two below -0.02; bench/eval_vad.py half-silence babble now: worst +0.006 on
     the evaluation seeds, -0.010 on the held-out seeds 9650.., -0.004 on seeds 9950..).
 
+    Known limit: Silero run only on the gated chunks does not keep the recurrent state it has run
+    throughout, and at 0 dB (sometimes 10-30 dB) the two part for seconds, either way. On 80 regular
+    mixes from fresh seed bases 12000-16000 (``bench/eval_vad.py --extra-seed0``) the cascade is
+    -0.054 to +0.089 F1 against Silero alone, 5 below -0.02 (0 dB dishes/bike 3, 0 dB babble 1,
+    10 dB bike 1); half-silence seeds 12050.. and 13050.. have one (30 dB white, -0.040). Replaying
+    the gate's decisions with Silero-alone's answers puts every one of these within 0.006 of Silero,
+    so the gate's decisions are not the cause. Over 361 dev, evaluation and fresh scenes, 8 are below
+    -0.02 now; longer replays on resuming, denser refreshes, more frequent rechecks and rechecks of
+    held speech at low SNR left 8-15 below (the longest replay at 25 % more Silero chunks), and a
+    cleared state on every resume 106.
+
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
     """
