@@ -45,6 +45,15 @@ constexpr float kTalkExcess = 4.0f;
 constexpr float kTalkFraction = 0.2f;
 constexpr int kTalkHangoverBlocks = 25;
 constexpr float kErlForget = 0.995f;
+// A block the filters already explain is not taken for double talk: when the
+// foreground's or the background's error holds under a quarter of the mic
+// energy (they remove 6 dB or more, as in kConfirmFailing), the mic is mostly
+// echo they predict, and a talker in it would be at least 5 dB under that
+// echo. The power predictor's false alarms come in such blocks (a clipping
+// loudspeaker's harmonics, echo onsets it places late, low-frequency echo it
+// under-predicts); each froze adaptation and opened the suppressor for 100 ms,
+// and in single talk those bursts of echo decided the ERLE of whole calls.
+constexpr float kExplainedRatio = 0.25f;
 constexpr float kTalkStepScale = 0.1f;
 constexpr int kErlWarmupBlocks = 250;
 constexpr float kTiny = 1e-12f;
@@ -773,8 +782,10 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // blocks off (the envelope proposal runs late): the displaced onsets are
     // not taken for double talk while the filter re-converges.
     if (retrain_blocks_ > 0) --retrain_blocks_;
+    // The warm-up detector is not gated: its filters have not converged yet.
+    const bool explained = !early && std::min(fg_energy, bg_energy) < kExplainedRatio * near_energy;
     bool talk_now = learnt && (early || erl_blocks_ >= kErlWarmupBlocks) && retrain_blocks_ == 0 &&
-                    excess > kTalkFraction * mic_total;
+                    excess > kTalkFraction * mic_total && !explained;
     if (early) {
       early_run_ = talk_now ? early_run_ + 1 : 0;
       talk_now = early_run_ >= kEarlyRunBlocks;
