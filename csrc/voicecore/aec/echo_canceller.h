@@ -231,6 +231,8 @@ class EchoCanceller {
   float smooth_bg_ = 0.0f;
   int bg_better_runs_ = 0;
   int bg_worse_runs_ = 0;
+  std::vector<float> echo_none_;  // all zeros: the suppressor's "no filter" path
+  int converged_hold_ = 0;        // far-active blocks left since linear ERLE > 10 dB
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
   float erle_lin_ = 0.0f;
