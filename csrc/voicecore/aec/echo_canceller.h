@@ -25,7 +25,9 @@
 // does not depend on the filters (mic power per bin against the far power
 // times a learnt echo-return gain) slows the background tenfold and blocks
 // copies while the near end talks, so a talker cannot be fitted into the echo
-// path; an echo path change keeps the broadband gain, is not taken for double
+// path; a block the filters already cancel by 6 dB or more is never taken for
+// talk (the power predictor's false alarms fall there: clipping harmonics,
+// misplaced onsets); an echo path change keeps the broadband gain, is not taken for double
 // talk, and the background re-converges at full speed and takes over. Until
 // that gain has had its first second of far speech, a warm-up detector takes
 // its place from the delay's first lock: there the gain per bin is the
@@ -229,6 +231,8 @@ class EchoCanceller {
   float smooth_bg_ = 0.0f;
   int bg_better_runs_ = 0;
   int bg_worse_runs_ = 0;
+  std::vector<float> echo_none_;  // all zeros: the suppressor's "no filter" path
+  int converged_hold_ = 0;        // far-active blocks left since linear ERLE > 10 dB
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
   float erle_lin_ = 0.0f;

@@ -139,7 +139,7 @@ float ResidualSuppressor::NextUniform() {
 void ResidualSuppressor::Process(const float* near, const float* echo,
                                  const float* shadow_echo, const float* echo_power,
                                  const float* fallback_power, bool fallback_fade, bool far_active,
-                                 bool external_talk, float* out) {
+                                 bool external_talk, bool rearm, float* out) {
   const std::size_t b = block_size_;
   for (std::size_t n = 0; n < b; ++n) {
     time_[n] = prev_echo_[n] * window_[n];
@@ -272,6 +272,10 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // filter is poor (start-up, after a path change), the energy one alone
   // misses a talker quieter than the echo.
   const bool talk_now = coherence_talk && external_talk;
+  if (rearm) {
+    hangover_ = 0;
+    std::fill(fallback_share_.begin(), fallback_share_.end(), 1.0f);
+  }
   if (talk_now) {
     hangover_ = kHangoverBlocks;
   } else if (hangover_ > 0) {
@@ -294,12 +298,12 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
       nl_num_[k] = kLeakForget * nl_num_[k] + (1.0f - kLeakForget) * unexplained;
       // Where the fallback predicts more than the noise floor, the error above
       // the floor says how much of the echo the filter still leaves.
-      if (fallback_fade && fallback_power[k] > noise_[k]) {
+      if (fallback_fade && !rearm && fallback_power[k] > noise_[k]) {
         const float ratio = std::max(0.0f, pe - noise_[k]) / fallback_power[k];
         fallback_share_[k] += kFallbackFade * std::min(0.0f, ratio - fallback_share_[k]);
       }
     }
-    if (fallback_fade && far_active) fallback_share_[k] *= kFallbackDecay;
+    if (fallback_fade && far_active && !rearm) fallback_share_[k] *= kFallbackDecay;
     const float linear_res = std::max(leak * echo_power[k], (near_talk_ ? kNlDouble : kNlSingle) * nl_power_[k]);
     residual_[k] = far_active ? std::max(linear_res, (near_talk_ ? kResidualDecayTalk : kResidualDecay) * residual_[k]) : 0.0f;
     const float excess = std::max(0.0f, coherence_[k] - kCohBias) / (1.0f - kCohBias);
