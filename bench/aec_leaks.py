@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from eval_aec import FRAME, FS, eval_dir, extra_cases, load_corpus_case
+from eval_aec import FRAME, FS, eval_dir, select_cases
 from voicecore.dsp import aec_eval
 from voicecore.dsp.aec import EchoCanceller
 from voicecore.dsp.aec_eval import EchoCase
@@ -74,17 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", action="store_true", help="include the shared corpus cases")
     ap.add_argument("--top", type=int, default=8)
     a = ap.parse_args(argv)
-    root = eval_dir()
-    cases = [load_corpus_case(d) for d in sorted((root / "aec").glob("c*")) if d.is_dir()] if a.corpus else []
-    for seed in (int(v) for v in a.seeds.split(",")):
-        extra = extra_cases(root, seed)
-        if seed != 4242:
-            for c in extra:
-                c.name = f"s{seed}_{c.name}"
-        cases += extra
-    if a.only:
-        cases = [c for c in cases if any(c.name.startswith(p) for p in a.only.split(","))]
-    for c in cases:
+    for c in select_cases(eval_dir(), corpus=a.corpus, seeds=a.seeds, only=a.only):
         if np.any(c.echo):
             report(c, a.top)
     return 0

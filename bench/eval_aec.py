@@ -91,6 +91,21 @@ def extra_cases(root: Path, seed: int = 4242) -> list[EchoCase]:
     ]
 
 
+def select_cases(root: Path, corpus: bool, seeds: str, only: str) -> list[EchoCase]:
+    """The shared corpus cases (if ``corpus``), then the extra cases of each comma-separated seed
+    (named ``s<seed>_...`` except the default 4242), kept where a name starts with a prefix in ``only``."""
+    cases = [load_corpus_case(d) for d in sorted((root / "aec").glob("c*")) if d.is_dir()] if corpus else []
+    for seed in (int(v) for v in seeds.split(",") if v):
+        extra = extra_cases(root, seed)
+        if seed != 4242:
+            for c in extra:
+                c.name = f"s{seed}_{c.name}"
+        cases += extra
+    if only:
+        cases = [c for c in cases if any(c.name.startswith(p) for p in only.split(","))]
+    return cases
+
+
 def run_ours(case: EchoCase) -> tuple[np.ndarray, float]:
     ec = EchoCanceller(FS, 10, 500, 250)
     far = case.far.astype(np.float32)
@@ -178,18 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--seeds", default="4242", help="seeds for the extra cases, comma-separated (4242,11,12)")
     a = ap.parse_args(argv)
-    root = eval_dir()
-    cases = [load_corpus_case(d) for d in sorted((root / "aec").glob("c*")) if d.is_dir()]
-    if not a.no_extra:
-        for seed in (int(v) for v in a.seeds.split(",")):
-            extra = extra_cases(root, seed)
-            if seed != 4242:
-                for c in extra:
-                    c.name = f"s{seed}_{c.name}"
-            cases += extra
-    if a.only:
-        pre = a.only.split(",")
-        cases = [c for c in cases if any(c.name.startswith(p) for p in pre)]
+    cases = select_cases(eval_dir(), corpus=True, seeds="" if a.no_extra else a.seeds, only=a.only)
     runners: list[tuple[str, Runner | None]] = [("voicecore", run_ours)]
     if not a.no_peers:
         runners += [("AEC3 (livekit)", make_aec3()), ("Speex (4096)", make_speex())]
