@@ -43,7 +43,11 @@
 // exactly N blocks and the coefficients stay), a move with a new room as the
 // old delay over-predicting the microphone where the proposal does not.
 // Near-end speech passes neither test, so long double talk cannot drag the
-// estimate (and the filter window) away.
+// estimate (and the filter window) away. Until a change is confirmed, a
+// block whose foreground error is louder than the microphone (the estimate
+// adds more echo than it removes) is handled like call start: the suppressor
+// gets the microphone and the filter-free fallback, and no double talk is
+// claimed, so the output is never louder than the microphone (kWorseRatio).
 //
 // Latency: one block of overlap-add in the suppressor plus the frame-to-block
 // buffering (block - gcd(frame, block) samples): 6 ms for 10 ms frames at 8

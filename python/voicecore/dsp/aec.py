@@ -16,6 +16,9 @@ change is not mistaken for double talk, so it re-converges at full speed); a res
 driven by the coherence of the error with the echo estimate plus a learnt power leakage, gentle while
 the near end talks (both a coherence and the energy detector must agree) and strong in single talk;
 comfort noise at the tracked noise floor, so suppression never leaves digital silence.
+While a delay jump or a new room is not yet confirmed, a block whose linear estimate adds more
+than it removes is suppressed from the microphone itself with a filter-free echo estimate, so the
+output is not louder than the microphone.
 
 Streams: far and near are aligned by sample count. Every near frame consumes one frame of far
 samples. The far side may run ahead (bursts are buffered, up to ``max_delay_ms`` plus a frame; older
