@@ -84,7 +84,7 @@ void AdaptiveFilter::Adapt(const AecKernels& kernels, const FarSpan& far, const 
 void AdaptiveFilter::ConstrainNext(RealFft& fft, std::complex<float>* spectrum_scratch,
                                    float* time_scratch) {
   const std::size_t p = next_constrained_;
-  next_constrained_ = (next_constrained_ + 1) % num_partitions_;
+  next_constrained_ = Next(next_constrained_, num_partitions_);
   float* wr = re(p);
   float* wi = im(p);
   for (std::size_t k = 0; k < num_bins_; ++k) spectrum_scratch[k] = {wr[k], wi[k]};

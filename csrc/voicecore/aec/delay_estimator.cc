@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "voicecore/aec/aec_common.h"
+
 namespace voicecore::aec {
 
 namespace {
@@ -101,7 +103,7 @@ void DelayEstimator::Features(const float* power, std::vector<float>& mean, floa
 void DelayEstimator::Update(const float* far_power, const float* near_power, bool hold,
                             bool far_active, bool settled) {
   const std::size_t slots = max_lag_ + 1;
-  newest_ = (newest_ + 1) % slots;
+  newest_ = Next(newest_, slots);
   float* far_now = far_history_.data() + newest_ * kBandStride;
   Features(far_power, far_mean_, far_now);
   float fe = 0.0f;

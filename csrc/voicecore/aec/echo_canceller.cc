@@ -324,13 +324,16 @@ void EchoCanceller::CheckFrames(const float* samples, std::size_t n, const char*
 void EchoCanceller::PushFar(const float* samples, std::size_t n) {
   CheckFrames(samples, n, "far frame");
   const std::size_t cap = far_fifo_.size();
+  // Dropping the oldest sample of a full FIFO leaves the write slot in place.
+  std::size_t write = Wrap(far_read_ + far_count_, cap);
   for (std::size_t i = 0; i < n; ++i) {
     if (far_count_ == cap) {  // the far side ran too far ahead: drop the oldest
-      far_read_ = (far_read_ + 1) % cap;
+      far_read_ = Next(far_read_, cap);
       --far_count_;
       ++stats_.far_dropped_samples;
     }
-    far_fifo_[(far_read_ + far_count_) % cap] = samples[i];
+    far_fifo_[write] = samples[i];
+    write = Next(write, cap);
     ++far_count_;
   }
 }
@@ -346,15 +349,17 @@ void EchoCanceller::ProcessNear(const float* in, float* out, std::size_t n) {
       if (near_fill_ == block_size_) {
         ProcessBlock(near_block_.data(), out_block_.data());
         near_fill_ = 0;
+        std::size_t write = Wrap(out_read_ + out_count_, cap);
         for (std::size_t j = 0; j < block_size_; ++j) {
-          out_fifo_[(out_read_ + out_count_) % cap] = out_block_[j];
-          ++out_count_;
+          out_fifo_[write] = out_block_[j];
+          write = Next(write, cap);
         }
+        out_count_ += block_size_;
       }
     }
     for (std::size_t i = 0; i < frame_size_; ++i) {
       out[f + i] = out_fifo_[out_read_];
-      out_read_ = (out_read_ + 1) % cap;
+      out_read_ = Next(out_read_, cap);
       --out_count_;
     }
   }
@@ -461,7 +466,7 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
                         : std::min(max_shift, static_cast<int>(history_valid_));
   for (int back = 3; back <= valid; ++back) {
     const std::size_t slot =
-        (history_pos_ + history_blocks_ + 1 - static_cast<std::size_t>(back)) % history_blocks_;
+        Wrap(history_pos_ + history_blocks_ + 1 - static_cast<std::size_t>(back), history_blocks_);
     const float* past_echo = echo_history_.data() + slot * b;
     const float* past_near = near_history_.data() + slot * b;
     // Eight partial sums per quantity (block sizes are multiples of 8), so the
@@ -606,7 +611,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     const std::size_t take = std::min(far_count_, b);
     for (std::size_t i = 0; i < take; ++i) {
       far_block_[i] = far_fifo_[far_read_];
-      far_read_ = (far_read_ + 1) % cap;
+      far_read_ = Next(far_read_, cap);
     }
     far_count_ -= take;
     std::fill(far_block_.begin() + static_cast<std::ptrdiff_t>(take), far_block_.end(), 0.0f);
@@ -884,7 +889,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   }
 
   // Near and foreground echo history for the waveform test (ConfirmDelay).
-  history_pos_ = (history_pos_ + 1) % history_blocks_;
+  history_pos_ = Next(history_pos_, history_blocks_);
   ++history_valid_;
   std::copy(near, near + b, near_history_.begin() + static_cast<std::ptrdiff_t>(history_pos_ * b));
   std::copy(echo_fg_.begin(), echo_fg_.end(),
