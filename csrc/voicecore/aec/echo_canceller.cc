@@ -619,7 +619,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   }
   std::copy(far_prev_.begin(), far_prev_.end(), time_.begin());
   std::copy(far_block_.begin(), far_block_.end(), time_.begin() + static_cast<std::ptrdiff_t>(b));
-  fft_.Forward(time_.data(), spec_.data());
+  fft_.ForwardOrZero(time_.data(), spec_.data());
   for (std::size_t k = 0; k < num_bins_; ++k) {
     split_re_[k] = spec_[k].real();
     split_im_[k] = spec_[k].imag();

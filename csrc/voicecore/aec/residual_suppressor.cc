@@ -145,7 +145,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     time_[n] = prev_echo_[n] * window_[n];
     time_[b + n] = echo[n] * window_[b + n];
   }
-  fft_.Forward(time_.data(), echo_spec_.data());
+  fft_.ForwardOrZero(time_.data(), echo_spec_.data());
   for (std::size_t n = 0; n < b; ++n) {
     time_[n] = prev_near_[n] * window_[n];
     time_[b + n] = near[n] * window_[b + n];
@@ -156,7 +156,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     time_[n] = prev_shadow_[n] * window_[n];
     time_[b + n] = shadow_echo[n] * window_[b + n];
   }
-  fft_.Forward(time_.data(), shadow_spec_.data());
+  fft_.ForwardOrZero(time_.data(), shadow_spec_.data());
   std::copy(shadow_echo, shadow_echo + b, prev_shadow_.begin());
   // error = near - echo, and the transform is linear: the error's spectrum is
   // the difference of the two (one transform fewer per block).
