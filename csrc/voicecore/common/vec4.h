@@ -3,9 +3,9 @@
 // The auto-vectoriser leaves many of those loops scalar: the butterflies of an
 // in-place FFT may alias as far as it can tell, and loops with reversed or
 // interleaved access need shuffles it does not find. Lane arithmetic is plain
-// IEEE single precision with the operations in source order (no contraction
-// into FMA in the baseline ISA), so a vector loop gives the same bits as the
-// scalar loop it replaces.
+// IEEE single precision with the operations in source order, and x86-64's
+// baseline ISA has no FMA to contract them into, so there a vector loop gives
+// the same bits as the scalar loop it replaces.
 //
 // Thread contract: pure functions.
 #pragma once
