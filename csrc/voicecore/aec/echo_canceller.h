@@ -54,7 +54,7 @@
 // and 16 kHz.
 //
 // Thread contract: not thread-safe. PushFar, ProcessNear, stats and Reset must
-// be serialised by the caller (the Python wrapper holds a lock). Process paths
+// be serialised by the caller (the Python binding holds a mutex). Process paths
 // never allocate.
 #pragma once
 
