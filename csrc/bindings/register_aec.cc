@@ -1,11 +1,17 @@
 // Bindings for the echo canceller (voicecore.aec). Arrays are validated with
-// the GIL held; the kernel then runs with the GIL released.
+// the GIL held; the kernel then runs with the GIL released, under the
+// canceller's own mutex, so push_far from a playback thread and process_near
+// from a capture thread are serialised without a Python-level lock (which cost
+// more per frame than the binding itself). The mutex is only ever waited for
+// with the GIL released: a thread holding the mutex never needs the GIL, so
+// the two cannot deadlock.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,22 +27,34 @@ namespace {
 
 using aec::EchoCanceller;
 
-// A 1-D float32 or int16 C-contiguous array, else AudioFormatError.
-void CheckAudio(const py::array& arr, const char* what) {
+// The canceller with the mutex that serialises every call that touches its
+// state (see the file comment).
+struct SharedEchoCanceller {
+  SharedEchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms)
+      : ec(sample_rate_hz, frame_ms, max_delay_ms, tail_ms) {}
+  EchoCanceller ec;
+  std::mutex mu;
+};
+
+// A 1-D float32 or int16 C-contiguous array, else AudioFormatError. Returns
+// whether it is float32, so the dtype is looked at once per call.
+bool CheckAudio(const py::array& arr, const char* what) {
   if (arr.ndim() != 1) {
     throw AudioFormatError(std::string(what) + " must be a 1-D mono array, got " +
                            std::to_string(arr.ndim()) + " dimensions");
   }
-  if (!IsExactly<float>(arr) && !IsExactly<std::int16_t>(arr)) {
+  if (IsExactly<float>(arr)) return true;
+  if (!IsExactly<std::int16_t>(arr)) {
     RequireContiguous(arr, what);
     throw AudioFormatError(std::string(what) + " must be float32 (in [-1, 1]) or int16, got " +
                            DtypeName(arr) + "; convert with x.astype(np.float32)");
   }
+  return false;
 }
 
 // int16 frames are scaled to float in a buffer owned by the caller.
-const float* AsFloat(const py::array& arr, std::vector<float>& scratch) {
-  if (IsExactly<float>(arr)) return static_cast<const float*>(arr.data());
+const float* AsFloat(const py::array& arr, bool is_float, std::vector<float>& scratch) {
+  if (is_float) return static_cast<const float*>(arr.data());
   const auto* s = static_cast<const std::int16_t*>(arr.data());
   const auto n = static_cast<std::size_t>(arr.shape(0));
   scratch.resize(n);
@@ -44,40 +62,44 @@ const float* AsFloat(const py::array& arr, std::vector<float>& scratch) {
   return scratch.data();
 }
 
-void PushFar(EchoCanceller& self, const py::array& frame) {
-  CheckAudio(frame, "far frame");
+void PushFar(SharedEchoCanceller& self, const py::array& frame) {
+  const bool is_float = CheckAudio(frame, "far frame");
   std::vector<float> scratch;
-  const float* data = AsFloat(frame, scratch);
+  const float* data = AsFloat(frame, is_float, scratch);
   const auto n = static_cast<std::size_t>(frame.shape(0));
   // Safe without the GIL: `data` points into the array (kept alive by the
   // caller's reference for this call) or into `scratch`, and the kernel
-  // touches no Python objects. Concurrent use of `self` is excluded by the
-  // Python wrapper's lock.
+  // touches no Python objects.
   py::gil_scoped_release release;
-  self.PushFar(data, n);
+  const std::lock_guard<std::mutex> lock(self.mu);
+  self.ec.PushFar(data, n);
 }
 
-py::array ProcessNear(EchoCanceller& self, const py::array& frame) {
-  CheckAudio(frame, "near frame");
+py::array ProcessNear(SharedEchoCanceller& self, const py::array& frame) {
+  const bool is_float = CheckAudio(frame, "near frame");
   const auto n = static_cast<std::size_t>(frame.shape(0));
-  if (IsExactly<float>(frame)) {
+  if (is_float) {
     py::array_t<float> out(static_cast<py::ssize_t>(n));
     const float* in = static_cast<const float*>(frame.data());
     float* o = out.mutable_data();
     {
       // Safe without the GIL: see PushFar; `out` was allocated above.
       py::gil_scoped_release release;
-      self.ProcessNear(in, o, n);
+      const std::lock_guard<std::mutex> lock(self.mu);
+      self.ec.ProcessNear(in, o, n);
     }
     return out;
   }
   std::vector<float> scratch;
-  const float* in = AsFloat(frame, scratch);
+  const float* in = AsFloat(frame, false, scratch);
   py::array_t<std::int16_t> out(static_cast<py::ssize_t>(n));
   std::int16_t* o = out.mutable_data();
   {
     py::gil_scoped_release release;
-    self.ProcessNear(in, scratch.data(), n);  // in-place: ProcessNear allows aliasing
+    {
+      const std::lock_guard<std::mutex> lock(self.mu);
+      self.ec.ProcessNear(in, scratch.data(), n);  // in-place: ProcessNear allows aliasing
+    }
     for (std::size_t i = 0; i < n; ++i) {
       const float v = std::round(scratch[i] * 32768.0f);
       o[i] = static_cast<std::int16_t>(std::clamp(v, -32768.0f, 32767.0f));
@@ -86,8 +108,14 @@ py::array ProcessNear(EchoCanceller& self, const py::array& frame) {
   return out;
 }
 
-py::dict Stats(const EchoCanceller& self) {
-  const aec::EchoCancellerStats s = self.stats();
+aec::EchoCancellerStats StatsOf(SharedEchoCanceller& self) {
+  py::gil_scoped_release release;
+  const std::lock_guard<std::mutex> lock(self.mu);
+  return self.ec.stats();
+}
+
+py::dict Stats(SharedEchoCanceller& self) {
+  const aec::EchoCancellerStats s = StatsOf(self);
   py::dict d;
   d["delay_ms"] = s.delay_ms;
   d["erle_db"] = s.erle_db;
@@ -105,18 +133,32 @@ py::dict Stats(const EchoCanceller& self) {
 }  // namespace
 
 void RegisterAec(py::module_& m) {
-  py::class_<EchoCanceller>(m, "EchoCanceller")
+  // The configuration getters read constants set by the constructor: no lock.
+  py::class_<SharedEchoCanceller>(m, "EchoCanceller")
       .def(py::init<int, int, int, int>(), py::arg("sample_rate_hz"), py::arg("frame_ms"),
            py::arg("max_delay_ms"), py::arg("tail_ms"))
       .def("push_far", &PushFar, py::arg("frame"))
       .def("process_near", &ProcessNear, py::arg("frame"))
-      .def("reset", &EchoCanceller::Reset)
+      .def("reset",
+           [](SharedEchoCanceller& self) {
+             py::gil_scoped_release release;
+             const std::lock_guard<std::mutex> lock(self.mu);
+             self.ec.Reset();
+           })
       .def("stats", &Stats)
-      .def_property_readonly("sample_rate_hz", &EchoCanceller::sample_rate_hz)
-      .def_property_readonly("frame_size", &EchoCanceller::frame_size)
-      .def_property_readonly("block_size", &EchoCanceller::block_size)
-      .def_property_readonly("latency_samples", &EchoCanceller::latency_samples)
-      .def_property_readonly("far_buffered", &EchoCanceller::far_buffered);
+      .def_property_readonly("sample_rate_hz",
+                             [](const SharedEchoCanceller& self) { return self.ec.sample_rate_hz(); })
+      .def_property_readonly("frame_size",
+                             [](const SharedEchoCanceller& self) { return self.ec.frame_size(); })
+      .def_property_readonly("block_size",
+                             [](const SharedEchoCanceller& self) { return self.ec.block_size(); })
+      .def_property_readonly(
+          "latency_samples", [](const SharedEchoCanceller& self) { return self.ec.latency_samples(); })
+      .def_property_readonly("far_buffered", [](SharedEchoCanceller& self) {
+        py::gil_scoped_release release;
+        const std::lock_guard<std::mutex> lock(self.mu);
+        return self.ec.far_buffered();
+      });
 }
 
 }  // namespace voicecore::bindings

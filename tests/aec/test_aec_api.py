@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -153,6 +155,85 @@ def test_far_overflow_drops_oldest_and_counts() -> None:
     ec.push_far(np.zeros(16000, np.float32))  # 1 s ahead: more than the FIFO holds
     assert ec.stats["far_dropped_samples"] > 0
     assert ec.far_buffered < 16000
+
+
+def test_far_overflow_keeps_the_newest_samples() -> None:
+    """Whatever the push pattern, an overflowing far FIFO drops exactly the oldest samples: every
+    pushed sample is either buffered or counted as dropped, one 1 s burst and the same second in
+    10 ms frames leave the same count and the same contents, and those contents are the newest
+    samples (a canceller given only them cancels identically)."""
+    far, mic = _signals(1.5)
+    pushed = 16000
+
+    def run(pushes: list[np.ndarray]) -> tuple[EchoCanceller, np.ndarray]:
+        ec = EchoCanceller(max_delay_ms=100)
+        for p in pushes:
+            ec.push_far(p)
+        out = np.concatenate([ec.process_near(mic[i : i + FRAME]) for i in range(0, 8000, FRAME)])
+        return ec, out
+
+    burst = EchoCanceller(max_delay_ms=100)
+    burst.push_far(far[:pushed])
+    kept = burst.far_buffered
+    assert 0 < kept < pushed
+    assert burst.stats["far_dropped_samples"] == pushed - kept
+    framed = EchoCanceller(max_delay_ms=100)
+    for i in range(0, pushed, FRAME):
+        framed.push_far(far[i : i + FRAME])
+    assert framed.far_buffered == kept
+    assert framed.stats["far_dropped_samples"] == pushed - kept
+
+    a, out_burst = run([far[:pushed]])
+    b, out_framed = run([far[i : i + FRAME] for i in range(0, pushed, FRAME)])
+    # The newest samples in whole frames: the few oldest of them drop again.
+    last = -(-kept // FRAME) * FRAME
+    c, out_newest = run([far[pushed - last : pushed]])
+    assert c.stats["far_dropped_samples"] == last - kept
+    assert np.array_equal(out_burst, out_framed)
+    assert np.array_equal(out_burst, out_newest)
+    # The far contents matter to the output (the check above is not vacuous).
+    _, out_other = run([far[pushed - last - 1600 : pushed - 1600]])
+    assert not np.array_equal(out_burst, out_other)
+
+
+def test_threads_push_and_process_concurrently() -> None:
+    """push_far from a playback thread, process_near from a capture thread and stats from a third,
+    all at once: the binding's lock keeps the far accounting exact (every pushed sample consumed,
+    buffered or dropped) and nothing deadlocks."""
+
+    far, mic = _signals(3.0)
+    n = len(mic) // FRAME * FRAME
+    ec = EchoCanceller()
+    outs: list[np.ndarray] = []
+    stop = threading.Event()
+
+    def playback() -> None:
+        for i in range(0, n, FRAME):
+            ec.push_far(far[i : i + FRAME])
+
+    def capture() -> None:
+        for i in range(0, n, FRAME):
+            outs.append(ec.process_near(mic[i : i + FRAME]))
+
+    def poll() -> None:
+        while not stop.is_set():
+            assert ec.stats["blocks"] >= 0
+
+    threads = [threading.Thread(target=t) for t in (playback, capture, poll)]
+    for t in threads:
+        t.start()
+    threads[0].join(timeout=60)
+    threads[1].join(timeout=60)
+    stop.set()
+    threads[2].join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    s = ec.stats
+    block = 64
+    consumed = s["blocks"] * block - s["far_underrun_samples"]
+    assert consumed + ec.far_buffered + s["far_dropped_samples"] == n
+    out = np.concatenate(outs)
+    assert out.shape == (n,)
+    assert np.all(np.isfinite(out))
 
 
 def test_int16_in_int16_out() -> None:

@@ -9,7 +9,8 @@
 namespace voicecore::aec {
 
 AdaptiveFilter::AdaptiveFilter(std::size_t block_size, std::size_t num_partitions)
-    : block_size_(block_size),
+    : kernels_(SelectAecKernels()),
+      block_size_(block_size),
       num_bins_(block_size + 1),
       stride_(PaddedBins(block_size + 1)),
       num_partitions_(num_partitions),
@@ -84,7 +85,7 @@ void AdaptiveFilter::Adapt(const AecKernels& kernels, const FarSpan& far, const 
 void AdaptiveFilter::ConstrainNext(RealFft& fft, std::complex<float>* spectrum_scratch,
                                    float* time_scratch) {
   const std::size_t p = next_constrained_;
-  next_constrained_ = (next_constrained_ + 1) % num_partitions_;
+  next_constrained_ = Next(next_constrained_, num_partitions_);
   float* wr = re(p);
   float* wi = im(p);
   for (std::size_t k = 0; k < num_bins_; ++k) spectrum_scratch[k] = {wr[k], wi[k]};
@@ -135,13 +136,7 @@ void AdaptiveFilter::Reset() {
 }
 
 void AdaptiveFilter::PartitionEnergies(float* out) const {
-  for (std::size_t p = 0; p < num_partitions_; ++p) {
-    const float* wr = re(p);
-    const float* wi = im(p);
-    float e = 0.0f;
-    for (std::size_t k = 0; k < num_bins_; ++k) e += wr[k] * wr[k] + wi[k] * wi[k];
-    out[p] = e;
-  }
+  kernels_.partition_energies(re_.data(), im_.data(), stride_, num_partitions_, num_bins_, out);
 }
 
 void AdaptiveFilter::PartitionNorms(float* out) const {

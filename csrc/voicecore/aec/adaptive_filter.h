@@ -85,6 +85,7 @@ class AdaptiveFilter {
   const float* re(std::size_t p) const { return re_.data() + p * stride_; }
   const float* im(std::size_t p) const { return im_.data() + p * stride_; }
 
+  const AecKernels& kernels_;  // for PartitionEnergies
   const std::size_t block_size_;
   const std::size_t num_bins_;
   const std::size_t stride_;

@@ -15,4 +15,10 @@ inline constexpr int kBlocksPerSecond = 250;
 // so the per-bin loops vectorise without a scalar tail.
 inline constexpr std::size_t PaddedBins(std::size_t bins) { return (bins + 7) & ~std::size_t{7}; }
 
+// Ring-buffer index arithmetic without division: the rings' sizes are not
+// powers of two, and a 64-bit modulo per sample or per spectrum read cost more
+// than the work around it. `i` must be < n (Next) or < 2n (Wrap).
+inline constexpr std::size_t Next(std::size_t i, std::size_t n) { return i + 1 == n ? 0 : i + 1; }
+inline constexpr std::size_t Wrap(std::size_t i, std::size_t n) { return i >= n ? i - n : i; }
+
 }  // namespace voicecore::aec

@@ -1,6 +1,7 @@
 #include "voicecore/aec/aec_kernels.h"
 
 #include "voicecore/common/cpu_features.h"
+#include "voicecore/common/vec4.h"
 
 namespace voicecore::aec {
 
@@ -73,7 +74,47 @@ void PowerSums(const FarSpan& x, const float* a, const float* q, const float* w2
   }
 }
 
-const AecKernels kBaseline{FilterPair, Adapt, PowerSums};
+// Four partitions per lane group: each bin's squares are formed for four
+// partitions (rows), the 4x4 tile is transposed so a lane is a partition, and
+// the lanes accumulate bin after bin, the scalar loop's order.
+void PartitionEnergies(const float* re, const float* im, std::size_t stride,
+                       std::size_t partitions, std::size_t bins, float* out) {
+  std::size_t p = 0;
+  for (; p + 4 <= partitions; p += 4) {
+    Float4 e = Splat4(0.0f);
+    std::size_t k = 0;
+    for (; k + 4 <= bins; k += 4) {
+      Float4 sq[4];
+      for (std::size_t j = 0; j < 4; ++j) {
+        const Float4 r = Load4(re + (p + j) * stride + k);
+        const Float4 i = Load4(im + (p + j) * stride + k);
+        sq[j] = r * r + i * i;
+      }
+      Transpose4(sq[0], sq[1], sq[2], sq[3]);
+      e = e + sq[0];
+      e = e + sq[1];
+      e = e + sq[2];
+      e = e + sq[3];
+    }
+    Store4(out + p, e);
+    for (; k < bins; ++k) {
+      for (std::size_t j = 0; j < 4; ++j) {
+        const float r = re[(p + j) * stride + k];
+        const float i = im[(p + j) * stride + k];
+        out[p + j] += r * r + i * i;
+      }
+    }
+  }
+  for (; p < partitions; ++p) {
+    const float* r = re + p * stride;
+    const float* i = im + p * stride;
+    float e = 0.0f;
+    for (std::size_t k = 0; k < bins; ++k) e += r[k] * r[k] + i[k] * i[k];
+    out[p] = e;
+  }
+}
+
+const AecKernels kBaseline{FilterPair, Adapt, PowerSums, PartitionEnergies};
 }  // namespace
 
 const AecKernels& BaselineAecKernels() { return kBaseline; }

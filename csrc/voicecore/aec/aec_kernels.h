@@ -36,6 +36,10 @@ struct AecKernels {
   // out_w = sum_p |W_p|^2 |X_p|^2 (w2 laid out like the filter).
   void (*power_sums)(const FarSpan& x, const float* a, const float* q, const float* w2,
                      std::size_t stride, float* out_a, float* out_q, float* out_w);
+  // out[p] = sum over k < bins of re_p[k]^2 + im_p[k]^2, summed in bin order
+  // (so every path gives the same bits): partitions `stride` floats apart.
+  void (*partition_energies)(const float* re, const float* im, std::size_t stride,
+                             std::size_t partitions, std::size_t bins, float* out);
 };
 
 const AecKernels& BaselineAecKernels();

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "voicecore/aec/aec_common.h"
+#include "voicecore/common/vec4.h"
+
 namespace voicecore::aec {
 
 namespace {
@@ -101,7 +104,7 @@ void DelayEstimator::Features(const float* power, std::vector<float>& mean, floa
 void DelayEstimator::Update(const float* far_power, const float* near_power, bool hold,
                             bool far_active, bool settled) {
   const std::size_t slots = max_lag_ + 1;
-  newest_ = (newest_ + 1) % slots;
+  newest_ = Next(newest_, slots);
   float* far_now = far_history_.data() + newest_ * kBandStride;
   Features(far_power, far_mean_, far_now);
   float fe = 0.0f;
@@ -113,29 +116,67 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
   near_power_ = kScoreForget * near_power_ + (1.0f - kScoreForget) * ne;
   ++blocks_seen_;
 
+  near_power_fast_ = kFastForget * near_power_fast_ + (1.0f - kFastForget) * ne;
+  // First the correlations and smoothed sums of every lag, four lags at a
+  // time (the same operations per lag as Dot16 and the scalar tail), then the
+  // ranking, which needs the lags in order.
+  auto far_at = [&](std::size_t lag) {
+    return newest_ >= lag ? newest_ - lag : newest_ + slots - lag;
+  };
+  const float* near = near_features_.data();
+  const Float4 n0 = Load4(near), n1 = Load4(near + 4), n2 = Load4(near + 8),
+               n3 = Load4(near + 12);
+  const Float4 zero = Splat4(0.0f);
+  std::size_t lag = 0;
+  for (; lag + 4 <= slots; lag += 4) {
+    Float4 u[4];
+    float energy[4];
+    for (std::size_t j = 0; j < 4; ++j) {
+      const std::size_t slot = far_at(lag + j);
+      const float* f = far_history_.data() + slot * kBandStride;
+      // Dot16's eight partial sums: lanes 0-3 in `lo`, 4-7 in `hi`.
+      const Float4 lo = (zero + n0 * Load4(f)) + n2 * Load4(f + 8);
+      const Float4 hi = (zero + n1 * Load4(f + 4)) + n3 * Load4(f + 12);
+      u[j] = lo + hi;
+      energy[j] = far_energy_[slot];
+    }
+    Transpose4(u[0], u[1], u[2], u[3]);
+    const Float4 c = (u[0] + u[1]) + (u[2] + u[3]);
+    const Float4 fe4 = Load4(energy);
+    Store4(cross_.data() + lag, Splat4(kScoreForget) * Load4(cross_.data() + lag) +
+                                    Splat4(1.0f - kScoreForget) * c);
+    Store4(far_power_lag_.data() + lag,
+           Splat4(kScoreForget) * Load4(far_power_lag_.data() + lag) +
+               Splat4(1.0f - kScoreForget) * fe4);
+    Store4(cross_fast_.data() + lag, Splat4(kFastForget) * Load4(cross_fast_.data() + lag) +
+                                         Splat4(1.0f - kFastForget) * c);
+    Store4(far_fast_.data() + lag, Splat4(kFastForget) * Load4(far_fast_.data() + lag) +
+                                       Splat4(1.0f - kFastForget) * fe4);
+  }
+  for (; lag < slots; ++lag) {
+    const std::size_t slot = far_at(lag);
+    const float c = Dot16(near, far_history_.data() + slot * kBandStride);
+    cross_[lag] = kScoreForget * cross_[lag] + (1.0f - kScoreForget) * c;
+    far_power_lag_[lag] = kScoreForget * far_power_lag_[lag] + (1.0f - kScoreForget) * far_energy_[slot];
+    cross_fast_[lag] = kFastForget * cross_fast_[lag] + (1.0f - kFastForget) * c;
+    far_fast_[lag] = kFastForget * far_fast_[lag] + (1.0f - kFastForget) * far_energy_[slot];
+  }
   // The lag search ranks c |c| / far_power (monotonic in the normalised
   // correlation c / sqrt(far_power * near_power) for positive c): one square
   // root for the winner instead of one per lag.
   int best = -1;
   float best_rank = 0.0f;
-  near_power_fast_ = kFastForget * near_power_fast_ + (1.0f - kFastForget) * ne;
   int fast = -1;
   float fast_rank = 0.0f;
-  for (std::size_t lag = 0; lag <= max_lag_; ++lag) {
-    const std::size_t slot = newest_ >= lag ? newest_ - lag : newest_ + slots - lag;
-    const float c = Dot16(near_features_.data(), far_history_.data() + slot * kBandStride);
-    const float cross = kScoreForget * cross_[lag] + (1.0f - kScoreForget) * c;
-    const float fp = kScoreForget * far_power_lag_[lag] + (1.0f - kScoreForget) * far_energy_[slot];
-    cross_[lag] = cross;
-    far_power_lag_[lag] = fp;
-    const float fc = kFastForget * cross_fast_[lag] + (1.0f - kFastForget) * c;
-    const float ffp = kFastForget * far_fast_[lag] + (1.0f - kFastForget) * far_energy_[slot];
-    cross_fast_[lag] = fc;
-    far_fast_[lag] = ffp;
+  for (lag = 0; lag < slots; ++lag) {
+    const float fc = cross_fast_[lag];
+    const float ffp = far_fast_[lag];
     if (fc > 0.0f && fc * fc > fast_rank * (ffp + 1e-18f)) {
       fast_rank = fc * fc / (ffp + 1e-18f);
       fast = static_cast<int>(lag);
     }
+    const float cross = cross_[lag];
+    const float fp = far_power_lag_[lag];
     if (cross > 0.0f && cross * cross > best_rank * (fp + 1e-18f)) {
       best_rank = cross * cross / (fp + 1e-18f);
       best = static_cast<int>(lag);

@@ -7,6 +7,7 @@
 
 #include "voicecore/aec/aec_common.h"
 #include "voicecore/common/errors.h"
+#include "voicecore/common/vec4.h"
 
 namespace voicecore::aec {
 
@@ -170,6 +171,27 @@ std::size_t CheckedPartitions(int tail_ms) {
 }
 
 float Db(float num, float den) { return 10.0f * std::log10((num + kTiny) / (den + kTiny)); }
+
+// Block sums for the waveform test (ConfirmDelay), in eight interleaved
+// partial sums added in lane order (block sizes are multiples of 8). A stored
+// block energy is computed this same way, so it equals a recomputed one.
+float SumLanes8(Float4 lo, Float4 hi) {
+  float lanes[8];
+  Store4(lanes, lo);
+  Store4(lanes + 4, hi);
+  float s = 0.0f;
+  for (float v : lanes) s += v;
+  return s;
+}
+float EnergyBy8(const float* x, std::size_t n) {
+  Float4 lo = Splat4(0.0f), hi = Splat4(0.0f);
+  for (std::size_t i = 0; i < n; i += 8) {
+    const Float4 a = Load4(x + i), b = Load4(x + i + 4);
+    lo = lo + a * a;
+    hi = hi + b * b;
+  }
+  return SumLanes8(lo, hi);
+}
 }  // namespace
 
 EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms)
@@ -237,6 +259,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       history_blocks_(max_delay_blocks_ + 1),
       near_history_(history_blocks_ * block_size_, 0.0f),
       echo_history_(history_blocks_ * block_size_, 0.0f),
+      near_history_energy_(history_blocks_, 0.0f),
       wave_error_(2 * history_blocks_, 0.0f),
       wave_ref_(2 * history_blocks_, 0.0f),
       echo_none_(block_size_, 0.0f) {
@@ -277,6 +300,7 @@ void EchoCanceller::Reset() {
   calm_blocks_ = 0;
   std::fill(near_history_.begin(), near_history_.end(), 0.0f);
   std::fill(echo_history_.begin(), echo_history_.end(), 0.0f);
+  std::fill(near_history_energy_.begin(), near_history_energy_.end(), 0.0f);
   history_pos_ = 0;
   history_valid_ = 0;
   echo_moved_ = 0;
@@ -324,13 +348,16 @@ void EchoCanceller::CheckFrames(const float* samples, std::size_t n, const char*
 void EchoCanceller::PushFar(const float* samples, std::size_t n) {
   CheckFrames(samples, n, "far frame");
   const std::size_t cap = far_fifo_.size();
+  // Dropping the oldest sample of a full FIFO leaves the write slot in place.
+  std::size_t write = Wrap(far_read_ + far_count_, cap);
   for (std::size_t i = 0; i < n; ++i) {
     if (far_count_ == cap) {  // the far side ran too far ahead: drop the oldest
-      far_read_ = (far_read_ + 1) % cap;
+      far_read_ = Next(far_read_, cap);
       --far_count_;
       ++stats_.far_dropped_samples;
     }
-    far_fifo_[(far_read_ + far_count_) % cap] = samples[i];
+    far_fifo_[write] = samples[i];
+    write = Next(write, cap);
     ++far_count_;
   }
 }
@@ -346,15 +373,17 @@ void EchoCanceller::ProcessNear(const float* in, float* out, std::size_t n) {
       if (near_fill_ == block_size_) {
         ProcessBlock(near_block_.data(), out_block_.data());
         near_fill_ = 0;
+        std::size_t write = Wrap(out_read_ + out_count_, cap);
         for (std::size_t j = 0; j < block_size_; ++j) {
-          out_fifo_[(out_read_ + out_count_) % cap] = out_block_[j];
-          ++out_count_;
+          out_fifo_[write] = out_block_[j];
+          write = Next(write, cap);
         }
+        out_count_ += block_size_;
       }
     }
     for (std::size_t i = 0; i < frame_size_; ++i) {
       out[f + i] = out_fifo_[out_read_];
-      out_read_ = (out_read_ + 1) % cap;
+      out_read_ = Next(out_read_, cap);
       --out_count_;
     }
   }
@@ -461,31 +490,25 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
                         : std::min(max_shift, static_cast<int>(history_valid_));
   for (int back = 3; back <= valid; ++back) {
     const std::size_t slot =
-        (history_pos_ + history_blocks_ + 1 - static_cast<std::size_t>(back)) % history_blocks_;
+        Wrap(history_pos_ + history_blocks_ + 1 - static_cast<std::size_t>(back), history_blocks_);
     const float* past_echo = echo_history_.data() + slot * b;
     const float* past_near = near_history_.data() + slot * b;
-    // Eight partial sums per quantity (block sizes are multiples of 8), so the
-    // loop vectorises without reassociation flags.
-    float later8[8] = {};    // the delay grew by `back` blocks
-    float earlier8[8] = {};  // it shrank by `back` blocks
-    float past8[8] = {};
+    // Sums as in EnergyBy8; the past block's own energy was stored with it.
+    Float4 later_lo = Splat4(0.0f), later_hi = later_lo;  // the delay grew by `back` blocks
+    Float4 earlier_lo = later_lo, earlier_hi = later_lo;  // it shrank by `back` blocks
     for (std::size_t i = 0; i < b; i += 8) {
-      for (std::size_t j = 0; j < 8; ++j) {
-        const float d1 = near[i + j] - past_echo[i + j];
-        const float d2 = past_near[i + j] - echo_fg_[i + j];
-        later8[j] += d1 * d1;
-        earlier8[j] += d2 * d2;
-        past8[j] += past_near[i + j] * past_near[i + j];
-      }
+      const Float4 d1lo = Load4(near + i) - Load4(past_echo + i);
+      const Float4 d1hi = Load4(near + i + 4) - Load4(past_echo + i + 4);
+      const Float4 d2lo = Load4(past_near + i) - Load4(echo_fg_.data() + i);
+      const Float4 d2hi = Load4(past_near + i + 4) - Load4(echo_fg_.data() + i + 4);
+      later_lo = later_lo + d1lo * d1lo;
+      later_hi = later_hi + d1hi * d1hi;
+      earlier_lo = earlier_lo + d2lo * d2lo;
+      earlier_hi = earlier_hi + d2hi * d2hi;
     }
-    float later = 0.0f;
-    float earlier = 0.0f;
-    float past_mic = 0.0f;
-    for (std::size_t j = 0; j < 8; ++j) {
-      later += later8[j];
-      earlier += earlier8[j];
-      past_mic += past8[j];
-    }
+    const float later = SumLanes8(later_lo, later_hi);
+    const float earlier = SumLanes8(earlier_lo, earlier_hi);
+    const float past_mic = near_history_energy_[slot];
     const std::size_t up = static_cast<std::size_t>(max_shift + back);
     const std::size_t down = static_cast<std::size_t>(max_shift - back);
     wave_error_[up] += later;
@@ -606,7 +629,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     const std::size_t take = std::min(far_count_, b);
     for (std::size_t i = 0; i < take; ++i) {
       far_block_[i] = far_fifo_[far_read_];
-      far_read_ = (far_read_ + 1) % cap;
+      far_read_ = Next(far_read_, cap);
     }
     far_count_ -= take;
     std::fill(far_block_.begin() + static_cast<std::ptrdiff_t>(take), far_block_.end(), 0.0f);
@@ -614,7 +637,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   }
   std::copy(far_prev_.begin(), far_prev_.end(), time_.begin());
   std::copy(far_block_.begin(), far_block_.end(), time_.begin() + static_cast<std::ptrdiff_t>(b));
-  fft_.Forward(time_.data(), spec_.data());
+  fft_.ForwardOrZero(time_.data(), spec_.data());
   for (std::size_t k = 0; k < num_bins_; ++k) {
     split_re_[k] = spec_[k].real();
     split_im_[k] = spec_[k].imag();
@@ -884,9 +907,10 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   }
 
   // Near and foreground echo history for the waveform test (ConfirmDelay).
-  history_pos_ = (history_pos_ + 1) % history_blocks_;
+  history_pos_ = Next(history_pos_, history_blocks_);
   ++history_valid_;
   std::copy(near, near + b, near_history_.begin() + static_cast<std::ptrdiff_t>(history_pos_ * b));
+  near_history_energy_[history_pos_] = EnergyBy8(near, b);
   std::copy(echo_fg_.begin(), echo_fg_.end(),
             echo_history_.begin() + static_cast<std::ptrdiff_t>(history_pos_ * b));
 

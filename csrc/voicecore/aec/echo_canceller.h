@@ -54,7 +54,7 @@
 // and 16 kHz.
 //
 // Thread contract: not thread-safe. PushFar, ProcessNear, stats and Reset must
-// be serialised by the caller (the Python wrapper holds a lock). Process paths
+// be serialised by the caller (the Python binding holds a mutex). Process paths
 // never allocate.
 #pragma once
 
@@ -223,6 +223,7 @@ class EchoCanceller {
   std::size_t history_valid_ = 0;  // blocks stored since the last delay change
   std::vector<float> near_history_;
   std::vector<float> echo_history_;
+  std::vector<float> near_history_energy_;  // per stored block (EnergyBy8)
   std::vector<float> wave_error_;
   std::vector<float> wave_ref_;
   int wave_blocks_ = 0;  // blocks scored since the foreground began failing

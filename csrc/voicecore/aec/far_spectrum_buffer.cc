@@ -16,7 +16,7 @@ FarSpectrumBuffer::FarSpectrumBuffer(std::size_t num_bins, std::size_t depth)
       energy_(depth, 0.0f) {}
 
 void FarSpectrumBuffer::Push(const float* re, const float* im) {
-  newest_ = (newest_ + 1) % depth_;
+  newest_ = Next(newest_, depth_);
   float* r = re_.data() + newest_ * stride_;
   float* i = im_.data() + newest_ * stride_;
   float* p = power_.data() + newest_ * stride_;

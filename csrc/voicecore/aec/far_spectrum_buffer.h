@@ -22,7 +22,8 @@ class FarSpectrumBuffer {
   void Push(const float* re, const float* im);
   void Reset();
 
-  // Spectrum of the block `blocks_ago` blocks before the newest (0 = newest).
+  // Spectrum of the block `blocks_ago` blocks before the newest (0 = newest,
+  // at most depth() - 1).
   const float* re(std::size_t blocks_ago) const { return re_.data() + Slot(blocks_ago) * stride_; }
   const float* im(std::size_t blocks_ago) const { return im_.data() + Slot(blocks_ago) * stride_; }
   const float* power(std::size_t blocks_ago) const {
@@ -36,7 +37,7 @@ class FarSpectrumBuffer {
 
  private:
   std::size_t Slot(std::size_t blocks_ago) const {
-    return (newest_ + depth_ - blocks_ago % depth_) % depth_;
+    return newest_ >= blocks_ago ? newest_ - blocks_ago : newest_ + depth_ - blocks_ago;
   }
 
   const std::size_t num_bins_;

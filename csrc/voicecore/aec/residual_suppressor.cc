@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "voicecore/common/vec4.h"
+
 namespace voicecore::aec {
 
 namespace {
@@ -145,7 +147,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     time_[n] = prev_echo_[n] * window_[n];
     time_[b + n] = echo[n] * window_[b + n];
   }
-  fft_.Forward(time_.data(), echo_spec_.data());
+  fft_.ForwardOrZero(time_.data(), echo_spec_.data());
   for (std::size_t n = 0; n < b; ++n) {
     time_[n] = prev_near_[n] * window_[n];
     time_[b + n] = near[n] * window_[b + n];
@@ -156,7 +158,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     time_[n] = prev_shadow_[n] * window_[n];
     time_[b + n] = shadow_echo[n] * window_[b + n];
   }
-  fft_.Forward(time_.data(), shadow_spec_.data());
+  fft_.ForwardOrZero(time_.data(), shadow_spec_.data());
   std::copy(shadow_echo, shadow_echo + b, prev_shadow_.begin());
   // error = near - echo, and the transform is linear: the error's spectrum is
   // the difference of the two (one transform fewer per block).
@@ -168,15 +170,14 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // the echo estimate are linear functions of the far signal, so in single
   // talk their coherence is near 1 however far the filter is from converged;
   // near-end speech and noise are incoherent with it and are kept.
-  // First a per-bin pass with no branches and no running sums, so it
-  // vectorises; the sums follow in a short scalar pass.
+  // First a per-bin pass with no branches and no running sums, four bins at a
+  // time; the sums follow in a short scalar pass (in bin order).
   if (!noise_init_) {
     for (std::size_t k = 0; k < num_bins_; ++k) noise_[k] = Norm(error_spec_[k]);
   }
   const float active = far_active ? 1.0f : 0.0f;
   // std::complex<float> is float[2]: the loop reads the spectra as
-  // interleaved floats, which the vectoriser handles (complex-typed loads and
-  // stores it does not).
+  // interleaved floats and splits them into real and imaginary lanes.
   const float* ef = reinterpret_cast<const float*>(error_spec_.data());
   const float* yf = reinterpret_cast<const float*>(echo_spec_.data());
   const float* mf = reinterpret_cast<const float*>(near_spec_.data());
@@ -195,50 +196,64 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   float* error_power = error_power_.data();
   constexpr float kA = kCohForget;
   constexpr float kB = 1.0f - kCohForget;
-  for (std::size_t k = 0; k < num_bins_; ++k) {
-    const float er = ef[2 * k], ei = ef[2 * k + 1];
-    const float yr = yf[2 * k], yi = yf[2 * k + 1];
-    const float mr = mf[2 * k], mi = mf[2 * k + 1];
-    const float hr = hf[2 * k], hi = hf[2 * k + 1];
-    const float pe = er * er + ei * ei;
-    const float py = yr * yr + yi * yi;
-    const float pm = mr * mr + mi * mi;
-    const float ph = hr * hr + hi * hi;
-    see[k] = kA * see[k] + kB * pe;
-    syy[k] = kA * syy[k] + kB * py;
-    smm[k] = kA * smm[k] + kB * pm;
-    sss[k] = kA * sss[k] + kB * ph;
+  // One body for four bins at a time (Float4) and for the scalar tail (float).
+  auto coherence_bins = [&](auto lanes, std::size_t k) {
+    using V = decltype(lanes);
+    V er, ei, yr, yi, mr, mi, hr, hi;
+    LoadPairs(ef + 2 * k, er, ei);
+    LoadPairs(yf + 2 * k, yr, yi);
+    LoadPairs(mf + 2 * k, mr, mi);
+    LoadPairs(hf + 2 * k, hr, hi);
+    const V pe = er * er + ei * ei;
+    const V py = yr * yr + yi * yi;
+    const V pm = mr * mr + mi * mi;
+    const V ph = hr * hr + hi * hi;
+    const V see_k = kA * LoadN<V>(see + k) + kB * pe;
+    const V syy_k = kA * LoadN<V>(syy + k) + kB * py;
+    const V smm_k = kA * LoadN<V>(smm + k) + kB * pm;
+    const V sss_k = kA * LoadN<V>(sss + k) + kB * ph;
+    StoreN(see + k, see_k);
+    StoreN(syy + k, syy_k);
+    StoreN(smm + k, smm_k);
+    StoreN(sss + k, sss_k);
     // Cross spectra a * conj(b).
-    const float ey_r = kA * sey[2 * k] + kB * (er * yr + ei * yi);
-    const float ey_i = kA * sey[2 * k + 1] + kB * (ei * yr - er * yi);
-    const float my_r = kA * smy[2 * k] + kB * (mr * yr + mi * yi);
-    const float my_i = kA * smy[2 * k + 1] + kB * (mi * yr - mr * yi);
-    const float mh_r = kA * sms[2 * k] + kB * (mr * hr + mi * hi);
-    const float mh_i = kA * sms[2 * k + 1] + kB * (mi * hr - mr * hi);
-    sey[2 * k] = ey_r;
-    sey[2 * k + 1] = ey_i;
-    smy[2 * k] = my_r;
-    smy[2 * k + 1] = my_i;
-    sms[2 * k] = mh_r;
-    sms[2 * k + 1] = mh_i;
+    V ey_r, ey_i, my_r, my_i, mh_r, mh_i;
+    LoadPairs(sey + 2 * k, ey_r, ey_i);
+    LoadPairs(smy + 2 * k, my_r, my_i);
+    LoadPairs(sms + 2 * k, mh_r, mh_i);
+    ey_r = kA * ey_r + kB * (er * yr + ei * yi);
+    ey_i = kA * ey_i + kB * (ei * yr - er * yi);
+    my_r = kA * my_r + kB * (mr * yr + mi * yi);
+    my_i = kA * my_i + kB * (mi * yr - mr * yi);
+    mh_r = kA * mh_r + kB * (mr * hr + mi * hi);
+    mh_i = kA * mh_i + kB * (mi * hr - mr * hi);
+    StorePairs(sey + 2 * k, ey_r, ey_i);
+    StorePairs(smy + 2 * k, my_r, my_i);
+    StorePairs(sms + 2 * k, mh_r, mh_i);
+    const V one = SplatN<V>(1.0f);
     // Error / echo-estimate coherence (the residual echo's share).
-    const float coh = (ey_r * ey_r + ey_i * ey_i) / (see[k] * syy[k] + kTiny);
-    coherence[k] = active * std::min(coh, 1.0f);
+    const V coh = (ey_r * ey_r + ey_i * ey_i) / (see_k * syy_k + kTiny);
+    StoreN(coherence + k, active * MinN(coh, one));
     // Mic / echo-estimate coherence: the echo's share of the mic power in this
     // bin; what is left is near-end speech, noise, or unmodelled echo. The
     // same for the background filter's estimate: after an echo path change
     // the background re-learns the path first, and its coherence with the mic
     // tells a path change (coherent again) from double talk (not).
-    const float c_my = (my_r * my_r + my_i * my_i) / (smm[k] * syy[k] + kTiny);
-    const float c_mh = (mh_r * mh_r + mh_i * mh_i) / (smm[k] * sss[k] + kTiny);
-    mic_coh[k] = active * std::min(std::max(c_my, c_mh), 1.0f);
-    mic_power[k] = pm;
-    error_power[k] = pe;
+    const V c_my = (my_r * my_r + my_i * my_i) / (smm_k * syy_k + kTiny);
+    const V c_mh = (mh_r * mh_r + mh_i * mh_i) / (smm_k * sss_k + kTiny);
+    StoreN(mic_coh + k, active * MinN(MaxN(c_my, c_mh), one));
+    StoreN(mic_power + k, pm);
+    StoreN(error_power + k, pe);
     // Noise floor: follows drops quickly, rises slowly (minimum tracking).
-    const float nk = noise[k];
-    const float fall = nk + kNoiseFall * (pe - nk);
-    const float rise = nk * kNoiseRise;
-    noise[k] = pe < nk ? fall : rise;
+    const V nk = LoadN<V>(noise + k);
+    const V fall = nk + kNoiseFall * (pe - nk);
+    const V rise = nk * kNoiseRise;
+    StoreN(noise + k, pe < nk ? fall : rise);
+  };
+  {
+    std::size_t k = 0;
+    for (; k + 4 <= num_bins_; k += 4) coherence_bins(Float4{}, k);
+    for (; k < num_bins_; ++k) coherence_bins(0.0f, k);
   }
   float coh_sum = 0.0f;
   float sum_noise = 0.0f;
@@ -287,38 +302,70 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // only while the far end plays alone. It covers the residual the coherence
   // misses: reverberation past the filter, distortion, a disturbed filter.
   const bool learn = far_active && !near_talk_;
-  float gain_sum = 0.0f;
-  for (std::size_t k = 0; k < num_bins_; ++k) {
-    const float pe = error_power_[k];
-    const float leak = std::min(kMaxLeak, leak_num_[k] / (leak_den_[k] + kTiny));
+  const float leak_over = kLeakOver * (near_talk_ ? kLeakOverDoubleTalk : kOverSingleTalk);
+  float* spec = reinterpret_cast<float*>(error_spec_.data());
+  // One body for four bins at a time (Float4) and for the scalar tail (float).
+  auto gain_bins = [&](auto lanes, std::size_t k) {
+    using V = decltype(lanes);
+    const V zero = SplatN<V>(0.0f);
+    const V pe = LoadN<V>(error_power_.data() + k);
+    const V ep = LoadN<V>(echo_power + k);
+    const V nz = LoadN<V>(noise_.data() + k);
+    const V fp = LoadN<V>(fallback_power + k);
+    V share = LoadN<V>(fallback_share_.data() + k);
+    const V leak =
+        MinN(SplatN<V>(kMaxLeak), LoadN<V>(leak_num_.data() + k) / (LoadN<V>(leak_den_.data() + k) + kTiny));
     if (learn) {
-      leak_num_[k] = kLeakForget * leak_num_[k] + (1.0f - kLeakForget) * pe;
-      leak_den_[k] = kLeakForget * leak_den_[k] + (1.0f - kLeakForget) * echo_power[k];
-      const float unexplained = std::max(0.0f, pe - leak * echo_power[k] - noise_[k]);
-      nl_num_[k] = kLeakForget * nl_num_[k] + (1.0f - kLeakForget) * unexplained;
+      StoreN(leak_num_.data() + k, kLeakForget * LoadN<V>(leak_num_.data() + k) + (1.0f - kLeakForget) * pe);
+      StoreN(leak_den_.data() + k, kLeakForget * LoadN<V>(leak_den_.data() + k) + (1.0f - kLeakForget) * ep);
+      const V unexplained = MaxN(zero, pe - leak * ep - nz);
+      StoreN(nl_num_.data() + k, kLeakForget * LoadN<V>(nl_num_.data() + k) + (1.0f - kLeakForget) * unexplained);
       // Where the fallback predicts more than the noise floor, the error above
       // the floor says how much of the echo the filter still leaves.
-      if (fallback_fade && !rearm && fallback_power[k] > noise_[k]) {
-        const float ratio = std::max(0.0f, pe - noise_[k]) / fallback_power[k];
-        fallback_share_[k] += kFallbackFade * std::min(0.0f, ratio - fallback_share_[k]);
+      if (fallback_fade && !rearm) {
+        const V ratio = MaxN(zero, pe - nz) / fp;
+        share = fp > nz ? share + kFallbackFade * MinN(zero, ratio - share) : share;
       }
     }
-    if (fallback_fade && far_active && !rearm) fallback_share_[k] *= kFallbackDecay;
-    const float linear_res = std::max(leak * echo_power[k], (near_talk_ ? kNlDouble : kNlSingle) * nl_power_[k]);
-    residual_[k] = far_active ? std::max(linear_res, (near_talk_ ? kResidualDecayTalk : kResidualDecay) * residual_[k]) : 0.0f;
-    const float excess = std::max(0.0f, coherence_[k] - kCohBias) / (1.0f - kCohBias);
-    const float g_coh = 1.0f - over * excess;
-    const float leak_over = kLeakOver * (near_talk_ ? kLeakOverDoubleTalk : kOverSingleTalk);
-    const float g_res = 1.0f - leak_over * residual_[k] / (pe + kTiny);
-    const float fallback = far_active && !near_talk_ ? fallback_share_[k] * fallback_power[k] : 0.0f;
-    const float g_fb = 1.0f - kFallbackOver * fallback / (pe + kTiny);
-    const float g = std::clamp(std::min({g_coh, g_res, g_fb}), kMinGain, 1.0f);
-    gain_[k] = g;
-    gain_sum += g;
+    if (fallback_fade && far_active && !rearm) share = share * kFallbackDecay;
+    StoreN(fallback_share_.data() + k, share);
+    const V linear_res = MaxN(leak * ep, (near_talk_ ? kNlDouble : kNlSingle) * LoadN<V>(nl_power_.data() + k));
+    const V residual = far_active ? MaxN(linear_res, (near_talk_ ? kResidualDecayTalk : kResidualDecay) *
+                                                         LoadN<V>(residual_.data() + k))
+                                  : zero;
+    StoreN(residual_.data() + k, residual);
+    const V excess = MaxN(zero, LoadN<V>(coherence_.data() + k) - kCohBias) / (1.0f - kCohBias);
+    const V g_coh = 1.0f - over * excess;
+    const V g_res = 1.0f - leak_over * residual / (pe + kTiny);
+    const V fallback = far_active && !near_talk_ ? share * fp : zero;
+    const V g_fb = 1.0f - kFallbackOver * fallback / (pe + kTiny);
+    // std::clamp(std::min({g_coh, g_res, g_fb}), kMinGain, 1.0f), spelt out.
+    const V g_min = MinN(MinN(g_coh, g_res), g_fb);
+    const V g = g_min < kMinGain ? SplatN<V>(kMinGain) : (1.0f < g_min ? SplatN<V>(1.0f) : g_min);
+    StoreN(gain_.data() + k, g);
     // Comfort noise fills what the gain removed, at the noise floor's level.
-    const float fill = std::sqrt(std::max(0.0f, (1.0f - g * g) * noise_[k]) * 1.5f);
-    error_spec_[k] = error_spec_[k] * g + std::complex<float>(fill * NextUniform(), fill * NextUniform());
+    // The draws go bin by bin, imaginary part first, whatever the lane count:
+    // the order GCC gave the two draws when they were constructor arguments
+    // (unspecified in C++, so another compiler could have differed).
+    constexpr std::size_t width = sizeof(V) / sizeof(float);
+    float draws[2 * width];
+    for (std::size_t j = 0; j < width; ++j) {
+      draws[2 * j + 1] = NextUniform();
+      draws[2 * j] = NextUniform();
+    }
+    V ur, ui, sr, si;
+    LoadPairs(draws, ur, ui);
+    LoadPairs(spec + 2 * k, sr, si);
+    const V fill = SqrtN(MaxN(zero, (1.0f - g * g) * nz) * 1.5f);
+    StorePairs(spec + 2 * k, sr * g + fill * ur, si * g + fill * ui);
+  };
+  {
+    std::size_t k = 0;
+    for (; k + 4 <= num_bins_; k += 4) gain_bins(Float4{}, k);
+    for (; k < num_bins_; ++k) gain_bins(0.0f, k);
   }
+  float gain_sum = 0.0f;
+  for (std::size_t k = 0; k < num_bins_; ++k) gain_sum += gain_[k];
   if (learn) nl_den_ = kLeakForget * nl_den_ + (1.0f - kLeakForget) * echo_total;
   leakage_ = coh_sum / static_cast<float>(num_bins_);
   mean_gain_ = gain_sum / static_cast<float>(num_bins_);

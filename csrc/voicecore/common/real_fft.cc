@@ -1,10 +1,13 @@
 #include "voicecore/common/real_fft.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numbers>
 #include <string>
 
 #include "voicecore/common/errors.h"
+#include "voicecore/common/vec4.h"
 
 namespace voicecore {
 
@@ -42,6 +45,83 @@ RealFft::RealFft(std::size_t size) : size_(size), half_(size / 2) {
   }
   re_.resize(half_);
   im_.resize(half_);
+  if (half_ >= 16) scratch_.resize(2 * half_);
+}
+
+// The radix-4 group writing outputs 4m..4m+3 reads inputs bit-reverse(4m + t):
+// r, r + n/2, r + n/4 and r + 3n/4 with r = bit-reverse(4m) < n/4. Taking four
+// consecutive r at once makes every input a contiguous load, and each lane is
+// one group, so the results leave through a 4x4 transpose to the groups'
+// outputs at bit-reverse(r) (the reversal is its own inverse).
+void RealFft::FirstPass(const float* src, bool inverse) {
+  const std::size_t n = half_;
+  const std::size_t q = n / 4;
+  float* re = re_.data();
+  float* im = im_.data();
+  for (std::size_t r = 0; r < q; r += 4) {
+    auto load = [&](std::size_t at, Float4& vr, Float4& vi) {
+      const Float4 lo = Load4(src + 2 * at);
+      const Float4 hi = Load4(src + 2 * at + 4);
+      vr = EvenLanes(lo, hi);
+      vi = OddLanes(lo, hi);
+    };
+    Float4 x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i;
+    load(r, x0r, x0i);
+    load(r + 2 * q, x1r, x1i);
+    load(r + q, x2r, x2i);
+    load(r + 3 * q, x3r, x3i);
+    const Float4 a0r = x0r + x1r, a0i = x0i + x1i;
+    const Float4 a1r = x0r - x1r, a1i = x0i - x1i;
+    const Float4 a2r = x2r + x3r, a2i = x2i + x3i;
+    const Float4 a3r = x2r - x3r, a3i = x2i - x3i;
+    const Float4 tr = inverse ? -a3i : a3i;
+    const Float4 ti = inverse ? a3r : -a3r;
+    Float4 o0r = a0r + a2r, o0i = a0i + a2i;
+    Float4 o2r = a0r - a2r, o2i = a0i - a2i;
+    Float4 o1r = a1r + tr, o1i = a1i + ti;
+    Float4 o3r = a1r - tr, o3i = a1i - ti;
+    Transpose4(o0r, o1r, o2r, o3r);
+    Transpose4(o0i, o1i, o2i, o3i);
+    Store4(re + bit_reverse_[r], o0r);
+    Store4(re + bit_reverse_[r + 1], o1r);
+    Store4(re + bit_reverse_[r + 2], o2r);
+    Store4(re + bit_reverse_[r + 3], o3r);
+    Store4(im + bit_reverse_[r], o0i);
+    Store4(im + bit_reverse_[r + 1], o1i);
+    Store4(im + bit_reverse_[r + 2], o2i);
+    Store4(im + bit_reverse_[r + 3], o3i);
+  }
+}
+
+void RealFft::Stages(bool inverse) {
+  const std::size_t n = half_;
+  float* re = re_.data();
+  float* im = im_.data();
+  for (std::size_t len = 8; len <= n; len <<= 1) {
+    const std::size_t half_len = len / 2;
+    const float* twr = tw_re_.data() + half_len - 1;
+    const float* twi = (inverse ? tw_im_conj_.data() : tw_im_.data()) + half_len - 1;
+    for (std::size_t start = 0; start < n; start += len) {
+      float* ar = re + start;
+      float* ai = im + start;
+      float* br = re + start + half_len;
+      float* bi = im + start + half_len;
+      for (std::size_t k = 0; k < half_len; k += 4) {
+        const Float4 wr = Load4(twr + k);
+        const Float4 wi = Load4(twi + k);
+        const Float4 xr = Load4(br + k);
+        const Float4 xi = Load4(bi + k);
+        const Float4 tr = xr * wr - xi * wi;
+        const Float4 ti = xr * wi + xi * wr;
+        const Float4 yr = Load4(ar + k);
+        const Float4 yi = Load4(ai + k);
+        Store4(br + k, yr - tr);
+        Store4(bi + k, yi - ti);
+        Store4(ar + k, yr + tr);
+        Store4(ai + k, yi + ti);
+      }
+    }
+  }
 }
 
 void RealFft::Transform(bool inverse) {
@@ -101,18 +181,43 @@ void RealFft::Transform(bool inverse) {
 
 void RealFft::Forward(const float* in, std::complex<float>* out) {
   // Even/odd samples as one half-length complex signal, placed bit-reversed.
-  for (std::size_t k = 0; k < half_; ++k) {
-    const std::size_t j = bit_reverse_[k];
-    re_[j] = in[2 * k];
-    im_[j] = in[2 * k + 1];
+  const bool vector = half_ >= 16;
+  if (vector) {
+    FirstPass(in, false);
+    Stages(false);
+  } else {
+    for (std::size_t k = 0; k < half_; ++k) {
+      const std::size_t j = bit_reverse_[k];
+      re_[j] = in[2 * k];
+      im_[j] = in[2 * k + 1];
+    }
+    Transform(false);
   }
-  Transform(false);
   float* o = reinterpret_cast<float*>(out);  // std::complex<float> is float[2]
   o[0] = re_[0] + im_[0];
   o[1] = 0.0f;
   o[2 * half_] = re_[0] - im_[0];
   o[2 * half_ + 1] = 0.0f;
-  for (std::size_t k = 1; k < half_; ++k) {
+  std::size_t k = 1;
+  if (vector) {
+    // Bins k..k+3 pair with half - k - 3..half - k, read reversed.
+    const Float4 half4 = Splat4(0.5f);
+    const Float4 neg_half4 = Splat4(-0.5f);
+    for (; k + 4 <= half_; k += 4) {
+      const Float4 zr = Load4(re_.data() + k), zi = Load4(im_.data() + k);
+      const Float4 cr = Reverse4(Load4(re_.data() + half_ - k - 3));
+      const Float4 ci = -Reverse4(Load4(im_.data() + half_ - k - 3));
+      const Float4 er = half4 * (zr + cr), ei = half4 * (zi + ci);
+      const Float4 dr = zr - cr, di = zi - ci;
+      const Float4 odr = half4 * di, odi = neg_half4 * dr;
+      const Float4 wr = Load4(split_re_.data() + k), wi = Load4(split_im_.data() + k);
+      const Float4 yr = er + odr * wr - odi * wi;
+      const Float4 yi = ei + odr * wi + odi * wr;
+      Store4(o + 2 * k, InterleaveLo(yr, yi));
+      Store4(o + 2 * k + 4, InterleaveHi(yr, yi));
+    }
+  }
+  for (; k < half_; ++k) {
     const float zr = re_[k], zi = im_[k];
     const float cr = re_[half_ - k], ci = -im_[half_ - k];  // conj(Z[h-k])
     const float er = 0.5f * (zr + cr), ei = 0.5f * (zi + ci);
@@ -125,8 +230,28 @@ void RealFft::Forward(const float* in, std::complex<float>* out) {
   }
 }
 
+void RealFft::ForwardOrZero(const float* in, std::complex<float>* out) {
+  // Bit patterns, not values: a -0.0 input goes through Forward, so the
+  // result is Forward's to the sign of every zero.
+  std::uint32_t any = 0;
+  for (std::size_t i = 0; i < size_; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, in + i, sizeof bits);
+    any |= bits;
+  }
+  if (any != 0) {
+    Forward(in, out);
+    return;
+  }
+  std::fill(out, out + half_ + 1, std::complex<float>{});
+}
+
 void RealFft::Inverse(const std::complex<float>* in, float* out) {
   const float* x = reinterpret_cast<const float*>(in);
+  if (half_ >= 16) {
+    InverseVector(x, out);
+    return;
+  }
   for (std::size_t k = 1; k < half_; ++k) {
     const float xr = x[2 * k], xi = x[2 * k + 1];
     const float cr = x[2 * (half_ - k)], ci = -x[2 * (half_ - k) + 1];
@@ -149,6 +274,51 @@ void RealFft::Inverse(const std::complex<float>* in, float* out) {
   for (std::size_t k = 0; k < half_; ++k) {
     out[2 * k] = re_[k] * scale;
     out[2 * k + 1] = im_[k] * scale;
+  }
+}
+
+// Inverse for half_ >= 16: the split of the spectrum into the half-length
+// complex signal runs four bins at a time into scratch_ (natural order), and
+// FirstPass does the bit-reversed placement.
+void RealFft::InverseVector(const float* x, float* out) {
+  float* z = scratch_.data();
+  z[0] = 0.5f * (x[0] + x[2 * half_]);
+  z[1] = 0.5f * (x[0] - x[2 * half_]);
+  const Float4 half4 = Splat4(0.5f);
+  std::size_t k = 1;
+  for (; k + 4 <= half_; k += 4) {
+    const Float4 lo = Load4(x + 2 * k), hi = Load4(x + 2 * k + 4);
+    const Float4 xr = EvenLanes(lo, hi), xi = OddLanes(lo, hi);
+    const float* m = x + 2 * (half_ - k - 3);
+    const Float4 mlo = Load4(m), mhi = Load4(m + 4);
+    const Float4 cr = Reverse4(EvenLanes(mlo, mhi));
+    const Float4 ci = -Reverse4(OddLanes(mlo, mhi));
+    const Float4 er = half4 * (xr + cr), ei = half4 * (xi + ci);
+    const Float4 dr = half4 * (xr - cr), di = half4 * (xi - ci);
+    const Float4 wr = Load4(split_re_.data() + k), wi = -Load4(split_im_.data() + k);
+    const Float4 odr = dr * wr - di * wi, odi = dr * wi + di * wr;
+    const Float4 zr = er - odi, zi = ei + odr;
+    Store4(z + 2 * k, InterleaveLo(zr, zi));
+    Store4(z + 2 * k + 4, InterleaveHi(zr, zi));
+  }
+  for (; k < half_; ++k) {
+    const float xr = x[2 * k], xi = x[2 * k + 1];
+    const float cr = x[2 * (half_ - k)], ci = -x[2 * (half_ - k) + 1];
+    const float er = 0.5f * (xr + cr), ei = 0.5f * (xi + ci);
+    const float dr = 0.5f * (xr - cr), di = 0.5f * (xi - ci);
+    const float wr = split_re_[k], wi = -split_im_[k];
+    const float odr = dr * wr - di * wi, odi = dr * wi + di * wr;
+    z[2 * k] = er - odi;
+    z[2 * k + 1] = ei + odr;
+  }
+  FirstPass(z, true);
+  Stages(true);
+  const Float4 scale = Splat4(1.0f / static_cast<float>(half_));
+  for (std::size_t j = 0; j < half_; j += 4) {
+    const Float4 r = Load4(re_.data() + j) * scale;
+    const Float4 i = Load4(im_.data() + j) * scale;
+    Store4(out + 2 * j, InterleaveLo(r, i));
+    Store4(out + 2 * j + 4, InterleaveHi(r, i));
   }
 }
 

@@ -4,7 +4,9 @@
 // out: the butterflies then vectorise, and there are none of the NaN-checking
 // library calls that std::complex multiplication compiles to without
 // -ffast-math (they made an array-of-structs version about 1.4x slower at 128
-// points). Tables are built in the constructor; Forward/Inverse never allocate.
+// points). From 32 points up the passes run four lanes at a time (vec4.h) with
+// the same operations in the same order, so both paths give the same bits.
+// Tables are built in the constructor; Forward/Inverse never allocate.
 //
 // Thread contract: not thread-safe (scratch buffers); one instance per owner.
 #pragma once
@@ -29,6 +31,9 @@ class RealFft {
   // Unnormalised forward transform (X[k] = sum_n x[n] e^{-2 pi i k n / N}):
   // `in` size() samples, `out` num_bins() bins.
   void Forward(const float* in, std::complex<float>* out);
+  // Forward, but an all-zero input (a silent block) gives the all-zero
+  // spectrum, which is what Forward computes, without transforming it.
+  void ForwardOrZero(const float* in, std::complex<float>* out);
   // Inverse, scaled so that Inverse(Forward(x)) == x. The imaginary parts of
   // bins 0 and size()/2 are ignored.
   void Inverse(const std::complex<float>* in, float* out);
@@ -37,6 +42,13 @@ class RealFft {
   // In-place complex FFT of length half_ on (re_, im_), input in bit-reversed
   // order. `inverse` conjugates the twiddles.
   void Transform(bool inverse);
+  // Vector path (half_ >= 16). FirstPass reads `src` (half_ complex values,
+  // interleaved, natural order) in bit-reversed order and applies the first
+  // two radix-2 stages as one radix-4 step, writing re_/im_; Stages runs the
+  // rest in place.
+  void FirstPass(const float* src, bool inverse);
+  void Stages(bool inverse);
+  void InverseVector(const float* x, float* out);
 
   const std::size_t size_;
   const std::size_t half_;
@@ -48,6 +60,11 @@ class RealFft {
   std::vector<float> split_im_;  // -sin(2 pi k / size)
   std::vector<float> re_;
   std::vector<float> im_;
+  // Vector path: per r < half_/4, the first output of the radix-4 group whose
+  // inputs start at r (bit-reverse of r over log2(half_) - 2 bits, times 4);
+  // and the inverse's natural-order scratch (half_ complex values).
+  std::vector<std::uint32_t> group_start_;
+  std::vector<float> scratch_;
 };
 
 }  // namespace voicecore
