@@ -293,6 +293,7 @@ void EchoCanceller::Reset() {
   confirm_candidate_ = 0.0f;
   confirm_blocks_ = 0;
   talk_hangover_ = 0;
+  suppress_hangover_ = 0;
   energy_talk_ = false;
   hold_adapt_ = false;
   erl_blocks_ = 0;
@@ -589,6 +590,7 @@ void EchoCanceller::TakeDelay(int delay_blocks) {
   echo_moved_ = delay_estimator_.delay_blocks() - before;
   // The excess that held adaptation came from the displaced echo.
   talk_hangover_ = 0;
+  suppress_hangover_ = 0;
   retrain_blocks_ = kRetrainBlocks;
   energy_talk_ = false;
   confirm_lag_ = -1;
@@ -825,8 +827,10 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     ++erl_blocks_;
     if (talk_now) {
       talk_hangover_ = kTalkHangoverBlocks;
-    } else if (talk_hangover_ > 0) {
-      --talk_hangover_;
+      suppress_hangover_ = kTalkHangoverBlocks;
+    } else {
+      if (talk_hangover_ > 0) --talk_hangover_;
+      if (suppress_hangover_ > 0) --suppress_hangover_;
     }
     energy_talk_ = talk_hangover_ > 0;
     // The warm-up detector's decision goes to the suppressor only: slowing the
@@ -863,6 +867,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     background_.Adapt(kernels_, span, gain_re_.data(), gain_im_.data(),
                       partition_weights_.data());
     background_.ConstrainNext(fft_, constrain_spec_.data(), constrain_time_.data());
+  } else if (suppress_hangover_ > 0) {
+    --suppress_hangover_;
   }
 
   // Two-path decision.
@@ -903,7 +909,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       delay_estimator_.delay_blocks() >= 0 || fallback_far_blocks_ > max_delay_blocks_;
   suppressor_.Process(near, lost ? echo_none_.data() : echo_fg_.data(), echo_bg_.data(),
                       echo_power_.data(), fallback_power_.data(), fallback_fade, far_active,
-                      energy_talk_ && !lost, lost, out);
+                      suppress_hangover_ > 0 && !lost, lost, out);
 
   if (far_active) {
     float out_energy = 0.0f;
