@@ -243,6 +243,9 @@ class EchoCanceller {
   int bg_worse_runs_ = 0;
   std::vector<float> echo_none_;  // all zeros: the suppressor's "no filter" path
   int converged_hold_ = 0;        // far-active blocks left since linear ERLE > 10 dB
+  float worse_fg_ = 0.0f;         // smoothed foreground error and mic energy (kWorseForget)
+  float worse_mic_ = 0.0f;
+  int worse_hold_ = 0;            // blocks left without the energy detector
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
   float erle_lin_ = 0.0f;
