@@ -317,3 +317,82 @@ def test_output_not_louder_than_mic_after_delay_jump(eval_dir: Path, seed: int, 
     over, erle = _after_jump(case, run(case).astype(np.float64))
     assert over <= 1.5, (over, erle)
     assert erle >= min_erle, (over, erle)
+
+
+def _flags_and_output(case: EchoCase) -> tuple[np.ndarray, np.ndarray]:
+    """Per 10 ms frame the suppressor's double-talk flag, and the canceller's output."""
+    ec = EchoCanceller(16000, 10, 500, 250)
+    far, mic = case.far.astype(np.float32), case.mic.astype(np.float32)
+    n = len(mic) // 160 * 160
+    out = np.zeros(len(mic), np.float32)
+    flags = []
+    for i in range(0, n, 160):
+        ec.push_far(far[i : i + 160])
+        out[i : i + 160] = ec.process_near(mic[i : i + 160])
+        flags.append(ec.stats["double_talk"])
+    return np.array(flags), out.astype(np.float64)
+
+
+# Measured: suppressor's double talk in the first second of echo / ERLE over the file.
+#   now:                          0.0 % / 31.0, 0.0 % / 37.9, 0.0 % / 39.3 dB
+#   warm-up detector not gated:   4.6 % / 22.9, 5.1 % / 33.0, 5.2 % / 35.7 dB
+@pytest.mark.parametrize(("seed", "min_erle"), [(703, 28.0), (723, 36.0), (729, 37.5)])
+def test_clipped_echo_not_taken_for_talk_in_warm_up(eval_dir: Path, seed: int, min_erle: float) -> None:
+    """A hard-clipping loudspeaker, echo only: before the echo-return gain has its first second, the
+    warm-up detector's regression is fooled by the clipped echo as the energy detector's was, and
+    its false talk opened the suppressor while the filters already cancelled the echo (these rooms
+    leaked 3-8 dB of ERLE in those blocks). Blocks the filters cancel by 6 dB are not talk for it
+    either."""
+    case = generated(eval_dir, "clip_st", seed, stream=5, rt60=0.25, delay_ms=(70, 70),
+                     nonlinearity="hard_clip")
+    flags, out = _flags_and_output(case)
+    echo_power = np.array([np.sum(case.echo[i : i + 160] ** 2) for i in range(0, len(flags) * 160, 160)])
+    first_second = echo_power > 1e-3 * echo_power.max()
+    first_second[int(np.argmax(first_second)) + 250 :] = False
+    assert np.mean(flags[first_second]) <= 0.01
+    assert evaluate_output(case, out)["erle_db"] >= min_erle
+
+
+def _frame_energy(x: np.ndarray, frames: int) -> np.ndarray:
+    return np.array([np.sum(x[i * 160 : (i + 1) * 160] ** 2) for i in range(frames)])
+
+
+# Measured: suppressor's double talk at the echo onsets after far pauses / ERLE over the file.
+#   now:                                   0 % / 46.2, 0 % / 38.1 dB
+#   one hangover for suppressor and filters: 40 % / 36.7, 50 % / 35.1 dB
+@pytest.mark.parametrize(("seed", "min_erle"), [(951, 43.0), (967, 36.5)])
+def test_talk_hangover_runs_out_over_far_pause(eval_dir: Path, seed: int, min_erle: float) -> None:
+    """Double talk at SER 0 dB where the far end pauses (>= 400 ms) while the talker speaks, and the
+    talker is silent when it resumes. The energy detector's hangover is counted in far-active blocks
+    only (the filters hold still in the pause), so it used to come back on the next far onset and
+    open the suppressor to echo nobody talked over. The suppressor's copy runs out in the pause."""
+    case = generated(eval_dir, "dt_pause", seed, stream=6, rt60=0.3, delay_ms=(90, 90), ser_db=0.0)
+    flags, out = _flags_and_output(case)
+    pf, pn, pe = (_frame_energy(x, len(flags)) for x in (case.far, case.nearend, case.echo))
+    far_on = pf > 1e-4 * pf.max()
+    onsets = np.zeros(len(flags), bool)
+    silent = 0
+    for f in range(len(flags)):
+        if far_on[f] and silent >= 40:
+            onsets[f + 9 : f + 19] = True  # the echo's first 100 ms (90 ms of bulk delay)
+        silent = 0 if far_on[f] else silent + 1
+    onsets &= (pn < 1e-5 * pn.max()) & (pe > 1e-4 * pe.max())
+    assert onsets.sum() >= 10
+    assert np.mean(flags[onsets]) <= 0.05
+    assert evaluate_output(case, out)["erle_db"] >= min_erle
+
+
+# Measured: ERLE over the first second after the change / recovery.
+#   now:                                 17.8 / 0.25, 13.4 / 0.30, 14.8 / 0.25, 22.6 / 0.25
+#   per-block kWorseRatio test only:      5.1 / 0.60,  5.3 / 2.20,  6.3 / 0.70,  3.9 / 0.45
+@pytest.mark.parametrize(("seed", "min_erle"), [(723, 14.0), (724, 11.0), (732, 12.0), (738, 18.0)])
+def test_new_room_not_taken_for_talk(eval_dir: Path, seed: int, min_erle: float) -> None:
+    """New room and +100 ms at 6 s (the x03 recipe, seeds no table uses). The foreground predicts the
+    old room and its error is louder than the mic for a few hundred ms; blocks where a soft onset let
+    it pass the per-block test used to let the energy detector take the displaced echo for talk,
+    hold adaptation and open the suppressor. The smoothed test keeps the detector out meanwhile."""
+    case = generated(eval_dir, "jump", seed, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0)
+    out = run(case)
+    _, erle = _after_jump(case, out)
+    assert erle >= min_erle, erle
+    assert evaluate_output(case, out)["recovery_s"] <= 0.5

@@ -207,6 +207,12 @@ class EchoCanceller {
   float confirm_candidate_ = 0.0f;
   int confirm_blocks_ = 0;
   int talk_hangover_ = 0;
+  // The energy detector's hangover as the suppressor sees it: it also runs
+  // out while the far end is silent. A talker's hangover frozen over a far
+  // pause would otherwise open the suppressor on the next far onset, before
+  // any block could check it (s66_x05: 26.5 -> 40.3 dB). Adaptation keeps
+  // talk_hangover_: holding the filters a few more blocks costs little.
+  int suppress_hangover_ = 0;
   bool energy_talk_ = false;
   bool hold_adapt_ = false;  // energy_talk_ outside the warm-up: slow the background
   int erl_blocks_ = 0;
@@ -238,6 +244,9 @@ class EchoCanceller {
   int bg_worse_runs_ = 0;
   std::vector<float> echo_none_;  // all zeros: the suppressor's "no filter" path
   int converged_hold_ = 0;        // far-active blocks left since linear ERLE > 10 dB
+  float worse_fg_ = 0.0f;         // smoothed foreground error and mic energy (kWorseForget)
+  float worse_mic_ = 0.0f;
+  int worse_hold_ = 0;            // blocks left without the energy detector
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
   float erle_lin_ = 0.0f;
