@@ -121,7 +121,8 @@ void RegisterVad(py::module_& m) {
       .def_readwrite("fresh_peak", &vad::CascadeGateConfig::fresh_peak)
       .def_readwrite("fresh_level", &vad::CascadeGateConfig::fresh_level)
       .def_readwrite("fresh_probation_chunks", &vad::CascadeGateConfig::fresh_probation_chunks)
-      .def_readwrite("drain_warmup_samples", &vad::CascadeGateConfig::drain_warmup_samples);
+      .def_readwrite("drain_warmup_samples", &vad::CascadeGateConfig::drain_warmup_samples)
+      .def_readwrite("contested_level", &vad::CascadeGateConfig::contested_level);
 
   py::class_<vad::CascadeGate>(m, "CascadeGate")
       .def(py::init<const vad::CascadeGateConfig&>(), py::arg("config"))

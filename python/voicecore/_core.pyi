@@ -96,6 +96,7 @@ class CascadeGateConfig:
     fresh_level: float
     fresh_probation_chunks: int
     drain_warmup_samples: int
+    contested_level: float
     def __init__(self) -> None: ...
 
 class CascadeGate:

@@ -56,6 +56,9 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
         c.fresh_probation_chunks >= 0)) {
     throw ConfigError("need fresh_level and fresh_peak in [0, 1] and fresh_probation_chunks >= 0");
   }
+  if (!(0.0 <= c.contested_level && c.contested_level <= 1.0)) {
+    throw ConfigError("need contested_level in [0, 1] (0 disables)");
+  }
   return c;
 }
 
@@ -84,6 +87,7 @@ void CascadeGate::Reset() {
   gate_until_ = -1;
   gate_open_ = false;
   fresh_pending_ = false;
+  contested_ = false;
   probation_left_ = 0;
   smoothed_ = base_ = verdict_ = slow_ = peak_ = 0.0;
   silero_prob_ = frame_prob_ = 0.0f;
@@ -144,8 +148,14 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
       const std::int64_t age = pos_ - silero_pos_;
       bool need = false, held_speech = false, held_silence = false, refresh = false;
       bool quiet = false, probation = false;
+      if (contested_ && fp < c.gate_threshold) contested_ = false;
       if (fp >= c.confident_threshold) {
         need = refresh = c.refresh_samples > 0 && age > c.refresh_samples;
+      } else if (contested_) {
+        // FrameVad was sure of speech where Silero rejected it. Held as silence, such a
+        // rejection reported silence for up to recheck_samples of what FrameVad scored
+        // as speech; a single chunk of a sparsely run Silero is too weak a verdict for that.
+        need = true;
       } else if (probation_left_ > 0) {
         // A restarted Silero under-reports speech for its first chunks (a zero state
         // needs 4-8 chunks to call an utterance already under way): it runs, but
@@ -204,9 +214,15 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
         }
         verdict_ = p;
         if (p < c.reject_threshold) peak_ = slow_;
+        contested_ = p < c.reject_threshold && c.contested_level > 0.0 &&
+                     (contested_ || smoothed_ >= c.contested_level);
       }
       double out;
-      if (quiet || probation) {
+      if (contested_) {
+        // Neither model is trusted over the other here; the larger keeps a rejection
+        // that Silero's state has not caught up with from cutting the speech.
+        out = std::max(fp, static_cast<double>(silero_prob_));
+      } else if (quiet || probation) {
         out = fp;
       } else if (need || held_silence) {
         out = silero_prob_;

@@ -50,6 +50,11 @@ struct CascadeGateConfig {
   double fresh_level = 0.6;
   int fresh_probation_chunks = 4;
   int drain_warmup_samples = 1024;
+  // A Silero rejection while FrameVad's ~20 ms level is at or above contested_level
+  // is contested: it is not held as silence; below confident_threshold Silero runs
+  // on every chunk until it stops rejecting or FrameVad is sure of silence, and those
+  // hops report the larger of the two. 0 disables (held like any other rejection).
+  double contested_level = 0.97;
 };
 
 class CascadeGate {
@@ -96,6 +101,7 @@ class CascadeGate {
   std::int64_t gate_until_ = -1;
   bool gate_open_ = false;
   bool fresh_pending_ = false;  // next Silero chunk starts from a zero state
+  bool contested_ = false;      // Silero rejects audio FrameVad was sure of
   double smoothed_ = 0.0;  // FrameVad probability, smoothed over about 2 hops
   int probation_left_ = 0;    // restarted-Silero chunks left before its verdict counts
   double peak_ = 0.0;  // highest slow_ since Silero last rejected the audio

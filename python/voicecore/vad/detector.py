@@ -156,6 +156,22 @@ class StreamingVad:
     condition (0.93; 0.85 cost up to 0.05 F1 on regular 0 dB white and dishes scenes) keeps it away
     from low-SNR utterances, where FrameVad's level dips inside the speech.
 
+    *Contested rejections*: a Silero rejection while FrameVad's ~20 ms level is at least
+    ``contested_level`` (0.97: FrameVad sure of speech) is not held as silence. Held, a single chunk
+    of the sparsely run Silero, whose state may have drifted from the utterance, reported silence
+    for up to ``recheck_ms`` of what FrameVad scored as speech. Instead, on hops FrameVad is not sure
+    of, Silero runs on every chunk until it stops rejecting or FrameVad is sure of silence, and those
+    hops report the larger of the two probabilities. On 80 regular mixes from fresh seed bases
+    12000-16000 (Silero's chunk grid at 4 phases) the mean cascade-minus-Silero F1 went +0.0105 ->
+    +0.0120 at phase 0 (+0.0112 -> +0.0123 averaged over phases), scenes below -0.02 5 -> 4 (4 -> 3),
+    the worst -0.054 -> -0.040 (-0.052 -> -0.027); on the dev scenes (seeds 94xx-98xx, 165) 2 -> 1
+    (2 -> 2), on the shared mixes 0 -> 0 (1 -> 1, -0.025 -> -0.020), on 48 mixes of seed bases
+    17000-19000 that no tuning saw 1 -> 1 (0 -> 0), at 23.9 % -> 24.1 % of Silero's chunks on the dev
+    half-silence scenes. Running Silero on every chunk also while FrameVad is sure of speech did
+    worse (shared bike at 0 dB -0.005 -> -0.038: the extra chunks moved Silero's state, which then
+    stayed between 0.15 and 0.5 through seconds of speech). ``contested_level=None`` holds such a
+    rejection like any other.
+
     Since FrameVad reads the level against the talker's recent peak, it scores most babble pauses
     at 20-30 dB below ``gate_threshold`` and the gate stays shut there (dev half-silence babble:
     fresh drains still take the worst loss from -0.048 to -0.018 F1, mean +0.015 -> +0.032).
@@ -170,13 +186,14 @@ class StreamingVad:
     Known limit: Silero run only on the gated chunks does not keep the recurrent state it has run
     throughout, and at 0 dB (sometimes 10-30 dB) the two part for seconds, either way. On 80 regular
     mixes from fresh seed bases 12000-16000 (``bench/eval_vad.py --extra-seed0``) the cascade is
-    -0.054 to +0.089 F1 against Silero alone, 5 below -0.02 (0 dB dishes/bike 3, 0 dB babble 1,
-    10 dB bike 1); half-silence seeds 12050.. and 13050.. have one (30 dB white, -0.040). Replaying
-    the gate's decisions with Silero-alone's answers puts every one of these within 0.006 of Silero,
-    so the gate's decisions are not the cause. Over 361 dev, evaluation and fresh scenes, 8 are below
-    -0.02 now; longer replays on resuming, denser refreshes, more frequent rechecks and rechecks of
-    held speech at low SNR left 8-15 below (the longest replay at 25 % more Silero chunks), and a
-    cleared state on every resume 106.
+    -0.040 to +0.128 F1 against Silero alone, 4 below -0.02 (0 dB dishes/bike 2, 0 dB babble 1,
+    10 dB bike 1); half-silence seeds 12050.. and 13050.. had one (30 dB white, -0.040, measured
+    before contested rejections). Replaying the gate's decisions with Silero-alone's answers put
+    every one of these within 0.006 of Silero, so the gate's decisions are not the cause. Over the
+    309 dev, fresh, confirmation and shared mixes of ``bench/cascade_sweep.py``, 6 are below -0.02
+    (8 before contested rejections); longer replays on resuming, denser refreshes, more frequent
+    rechecks and rechecks of held speech at low SNR left 8-15 of 361 below (the longest replay at
+    25 % more Silero chunks), and a cleared state on every resume 106.
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
@@ -206,6 +223,7 @@ class StreamingVad:
         fresh_level: float = 0.6,
         fresh_probation_chunks: int = 4,
         drain_warmup_ms: int = 64,
+        contested_level: float | None = 0.97,
         model_package: str = MODEL_PACKAGE,
         clock: Callable[[], float] = time.process_time,
     ) -> None:
@@ -231,6 +249,8 @@ class StreamingVad:
                 f"held_quiet and held_quiet_peak must be in [0, 1], got {held_quiet!r} and "
                 f"{held_quiet_peak!r}"
             )
+        if contested_level is not None and not 0.0 <= contested_level <= 1.0:
+            raise ConfigError(f"contested_level must be in [0, 1] or None, got {contested_level!r}")
         durations = {
             "hold_ms": hold_ms, "gate_hangover_ms": gate_hangover_ms, "warmup_ms": warmup_ms,
             "recheck_ms": recheck_ms, "refresh_ms": refresh_ms, "refresh_warmup_ms": refresh_warmup_ms,
@@ -269,6 +289,7 @@ class StreamingVad:
             cfg.fresh_probation_chunks = fresh_probation_chunks
             drain_warmup = (drain_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
             cfg.drain_warmup_samples = max(SILERO_CHUNK, drain_warmup)
+            cfg.contested_level = contested_level or 0.0
             # The per-hop gate is C++ (a hop that needs no Silero costs no Python work); it calls
             # back for each Silero chunk, which scores the gate's window buffer in place.
             self._gate = _core.CascadeGate(cfg)
