@@ -239,6 +239,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       span_re_(num_partitions_, nullptr),
       span_im_(num_partitions_, nullptr),
       span_power_(num_partitions_, nullptr),
+      span_live_(num_partitions_, 0),
       fg_re_(PaddedBins(num_bins_), 0.0f),
       fg_im_(PaddedBins(num_bins_), 0.0f),
       bg_re_(PaddedBins(num_bins_), 0.0f),
@@ -684,13 +685,15 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
                           window_energy > active_energy, settled);
   UpdateOffset();
 
+  std::size_t live = 0;
   for (std::size_t p = 0; p < num_partitions_; ++p) {
     span_re_[p] = far_spectra_.re(offset_ + p);
     span_im_[p] = far_spectra_.im(offset_ + p);
     span_power_[p] = far_spectra_.power(offset_ + p);
+    if (!far_spectra_.silent(offset_ + p)) span_live_[live++] = static_cast<std::uint32_t>(p);
   }
   const FarSpan span{span_re_.data(), span_im_.data(), span_power_.data(), num_partitions_,
-                     PaddedBins(num_bins_)};
+                     PaddedBins(num_bins_), span_live_.data(), live};
   float span_energy = 0.0f;
   for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
   const bool far_active = span_energy > active_energy;

@@ -1,6 +1,8 @@
 #include "voicecore/aec/far_spectrum_buffer.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "voicecore/aec/aec_common.h"
 
@@ -13,7 +15,8 @@ FarSpectrumBuffer::FarSpectrumBuffer(std::size_t num_bins, std::size_t depth)
       re_(stride_ * depth, 0.0f),
       im_(stride_ * depth, 0.0f),
       power_(stride_ * depth, 0.0f),
-      energy_(depth, 0.0f) {}
+      energy_(depth, 0.0f),
+      silent_(depth, 1) {}
 
 void FarSpectrumBuffer::Push(const float* re, const float* im) {
   newest_ = Next(newest_, depth_);
@@ -28,6 +31,14 @@ void FarSpectrumBuffer::Push(const float* re, const float* im) {
     e += p[k];
   }
   energy_[newest_] = e;
+  std::uint32_t bits = 0;
+  for (std::size_t k = 0; k < num_bins_; ++k) {
+    std::uint32_t a, b;
+    std::memcpy(&a, re + k, sizeof a);
+    std::memcpy(&b, im + k, sizeof b);
+    bits |= a | b;
+  }
+  silent_[newest_] = bits == 0 ? 1 : 0;
 }
 
 void FarSpectrumBuffer::Reset() {
@@ -35,6 +46,7 @@ void FarSpectrumBuffer::Reset() {
   std::fill(im_.begin(), im_.end(), 0.0f);
   std::fill(power_.begin(), power_.end(), 0.0f);
   std::fill(energy_.begin(), energy_.end(), 0.0f);
+  std::fill(silent_.begin(), silent_.end(), 1);
   newest_ = 0;
 }
 

@@ -31,6 +31,9 @@ class FarSpectrumBuffer {
   }
   // Sum over bins of power(blocks_ago): the block's far energy.
   float energy(std::size_t blocks_ago) const { return energy_[Slot(blocks_ago)]; }
+  // The block's spectrum is exactly zero (every bit of re and im), not just
+  // of zero energy, which tiny values can also round to.
+  bool silent(std::size_t blocks_ago) const { return silent_[Slot(blocks_ago)] != 0; }
 
   std::size_t depth() const { return depth_; }
   std::size_t stride() const { return stride_; }
@@ -48,6 +51,7 @@ class FarSpectrumBuffer {
   std::vector<float> im_;
   std::vector<float> power_;
   std::vector<float> energy_;
+  std::vector<unsigned char> silent_;
 };
 
 }  // namespace voicecore::aec
