@@ -683,6 +683,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   const bool settled = confirm_error_ < kConfirmFailing * confirm_mic_;
   delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_,
                           window_energy > active_energy, settled);
+  const std::size_t window_offset = offset_;
   UpdateOffset();
 
   std::size_t live = 0;
@@ -694,8 +695,12 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   }
   const FarSpan span{span_re_.data(), span_im_.data(), span_power_.data(), num_partitions_,
                      PaddedBins(num_bins_), span_live_.data(), live};
-  float span_energy = 0.0f;
-  for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
+  // The same sum as window_energy unless the window moved.
+  float span_energy = window_energy;
+  if (offset_ != window_offset) {
+    span_energy = 0.0f;
+    for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
+  }
   const bool far_active = span_energy > active_energy;
   // With the far end silent over the whole filter span the echo estimates are
   // below the sensor noise: skip both filters (the agent is often silent).
