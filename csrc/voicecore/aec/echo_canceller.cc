@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <string>
 
@@ -338,6 +340,16 @@ void EchoCanceller::CheckFrames(const float* samples, std::size_t n, const char*
                            std::to_string(sample_rate_hz_) +
                            " Hz); check the sample rate and frame length of the stream");
   }
+  // An exponent test on the bits first (it vectorises, std::isfinite in a
+  // loop with an early exit does not); the first bad sample is looked for
+  // only when there is one.
+  std::uint32_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, samples + i, sizeof bits);
+    bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  if (bad == 0) return;
   for (std::size_t i = 0; i < n; ++i) {
     if (!std::isfinite(samples[i])) {
       throw AudioFormatError(std::string(what) + " contains NaN or Inf at sample " + std::to_string(i) +
@@ -369,24 +381,31 @@ void EchoCanceller::ProcessNear(const float* in, float* out, std::size_t n) {
   for (std::size_t f = 0; f < n; f += frame_size_) {
     // The whole input frame is consumed before its output is written, so `in`
     // and `out` may alias.
-    for (std::size_t i = 0; i < frame_size_; ++i) {
-      near_block_[near_fill_++] = in[f + i];
+    for (std::size_t i = 0; i < frame_size_;) {
+      const std::size_t take = std::min(block_size_ - near_fill_, frame_size_ - i);
+      std::copy(in + f + i, in + f + i + take, near_block_.begin() + static_cast<std::ptrdiff_t>(near_fill_));
+      near_fill_ += take;
+      i += take;
       if (near_fill_ == block_size_) {
         ProcessBlock(near_block_.data(), out_block_.data());
         near_fill_ = 0;
-        std::size_t write = Wrap(out_read_ + out_count_, cap);
-        for (std::size_t j = 0; j < block_size_; ++j) {
-          out_fifo_[write] = out_block_[j];
-          write = Next(write, cap);
-        }
+        // Into the ring in at most two runs (before and after its end).
+        const std::size_t write = Wrap(out_read_ + out_count_, cap);
+        const std::size_t first = std::min(block_size_, cap - write);
+        std::copy(out_block_.begin(), out_block_.begin() + static_cast<std::ptrdiff_t>(first),
+                  out_fifo_.begin() + static_cast<std::ptrdiff_t>(write));
+        std::copy(out_block_.begin() + static_cast<std::ptrdiff_t>(first), out_block_.end(),
+                  out_fifo_.begin());
         out_count_ += block_size_;
       }
     }
-    for (std::size_t i = 0; i < frame_size_; ++i) {
-      out[f + i] = out_fifo_[out_read_];
-      out_read_ = Next(out_read_, cap);
-      --out_count_;
-    }
+    const std::size_t first = std::min(frame_size_, cap - out_read_);
+    std::copy(out_fifo_.begin() + static_cast<std::ptrdiff_t>(out_read_),
+              out_fifo_.begin() + static_cast<std::ptrdiff_t>(out_read_ + first), out + f);
+    std::copy(out_fifo_.begin(), out_fifo_.begin() + static_cast<std::ptrdiff_t>(frame_size_ - first),
+              out + f + first);
+    out_read_ = Wrap(out_read_ + frame_size_, cap);
+    out_count_ -= frame_size_;
   }
 }
 
