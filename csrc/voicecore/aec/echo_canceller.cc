@@ -647,10 +647,13 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   {
     const std::size_t cap = far_fifo_.size();
     const std::size_t take = std::min(far_count_, b);
-    for (std::size_t i = 0; i < take; ++i) {
-      far_block_[i] = far_fifo_[far_read_];
-      far_read_ = Next(far_read_, cap);
-    }
+    // Out of the ring in at most two runs (before and after its end).
+    const std::size_t first = std::min(take, cap - far_read_);
+    std::copy(far_fifo_.begin() + static_cast<std::ptrdiff_t>(far_read_),
+              far_fifo_.begin() + static_cast<std::ptrdiff_t>(far_read_ + first), far_block_.begin());
+    std::copy(far_fifo_.begin(), far_fifo_.begin() + static_cast<std::ptrdiff_t>(take - first),
+              far_block_.begin() + static_cast<std::ptrdiff_t>(first));
+    far_read_ = Wrap(far_read_ + take, cap);
     far_count_ -= take;
     std::fill(far_block_.begin() + static_cast<std::ptrdiff_t>(take), far_block_.end(), 0.0f);
     stats_.far_underrun_samples += b - take;

@@ -23,22 +23,22 @@ void FarSpectrumBuffer::Push(const float* re, const float* im) {
   float* r = re_.data() + newest_ * stride_;
   float* i = im_.data() + newest_ * stride_;
   float* p = power_.data() + newest_ * stride_;
-  float e = 0.0f;
+  // The per-bin work in one loop that vectorises; the energy's running sum
+  // (in bin order) in a second.
+  std::uint32_t bits = 0;
   for (std::size_t k = 0; k < num_bins_; ++k) {
     r[k] = re[k];
     i[k] = im[k];
     p[k] = re[k] * re[k] + im[k] * im[k];
-    e += p[k];
-  }
-  energy_[newest_] = e;
-  std::uint32_t bits = 0;
-  for (std::size_t k = 0; k < num_bins_; ++k) {
     std::uint32_t a, b;
     std::memcpy(&a, re + k, sizeof a);
     std::memcpy(&b, im + k, sizeof b);
     bits |= a | b;
   }
   silent_[newest_] = bits == 0 ? 1 : 0;
+  float e = 0.0f;
+  for (std::size_t k = 0; k < num_bins_; ++k) e += p[k];
+  energy_[newest_] = e;
 }
 
 void FarSpectrumBuffer::Reset() {
