@@ -698,8 +698,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   // white signal of power s in this FFT: about N^2 s / 2.
   const float per_block = 0.5f * static_cast<float>(fft_size_ * fft_size_);
   const float active_energy = kActivityPower * per_block * static_cast<float>(num_partitions_);
-  float window_energy = 0.0f;
-  for (std::size_t p = 0; p < num_partitions_; ++p) window_energy += far_spectra_.energy(offset_ + p);
+  const float window_energy = far_spectra_.SpanEnergy(offset_, num_partitions_);
   // A foreground that cancels (over 6 dB, smoothed) is at the right delay: no
   // unconfirmed change then.
   const bool settled = confirm_error_ < kConfirmFailing * confirm_mic_;
@@ -708,21 +707,13 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   const std::size_t window_offset = offset_;
   UpdateOffset();
 
-  std::size_t live = 0;
-  for (std::size_t p = 0; p < num_partitions_; ++p) {
-    span_re_[p] = far_spectra_.re(offset_ + p);
-    span_im_[p] = far_spectra_.im(offset_ + p);
-    span_power_[p] = far_spectra_.power(offset_ + p);
-    if (!far_spectra_.silent(offset_ + p)) span_live_[live++] = static_cast<std::uint32_t>(p);
-  }
+  const std::size_t live = far_spectra_.Span(offset_, num_partitions_, span_re_.data(), span_im_.data(),
+                                              span_power_.data(), span_live_.data());
   const FarSpan span{span_re_.data(), span_im_.data(), span_power_.data(), num_partitions_,
                      PaddedBins(num_bins_), span_live_.data(), live};
   // The same sum as window_energy unless the window moved.
-  float span_energy = window_energy;
-  if (offset_ != window_offset) {
-    span_energy = 0.0f;
-    for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
-  }
+  const float span_energy =
+      offset_ == window_offset ? window_energy : far_spectra_.SpanEnergy(offset_, num_partitions_);
   const bool far_active = span_energy > active_energy;
   // With the far end silent over the whole filter span the echo estimates are
   // below the sensor noise: skip both filters (the agent is often silent).

@@ -41,6 +41,33 @@ void FarSpectrumBuffer::Push(const float* re, const float* im) {
   energy_[newest_] = e;
 }
 
+// Both walk the ring from the slot `offset` blocks ago towards older blocks,
+// one slot a step, instead of computing every slot afresh.
+std::size_t FarSpectrumBuffer::Span(std::size_t offset, std::size_t partitions, const float** re,
+                                    const float** im, const float** power,
+                                    std::uint32_t* live) const {
+  std::size_t slot = Slot(offset);
+  std::size_t n = 0;
+  for (std::size_t p = 0; p < partitions; ++p) {
+    re[p] = re_.data() + slot * stride_;
+    im[p] = im_.data() + slot * stride_;
+    power[p] = power_.data() + slot * stride_;
+    if (silent_[slot] == 0) live[n++] = static_cast<std::uint32_t>(p);
+    slot = slot == 0 ? depth_ - 1 : slot - 1;
+  }
+  return n;
+}
+
+float FarSpectrumBuffer::SpanEnergy(std::size_t offset, std::size_t partitions) const {
+  std::size_t slot = Slot(offset);
+  float e = 0.0f;
+  for (std::size_t p = 0; p < partitions; ++p) {
+    e += energy_[slot];
+    slot = slot == 0 ? depth_ - 1 : slot - 1;
+  }
+  return e;
+}
+
 void FarSpectrumBuffer::Reset() {
   std::fill(re_.begin(), re_.end(), 0.0f);
   std::fill(im_.begin(), im_.end(), 0.0f);
