@@ -15,7 +15,8 @@ void FilterPair(const FarSpan& x, const float* wa_re, const float* wa_im, const 
                 float* b_im) {
   for (std::size_t c = 0; c < x.n; c += kChunk) {
     float ar[kChunk] = {}, ai[kChunk] = {}, br[kChunk] = {}, bi[kChunk] = {};
-    for (std::size_t p = 0; p < x.partitions; ++p) {
+    for (std::size_t l = 0; l < x.num_live; ++l) {
+      const std::size_t p = x.live[l];
       const float* xr = x.re[p] + c;
       const float* xi = x.im[p] + c;
       const float* war = wa_re + p * stride + c;
@@ -40,7 +41,8 @@ void FilterPair(const FarSpan& x, const float* wa_re, const float* wa_im, const 
 
 void Adapt(const FarSpan& x, float* w_re, float* w_im, std::size_t stride, const float* g_re,
            const float* g_im, const float* weights) {
-  for (std::size_t p = 0; p < x.partitions; ++p) {
+  for (std::size_t l = 0; l < x.num_live; ++l) {
+    const std::size_t p = x.live[l];
     const float* xr = x.re[p];
     const float* xi = x.im[p];
     float* wr = w_re + p * stride;
@@ -57,7 +59,8 @@ void PowerSums(const FarSpan& x, const float* a, const float* q, const float* w2
                float* out_a, float* out_q, float* out_w) {
   for (std::size_t c = 0; c < x.n; c += kChunk) {
     float sa[kChunk] = {}, sq[kChunk] = {}, sw[kChunk] = {};
-    for (std::size_t p = 0; p < x.partitions; ++p) {
+    for (std::size_t l = 0; l < x.num_live; ++l) {
+      const std::size_t p = x.live[l];
       const float* xp = x.power[p] + c;
       const float* wp = w2 + p * stride + c;
       for (std::size_t k = 0; k < kChunk; ++k) {

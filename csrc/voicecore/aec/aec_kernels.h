@@ -3,7 +3,12 @@
 // (GetCpuFeatures). Spectra are split real/imaginary arrays whose length `n`
 // is a multiple of 8 (padded with zeros, see PaddedBins), so neither path has
 // a scalar tail. The far spectra of the filter span are passed as one pointer
-// per partition because they live in a ring buffer.
+// per partition because they live in a ring buffer. The kernels visit only
+// the partitions listed in `live`: a partition whose far spectrum is all zero
+// (a silent far block, common while the agent pauses) only adds zeros, so
+// skipping it leaves every sum and coefficient as it was (the sums start at
+// +0 and cannot reach -0; at most a zero coefficient keeps a sign that no sum
+// can see).
 //
 // The AVX2 path uses fused multiply-adds, so its results differ from the
 // baseline path in the last bits; both are deterministic.
@@ -12,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace voicecore::aec {
 
@@ -21,6 +27,8 @@ struct FarSpan {
   const float* const* power;  // |X|^2, same layout
   std::size_t partitions;
   std::size_t n;              // padded bins
+  const std::uint32_t* live;  // partitions with a nonzero far spectrum, ascending
+  std::size_t num_live;
 };
 
 struct AecKernels {

@@ -17,16 +17,13 @@ VC_AVX2 void FilterPair(const FarSpan& x, const float* wa_re, const float* wa_im
   for (std::size_t c = 0; c < x.n; c += 8) {
     __m256 ar = _mm256_setzero_ps(), ai = _mm256_setzero_ps();
     __m256 br = _mm256_setzero_ps(), bi = _mm256_setzero_ps();
-    const float* war = wa_re + c;
-    const float* wai = wa_im + c;
-    const float* wbr = wb_re + c;
-    const float* wbi = wb_im + c;
-    for (std::size_t p = 0; p < x.partitions; ++p, war += stride, wai += stride, wbr += stride,
-                     wbi += stride) {
+    for (std::size_t l = 0; l < x.num_live; ++l) {
+      const std::size_t p = x.live[l];
+      const std::size_t o = p * stride + c;
       const __m256 xr = _mm256_loadu_ps(x.re[p] + c);
       const __m256 xi = _mm256_loadu_ps(x.im[p] + c);
-      const __m256 a_r = _mm256_loadu_ps(war), a_i = _mm256_loadu_ps(wai);
-      const __m256 b_r = _mm256_loadu_ps(wbr), b_i = _mm256_loadu_ps(wbi);
+      const __m256 a_r = _mm256_loadu_ps(wa_re + o), a_i = _mm256_loadu_ps(wa_im + o);
+      const __m256 b_r = _mm256_loadu_ps(wb_re + o), b_i = _mm256_loadu_ps(wb_im + o);
       ar = _mm256_fnmadd_ps(xi, a_i, _mm256_fmadd_ps(xr, a_r, ar));
       ai = _mm256_fmadd_ps(xi, a_r, _mm256_fmadd_ps(xr, a_i, ai));
       br = _mm256_fnmadd_ps(xi, b_i, _mm256_fmadd_ps(xr, b_r, br));
@@ -41,7 +38,8 @@ VC_AVX2 void FilterPair(const FarSpan& x, const float* wa_re, const float* wa_im
 
 VC_AVX2 void Adapt(const FarSpan& x, float* w_re, float* w_im, std::size_t stride,
                    const float* g_re, const float* g_im, const float* weights) {
-  for (std::size_t p = 0; p < x.partitions; ++p) {
+  for (std::size_t l = 0; l < x.num_live; ++l) {
+    const std::size_t p = x.live[l];
     const float* xr = x.re[p];
     const float* xi = x.im[p];
     float* wr = w_re + p * stride;
@@ -62,12 +60,12 @@ VC_AVX2 void PowerSums(const FarSpan& x, const float* a, const float* q, const f
                        std::size_t stride, float* out_a, float* out_q, float* out_w) {
   for (std::size_t c = 0; c < x.n; c += 8) {
     __m256 sa = _mm256_setzero_ps(), sq = _mm256_setzero_ps(), sw = _mm256_setzero_ps();
-    const float* wp = w2 + c;
-    for (std::size_t p = 0; p < x.partitions; ++p, wp += stride) {
+    for (std::size_t l = 0; l < x.num_live; ++l) {
+      const std::size_t p = x.live[l];
       const __m256 xp = _mm256_loadu_ps(x.power[p] + c);
       sa = _mm256_fmadd_ps(_mm256_set1_ps(a[p]), xp, sa);
       sq = _mm256_fmadd_ps(_mm256_set1_ps(q[p]), xp, sq);
-      sw = _mm256_fmadd_ps(_mm256_loadu_ps(wp), xp, sw);
+      sw = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + p * stride + c), xp, sw);
     }
     _mm256_storeu_ps(out_a + c, sa);
     _mm256_storeu_ps(out_q + c, sq);

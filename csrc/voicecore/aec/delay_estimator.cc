@@ -130,7 +130,7 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
   std::size_t lag = 0;
   for (; lag + 4 <= slots; lag += 4) {
     Float4 u[4];
-    float energy[4];
+    Float4 fe4;
     for (std::size_t j = 0; j < 4; ++j) {
       const std::size_t slot = far_at(lag + j);
       const float* f = far_history_.data() + slot * kBandStride;
@@ -138,11 +138,10 @@ void DelayEstimator::Update(const float* far_power, const float* near_power, boo
       const Float4 lo = (zero + n0 * Load4(f)) + n2 * Load4(f + 8);
       const Float4 hi = (zero + n1 * Load4(f + 4)) + n3 * Load4(f + 12);
       u[j] = lo + hi;
-      energy[j] = far_energy_[slot];
+      fe4[j] = far_energy_[slot];  // lane inserts: no scalar stores read back as a vector
     }
     Transpose4(u[0], u[1], u[2], u[3]);
     const Float4 c = (u[0] + u[1]) + (u[2] + u[3]);
-    const Float4 fe4 = Load4(energy);
     Store4(cross_.data() + lag, Splat4(kScoreForget) * Load4(cross_.data() + lag) +
                                     Splat4(1.0f - kScoreForget) * c);
     Store4(far_power_lag_.data() + lag,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <string>
 
@@ -255,6 +257,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       span_re_(num_partitions_, nullptr),
       span_im_(num_partitions_, nullptr),
       span_power_(num_partitions_, nullptr),
+      span_live_(num_partitions_, 0),
       fg_re_(PaddedBins(num_bins_), 0.0f),
       fg_im_(PaddedBins(num_bins_), 0.0f),
       bg_re_(PaddedBins(num_bins_), 0.0f),
@@ -357,6 +360,16 @@ void EchoCanceller::CheckFrames(const float* samples, std::size_t n, const char*
                            std::to_string(sample_rate_hz_) +
                            " Hz); check the sample rate and frame length of the stream");
   }
+  // An exponent test on the bits first (it vectorises, std::isfinite in a
+  // loop with an early exit does not); the first bad sample is looked for
+  // only when there is one.
+  std::uint32_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, samples + i, sizeof bits);
+    bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  if (bad == 0) return;
   for (std::size_t i = 0; i < n; ++i) {
     if (!std::isfinite(samples[i])) {
       throw AudioFormatError(std::string(what) + " contains NaN or Inf at sample " + std::to_string(i) +
@@ -388,24 +401,31 @@ void EchoCanceller::ProcessNear(const float* in, float* out, std::size_t n) {
   for (std::size_t f = 0; f < n; f += frame_size_) {
     // The whole input frame is consumed before its output is written, so `in`
     // and `out` may alias.
-    for (std::size_t i = 0; i < frame_size_; ++i) {
-      near_block_[near_fill_++] = in[f + i];
+    for (std::size_t i = 0; i < frame_size_;) {
+      const std::size_t take = std::min(block_size_ - near_fill_, frame_size_ - i);
+      std::copy(in + f + i, in + f + i + take, near_block_.begin() + static_cast<std::ptrdiff_t>(near_fill_));
+      near_fill_ += take;
+      i += take;
       if (near_fill_ == block_size_) {
         ProcessBlock(near_block_.data(), out_block_.data());
         near_fill_ = 0;
-        std::size_t write = Wrap(out_read_ + out_count_, cap);
-        for (std::size_t j = 0; j < block_size_; ++j) {
-          out_fifo_[write] = out_block_[j];
-          write = Next(write, cap);
-        }
+        // Into the ring in at most two runs (before and after its end).
+        const std::size_t write = Wrap(out_read_ + out_count_, cap);
+        const std::size_t first = std::min(block_size_, cap - write);
+        std::copy(out_block_.begin(), out_block_.begin() + static_cast<std::ptrdiff_t>(first),
+                  out_fifo_.begin() + static_cast<std::ptrdiff_t>(write));
+        std::copy(out_block_.begin() + static_cast<std::ptrdiff_t>(first), out_block_.end(),
+                  out_fifo_.begin());
         out_count_ += block_size_;
       }
     }
-    for (std::size_t i = 0; i < frame_size_; ++i) {
-      out[f + i] = out_fifo_[out_read_];
-      out_read_ = Next(out_read_, cap);
-      --out_count_;
-    }
+    const std::size_t first = std::min(frame_size_, cap - out_read_);
+    std::copy(out_fifo_.begin() + static_cast<std::ptrdiff_t>(out_read_),
+              out_fifo_.begin() + static_cast<std::ptrdiff_t>(out_read_ + first), out + f);
+    std::copy(out_fifo_.begin(), out_fifo_.begin() + static_cast<std::ptrdiff_t>(frame_size_ - first),
+              out + f + first);
+    out_read_ = Wrap(out_read_ + frame_size_, cap);
+    out_count_ -= frame_size_;
   }
 }
 
@@ -648,10 +668,13 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   {
     const std::size_t cap = far_fifo_.size();
     const std::size_t take = std::min(far_count_, b);
-    for (std::size_t i = 0; i < take; ++i) {
-      far_block_[i] = far_fifo_[far_read_];
-      far_read_ = Next(far_read_, cap);
-    }
+    // Out of the ring in at most two runs (before and after its end).
+    const std::size_t first = std::min(take, cap - far_read_);
+    std::copy(far_fifo_.begin() + static_cast<std::ptrdiff_t>(far_read_),
+              far_fifo_.begin() + static_cast<std::ptrdiff_t>(far_read_ + first), far_block_.begin());
+    std::copy(far_fifo_.begin(), far_fifo_.begin() + static_cast<std::ptrdiff_t>(take - first),
+              far_block_.begin() + static_cast<std::ptrdiff_t>(first));
+    far_read_ = Wrap(far_read_ + take, cap);
     far_count_ -= take;
     std::fill(far_block_.begin() + static_cast<std::ptrdiff_t>(take), far_block_.end(), 0.0f);
     stats_.far_underrun_samples += b - take;
@@ -696,24 +719,22 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   // white signal of power s in this FFT: about N^2 s / 2.
   const float per_block = 0.5f * static_cast<float>(fft_size_ * fft_size_);
   const float active_energy = kActivityPower * per_block * static_cast<float>(num_partitions_);
-  float window_energy = 0.0f;
-  for (std::size_t p = 0; p < num_partitions_; ++p) window_energy += far_spectra_.energy(offset_ + p);
+  const float window_energy = far_spectra_.SpanEnergy(offset_, num_partitions_);
   // A foreground that cancels (over 6 dB, smoothed) is at the right delay: no
   // unconfirmed change then.
   const bool settled = confirm_error_ < kConfirmFailing * confirm_mic_;
   delay_estimator_.Update(far_spectra_.power(0), near_power_.data(), energy_talk_,
                           window_energy > active_energy, settled);
+  const std::size_t window_offset = offset_;
   UpdateOffset();
 
-  for (std::size_t p = 0; p < num_partitions_; ++p) {
-    span_re_[p] = far_spectra_.re(offset_ + p);
-    span_im_[p] = far_spectra_.im(offset_ + p);
-    span_power_[p] = far_spectra_.power(offset_ + p);
-  }
+  const std::size_t live = far_spectra_.Span(offset_, num_partitions_, span_re_.data(), span_im_.data(),
+                                              span_power_.data(), span_live_.data());
   const FarSpan span{span_re_.data(), span_im_.data(), span_power_.data(), num_partitions_,
-                     PaddedBins(num_bins_)};
-  float span_energy = 0.0f;
-  for (std::size_t p = 0; p < num_partitions_; ++p) span_energy += far_spectra_.energy(offset_ + p);
+                     PaddedBins(num_bins_), span_live_.data(), live};
+  // The same sum as window_energy unless the window moved.
+  const float span_energy =
+      offset_ == window_offset ? window_energy : far_spectra_.SpanEnergy(offset_, num_partitions_);
   const bool far_active = span_energy > active_energy;
   // With the far end silent over the whole filter span the echo estimates are
   // below the sensor noise: skip both filters (the agent is often silent).

@@ -172,6 +172,7 @@ class EchoCanceller {
   std::vector<const float*> span_re_;
   std::vector<const float*> span_im_;
   std::vector<const float*> span_power_;
+  std::vector<std::uint32_t> span_live_;  // partitions with far sound (FarSpan::live)
   std::vector<float> fg_re_;
   std::vector<float> fg_im_;
   std::vector<float> bg_re_;

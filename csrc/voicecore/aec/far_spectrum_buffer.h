@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace voicecore::aec {
@@ -31,6 +32,17 @@ class FarSpectrumBuffer {
   }
   // Sum over bins of power(blocks_ago): the block's far energy.
   float energy(std::size_t blocks_ago) const { return energy_[Slot(blocks_ago)]; }
+  // The block's spectrum is exactly zero (every bit of re and im), not just
+  // of zero energy, which tiny values can also round to.
+  bool silent(std::size_t blocks_ago) const { return silent_[Slot(blocks_ago)] != 0; }
+
+  // A filter span: the spectra of the blocks offset .. offset + partitions - 1
+  // ago (pointer arrays of `partitions` entries), and in `live` the indices of
+  // those that are not silent. Returns how many are live.
+  std::size_t Span(std::size_t offset, std::size_t partitions, const float** re, const float** im,
+                   const float** power, std::uint32_t* live) const;
+  // Sum of energy(offset + p) over p < partitions, added in that order.
+  float SpanEnergy(std::size_t offset, std::size_t partitions) const;
 
   std::size_t depth() const { return depth_; }
   std::size_t stride() const { return stride_; }
@@ -48,6 +60,7 @@ class FarSpectrumBuffer {
   std::vector<float> im_;
   std::vector<float> power_;
   std::vector<float> energy_;
+  std::vector<unsigned char> silent_;
 };
 
 }  // namespace voicecore::aec

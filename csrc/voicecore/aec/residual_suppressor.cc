@@ -346,15 +346,18 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     // Comfort noise fills what the gain removed, at the noise floor's level.
     // The draws go bin by bin, imaginary part first, whatever the lane count:
     // the order GCC gave the two draws when they were constructor arguments
-    // (unspecified in C++, so another compiler could have differed).
-    constexpr std::size_t width = sizeof(V) / sizeof(float);
-    float draws[2 * width];
-    for (std::size_t j = 0; j < width; ++j) {
-      draws[2 * j + 1] = NextUniform();
-      draws[2 * j] = NextUniform();
-    }
+    // (unspecified in C++, so another compiler could have differed). Lanes
+    // are set one by one: scalar stores read back as a vector stall the load.
     V ur, ui, sr, si;
-    LoadPairs(draws, ur, ui);
+    if constexpr (sizeof(V) == sizeof(float)) {
+      ui = NextUniform();
+      ur = NextUniform();
+    } else {
+      for (int j = 0; j < 4; ++j) {
+        ui[j] = NextUniform();
+        ur[j] = NextUniform();
+      }
+    }
     LoadPairs(spec + 2 * k, sr, si);
     const V fill = SqrtN(MaxN(zero, (1.0f - g * g) * nz) * 1.5f);
     StorePairs(spec + 2 * k, sr * g + fill * ur, si * g + fill * ui);

@@ -93,32 +93,71 @@ void RealFft::FirstPass(const float* src, bool inverse) {
   }
 }
 
+// Radix-2 stages two at a time: a block of 2 * len holds the four quarters
+// A, B, C, D; stage len pairs (A, B) and (C, D), stage 2 * len pairs the
+// results (A, C) and (B, D). Each value goes through the same two butterflies
+// as in two separate passes, but is loaded and stored once. A last unpaired
+// stage runs alone.
 void RealFft::Stages(bool inverse) {
   const std::size_t n = half_;
   float* re = re_.data();
   float* im = im_.data();
-  for (std::size_t len = 8; len <= n; len <<= 1) {
-    const std::size_t half_len = len / 2;
-    const float* twr = tw_re_.data() + half_len - 1;
-    const float* twi = (inverse ? tw_im_conj_.data() : tw_im_.data()) + half_len - 1;
+  const float* tw_im = inverse ? tw_im_conj_.data() : tw_im_.data();
+  // t = b * w, then (a, b) <- (a + t, a - t).
+  auto butterfly = [](Float4& ar, Float4& ai, Float4& br, Float4& bi, Float4 wr, Float4 wi) {
+    const Float4 tr = br * wr - bi * wi;
+    const Float4 ti = br * wi + bi * wr;
+    br = ar - tr;
+    bi = ai - ti;
+    ar = ar + tr;
+    ai = ai + ti;
+  };
+  std::size_t len = 8;
+  for (; 2 * len <= n; len *= 4) {
+    const std::size_t h = len / 2;
+    const float* w1r = tw_re_.data() + h - 1;
+    const float* w1i = tw_im + h - 1;
+    const float* w2r = tw_re_.data() + 2 * h - 1;
+    const float* w2i = tw_im + 2 * h - 1;
+    for (std::size_t start = 0; start < n; start += 2 * len) {
+      float* r = re + start;
+      float* i = im + start;
+      for (std::size_t k = 0; k < h; k += 4) {
+        Float4 ar = Load4(r + k), ai = Load4(i + k);
+        Float4 br = Load4(r + h + k), bi = Load4(i + h + k);
+        Float4 cr = Load4(r + 2 * h + k), ci = Load4(i + 2 * h + k);
+        Float4 dr = Load4(r + 3 * h + k), di = Load4(i + 3 * h + k);
+        const Float4 v1r = Load4(w1r + k), v1i = Load4(w1i + k);
+        butterfly(ar, ai, br, bi, v1r, v1i);
+        butterfly(cr, ci, dr, di, v1r, v1i);
+        butterfly(ar, ai, cr, ci, Load4(w2r + k), Load4(w2i + k));
+        butterfly(br, bi, dr, di, Load4(w2r + h + k), Load4(w2i + h + k));
+        Store4(r + k, ar);
+        Store4(i + k, ai);
+        Store4(r + h + k, br);
+        Store4(i + h + k, bi);
+        Store4(r + 2 * h + k, cr);
+        Store4(i + 2 * h + k, ci);
+        Store4(r + 3 * h + k, dr);
+        Store4(i + 3 * h + k, di);
+      }
+    }
+  }
+  if (len <= n) {
+    const std::size_t h = len / 2;
+    const float* wr = tw_re_.data() + h - 1;
+    const float* wi = tw_im + h - 1;
     for (std::size_t start = 0; start < n; start += len) {
-      float* ar = re + start;
-      float* ai = im + start;
-      float* br = re + start + half_len;
-      float* bi = im + start + half_len;
-      for (std::size_t k = 0; k < half_len; k += 4) {
-        const Float4 wr = Load4(twr + k);
-        const Float4 wi = Load4(twi + k);
-        const Float4 xr = Load4(br + k);
-        const Float4 xi = Load4(bi + k);
-        const Float4 tr = xr * wr - xi * wi;
-        const Float4 ti = xr * wi + xi * wr;
-        const Float4 yr = Load4(ar + k);
-        const Float4 yi = Load4(ai + k);
-        Store4(br + k, yr - tr);
-        Store4(bi + k, yi - ti);
-        Store4(ar + k, yr + tr);
-        Store4(ai + k, yi + ti);
+      float* r = re + start;
+      float* i = im + start;
+      for (std::size_t k = 0; k < h; k += 4) {
+        Float4 ar = Load4(r + k), ai = Load4(i + k);
+        Float4 br = Load4(r + h + k), bi = Load4(i + h + k);
+        butterfly(ar, ai, br, bi, Load4(wr + k), Load4(wi + k));
+        Store4(r + k, ar);
+        Store4(i + k, ai);
+        Store4(r + h + k, br);
+        Store4(i + h + k, bi);
       }
     }
   }

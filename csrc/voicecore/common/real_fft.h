@@ -4,8 +4,9 @@
 // out: the butterflies then vectorise, and there are none of the NaN-checking
 // library calls that std::complex multiplication compiles to without
 // -ffast-math (they made an array-of-structs version about 1.4x slower at 128
-// points). From 32 points up the passes run four lanes at a time (vec4.h) with
-// the same operations in the same order, so both paths give the same bits.
+// points). From 32 points up the passes run four lanes at a time (vec4.h),
+// each value through the same operations in the same order as in the scalar
+// passes (used below 32 points), so the results are the scalar code's bits.
 // Tables are built in the constructor; Forward/Inverse never allocate.
 //
 // Thread contract: not thread-safe (scratch buffers); one instance per owner.
@@ -39,8 +40,9 @@ class RealFft {
   void Inverse(const std::complex<float>* in, float* out);
 
  private:
-  // In-place complex FFT of length half_ on (re_, im_), input in bit-reversed
-  // order. `inverse` conjugates the twiddles.
+  // Scalar path (half_ < 16): in-place complex FFT of length half_ on
+  // (re_, im_), input in bit-reversed order. `inverse` conjugates the
+  // twiddles.
   void Transform(bool inverse);
   // Vector path (half_ >= 16). FirstPass reads `src` (half_ complex values,
   // interleaved, natural order) in bit-reversed order and applies the first
@@ -60,10 +62,7 @@ class RealFft {
   std::vector<float> split_im_;  // -sin(2 pi k / size)
   std::vector<float> re_;
   std::vector<float> im_;
-  // Vector path: per r < half_/4, the first output of the radix-4 group whose
-  // inputs start at r (bit-reverse of r over log2(half_) - 2 bits, times 4);
-  // and the inverse's natural-order scratch (half_ complex values).
-  std::vector<std::uint32_t> group_start_;
+  // The vector path's inverse: natural-order scratch (half_ complex values).
   std::vector<float> scratch_;
 };
 

@@ -15,13 +15,21 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
-#elif defined(__ARM_NEON) && defined(__aarch64__)
-#include <arm_neon.h>
 #endif
 
 namespace voicecore {
 
 typedef float Float4 __attribute__((vector_size(16)));
+
+// Lane permutation of two vectors (indices 0-3 pick from a, 4-7 from b):
+// __builtin_shufflevector is Clang's and GCC 12's spelling, __builtin_shuffle
+// older GCC's.
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define VC_SHUFFLE4(a, b, i0, i1, i2, i3) __builtin_shufflevector(a, b, i0, i1, i2, i3)
+#else
+typedef int VcIndex4 __attribute__((vector_size(16)));
+#define VC_SHUFFLE4(a, b, i0, i1, i2, i3) __builtin_shuffle(a, b, VcIndex4{i0, i1, i2, i3})
+#endif
 
 // Unaligned loads and stores (memcpy compiles to one movups / ldr q).
 inline Float4 Load4(const float* p) {
@@ -33,13 +41,13 @@ inline void Store4(float* p, Float4 v) { std::memcpy(p, &v, sizeof v); }
 inline Float4 Splat4(float x) { return Float4{x, x, x, x}; }
 
 // Lanes in reverse order.
-inline Float4 Reverse4(Float4 v) { return __builtin_shufflevector(v, v, 3, 2, 1, 0); }
+inline Float4 Reverse4(Float4 v) { return VC_SHUFFLE4(v, v, 3, 2, 1, 0); }
 // [a0 b0 a1 b1] and [a2 b2 a3 b3]: two vectors back to interleaved pairs.
-inline Float4 InterleaveLo(Float4 a, Float4 b) { return __builtin_shufflevector(a, b, 0, 4, 1, 5); }
-inline Float4 InterleaveHi(Float4 a, Float4 b) { return __builtin_shufflevector(a, b, 2, 6, 3, 7); }
+inline Float4 InterleaveLo(Float4 a, Float4 b) { return VC_SHUFFLE4(a, b, 0, 4, 1, 5); }
+inline Float4 InterleaveHi(Float4 a, Float4 b) { return VC_SHUFFLE4(a, b, 2, 6, 3, 7); }
 // From interleaved pairs [x0 y0 x1 y1] [x2 y2 x3 y3]: the x lanes, the y lanes.
-inline Float4 EvenLanes(Float4 lo, Float4 hi) { return __builtin_shufflevector(lo, hi, 0, 2, 4, 6); }
-inline Float4 OddLanes(Float4 lo, Float4 hi) { return __builtin_shufflevector(lo, hi, 1, 3, 5, 7); }
+inline Float4 EvenLanes(Float4 lo, Float4 hi) { return VC_SHUFFLE4(lo, hi, 0, 2, 4, 6); }
+inline Float4 OddLanes(Float4 lo, Float4 hi) { return VC_SHUFFLE4(lo, hi, 1, 3, 5, 7); }
 
 // Lane-wise min / max with the scalar std::min(a, b) / std::max(a, b)
 // semantics ((b < a) ? b : a and (a < b) ? b : a), so NaN and signed-zero
@@ -47,15 +55,10 @@ inline Float4 OddLanes(Float4 lo, Float4 hi) { return __builtin_shufflevector(lo
 inline Float4 Min4(Float4 a, Float4 b) { return b < a ? b : a; }
 inline Float4 Max4(Float4 a, Float4 b) { return a < b ? b : a; }
 
-// Sum of the lanes as ((v0 + v1) + (v2 + v3)).
-inline float PairwiseSum4(Float4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
-
 // Correctly rounded lane-wise square root, like std::sqrt per lane.
 inline Float4 Sqrt4(Float4 v) {
 #if defined(__SSE2__)
   return reinterpret_cast<Float4>(_mm_sqrt_ps(reinterpret_cast<__m128>(v)));
-#elif defined(__ARM_NEON) && defined(__aarch64__)
-  return reinterpret_cast<Float4>(vsqrtq_f32(reinterpret_cast<float32x4_t>(v)));
 #else
   return Float4{std::sqrt(v[0]), std::sqrt(v[1]), std::sqrt(v[2]), std::sqrt(v[3])};
 #endif
@@ -67,10 +70,10 @@ inline void Transpose4(Float4& r0, Float4& r1, Float4& r2, Float4& r3) {
   const Float4 t1 = InterleaveHi(r0, r1);  // r0[2] r1[2] r0[3] r1[3]
   const Float4 t2 = InterleaveLo(r2, r3);
   const Float4 t3 = InterleaveHi(r2, r3);
-  r0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
-  r1 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
-  r2 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
-  r3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+  r0 = VC_SHUFFLE4(t0, t2, 0, 1, 4, 5);
+  r1 = VC_SHUFFLE4(t0, t2, 2, 3, 6, 7);
+  r2 = VC_SHUFFLE4(t1, t3, 0, 1, 4, 5);
+  r3 = VC_SHUFFLE4(t1, t3, 2, 3, 6, 7);
 }
 
 // Lane-generic forms, so one loop body (a generic lambda over float or
