@@ -199,8 +199,8 @@ class StreamingVad:
     loss below -0.02, at 0.46x Silero's CPU on the half-silence scenes of bench/eval_vad.py (0.34x
     now, same run). A 192 ms replay only after 0.5-1 s without Silero, or only on drains (30 %), a
     64 ms replay on refreshes, holds of 200-300 ms and a check of the held verdict whenever FrameVad
-    leaves confident speech did no better (the last
-    three worse: each extra chunk from a stale state is another chance to misjudge).
+    leaves confident speech did no better (the last three worse: each extra chunk from a stale
+    state is another chance to misjudge).
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
