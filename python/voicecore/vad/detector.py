@@ -193,7 +193,14 @@ class StreamingVad:
     309 dev, fresh, confirmation and shared mixes of ``bench/cascade_sweep.py``, 6 are below -0.02
     (8 before contested rejections); longer replays on resuming, denser refreshes, more frequent
     rechecks and rechecks of held speech at low SNR left 8-15 of 361 below (the longest replay at
-    25 % more Silero chunks), and a cleared state on every resume 106.
+    25 % more Silero chunks), and a cleared state on every resume 106. With contested rejections in
+    place, replaying 96 / 128 / 160 / 192 ms on every resume ran 27 / 31 / 34 / 36 % of Silero's
+    chunks on the dev half-silence scenes (24 % now); only 192 ms left no set with a phase-averaged
+    loss below -0.02, at 0.46x Silero's CPU on the half-silence scenes of bench/eval_vad.py (0.34x
+    now, same run). A 192 ms replay only after 0.5-1 s without Silero, or only on drains (30 %), a
+    64 ms replay on refreshes, holds of 200-300 ms and a check of the held verdict whenever FrameVad
+    leaves confident speech did no better (the last three worse: each extra chunk from a stale
+    state is another chance to misjudge).
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
