@@ -213,6 +213,7 @@ class EchoCanceller {
   // any block could check it (s66_x05: 26.5 -> 40.3 dB). Adaptation keeps
   // talk_hangover_: holding the filters a few more blocks costs little.
   int suppress_hangover_ = 0;
+  int since_talk_ = 0;  // far-active blocks since the energy detector last found talk
   bool energy_talk_ = false;
   bool hold_adapt_ = false;  // energy_talk_ outside the warm-up: slow the background
   int erl_blocks_ = 0;
