@@ -5,6 +5,7 @@ Runs every case in ``../shared/eval/aec/`` plus extra cases generated here with 
 (the one in ``shared/eval/BASELINES.md``).
 
     python bench/eval_aec.py [--only c01,c05] [--no-extra] [--no-peers] [--seeds 4242,11,12]
+                             [--peer-cache /tmp/aec-peers]
 """
 
 from __future__ import annotations
@@ -169,6 +170,31 @@ def make_speex() -> Runner | None:
     return run
 
 
+def _cache_path(cache: Path, case: EchoCase, peer: str) -> Path:
+    """One file per case and peer, keyed by a digest of the case's audio: a changed generator or corpus
+    never reuses stale figures."""
+    import hashlib
+
+    h = hashlib.sha1(case.far.tobytes() + case.mic.tobytes() + case.nearend.tobytes()).hexdigest()[:16]
+    return cache / f"{case.name}.{''.join(c for c in peer if c.isalnum())}.{h}.json"
+
+
+def _cached(cache: Path | None, case: EchoCase, peer: str) -> dict[str, float] | None:
+    import json
+
+    if cache is None or not _cache_path(cache, case, peer).exists():
+        return None
+    return {k: float(v) for k, v in json.loads(_cache_path(cache, case, peer).read_text()).items()}
+
+
+def _store(cache: Path | None, case: EchoCase, peer: str, m: dict[str, float]) -> None:
+    import json
+
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        _cache_path(cache, case, peer).write_text(json.dumps(m))
+
+
 COLUMNS = [
     ("erle_db", "ERLE dB"),
     ("ceiling_db", "ceiling dB"),
@@ -192,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-extra", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--seeds", default="4242", help="seeds for the extra cases, comma-separated (4242,11,12)")
+    ap.add_argument("--peer-cache", type=Path, default=None,
+                    help="directory for the peers' figures per case, us/frame included (they do not change "
+                         "while ours is tuned)")
     a = ap.parse_args(argv)
     cases = select_cases(eval_dir(), corpus=True, seeds="" if a.no_extra else a.seeds, only=a.only)
     runners: list[tuple[str, Runner | None]] = [("voicecore", run_ours)]
@@ -208,9 +237,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in runners:
             if r is None:
                 continue
-            out, cost = r(case)
-            m = evaluate_output(case, out)
-            m["cost_us"] = cost
+            m = _cached(a.peer_cache, case, name) if name != "voicecore" else None
+            if m is None:
+                out, cost = r(case)
+                m = evaluate_output(case, out)
+                m["cost_us"] = cost
+                if name != "voicecore":
+                    _store(a.peer_cache, case, name, m)
             summary.setdefault(name, []).append(m)
             print(f"| {name} | " + " | ".join(fmt(m[k]) for k, _ in COLUMNS) + " |", flush=True)
     print("\n### summary (medians; single talk = cases without near-end speech, double talk = with both)")

@@ -28,7 +28,10 @@
 // path; a block the filters already cancel by 6 dB or more is never taken for
 // talk (the power predictor's false alarms fall there: clipping harmonics,
 // misplaced onsets); an echo path change keeps the broadband gain, is not taken for double
-// talk, and the background re-converges at full speed and takes over. Until
+// talk, and the background re-converges at full speed and takes over. Within
+// a second of the detector's last talk, the background's step also
+// follows the share of the mic coherent with the echo estimates, so a talker
+// the detector misses (under the echo) still cannot pull the filter. Until
 // that gain has had its first second of far speech, a warm-up detector takes
 // its place from the delay's first lock: there the gain per bin is the
 // regression slope of the mic power on the far power, which a talker present
@@ -214,6 +217,7 @@ class EchoCanceller {
   // any block could check it (s66_x05: 26.5 -> 40.3 dB). Adaptation keeps
   // talk_hangover_: holding the filters a few more blocks costs little.
   int suppress_hangover_ = 0;
+  int since_talk_ = 0;  // far-active blocks since the energy detector last found talk
   bool energy_talk_ = false;
   bool hold_adapt_ = false;  // energy_talk_ outside the warm-up: slow the background
   int erl_blocks_ = 0;

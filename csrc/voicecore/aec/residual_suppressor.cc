@@ -123,6 +123,7 @@ void ResidualSuppressor::Reset() {
   std::fill(syy_.begin(), syy_.end(), 0.0f);
   std::fill(sey_.begin(), sey_.end(), std::complex<float>{});
   leakage_ = 0.0f;
+  coherent_share_ = 1.0f;
   hangover_ = 0;
   near_talk_ = false;
   mean_gain_ = 1.0f;
@@ -281,6 +282,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // estimate nor noise. While it is present (plus a hangover that protects
   // word endings) the suppressor only removes clearly coherent bins; without
   // it, it also removes the weakly coherent (reverberant, distorted) residual.
+  coherent_share_ = mic_coherent / (mic_coherent + std::max(0.0f, mic_incoherent - sum_noise) + kTiny);
   const bool coherence_talk =
       far_active && mic_incoherent > kTalkNoiseRatio * sum_noise + kTalkEchoRatio * mic_coherent;
   // Both detectors must agree: the coherence one alone fires whenever the

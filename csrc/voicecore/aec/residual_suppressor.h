@@ -72,6 +72,9 @@ class ResidualSuppressor {
   bool near_talk() const { return near_talk_; }
   // Mean gain over bins of the last block (1 = untouched).
   float mean_gain() const { return mean_gain_; }
+  // Last block: the share of the mic energy above the noise floor that is
+  // coherent with either echo estimate (1 = all echo the filters can model).
+  float coherent_share() const { return coherent_share_; }
 
  private:
   float NextUniform();  // uniform in [-1, 1)
@@ -112,6 +115,7 @@ class ResidualSuppressor {
   std::vector<std::complex<float>> sms_;   // smoothed M conj(S)
   int hangover_ = 0;
   float leakage_ = 0.0f;
+  float coherent_share_ = 1.0f;
   bool near_talk_ = false;
   float mean_gain_ = 1.0f;
   bool noise_init_ = false;
