@@ -37,7 +37,9 @@ def test_generated_room_erle(eval_dir: Path) -> None:
     assert m["t20_s"] <= 1.5, m
 
 
-def _energy_talk_fraction(case: EchoCase) -> tuple[float, np.ndarray]:
+def _flags_and_output(case: EchoCase, flag: str = "double_talk") -> tuple[np.ndarray, np.ndarray]:
+    """Per 10 ms frame the canceller's `flag` stat (the suppressor's double-talk flag by default),
+    and the canceller's output."""
     ec = EchoCanceller(16000, 10, 500, 250)
     far, mic = case.far.astype(np.float32), case.mic.astype(np.float32)
     n = len(mic) // 160 * 160
@@ -46,8 +48,13 @@ def _energy_talk_fraction(case: EchoCase) -> tuple[float, np.ndarray]:
     for i in range(0, n, 160):
         ec.push_far(far[i : i + 160])
         out[i : i + 160] = ec.process_near(mic[i : i + 160])
-        flags.append(ec.stats["energy_double_talk"])
-    return float(np.mean(flags[100:])), out.astype(np.float64)
+        flags.append(ec.stats[flag])
+    return np.array(flags), out.astype(np.float64)
+
+
+def _energy_talk_fraction(case: EchoCase) -> tuple[float, np.ndarray]:
+    flags, out = _flags_and_output(case, "energy_double_talk")
+    return float(np.mean(flags[100:])), out
 
 
 @pytest.mark.parametrize(("name", "max_fraction"), [("c03_st_rt400_d200", 0.16), ("gen", 0.08)])
@@ -317,20 +324,6 @@ def test_output_not_louder_than_mic_after_delay_jump(eval_dir: Path, seed: int, 
     over, erle = _after_jump(case, run(case).astype(np.float64))
     assert over <= 1.5, (over, erle)
     assert erle >= min_erle, (over, erle)
-
-
-def _flags_and_output(case: EchoCase) -> tuple[np.ndarray, np.ndarray]:
-    """Per 10 ms frame the suppressor's double-talk flag, and the canceller's output."""
-    ec = EchoCanceller(16000, 10, 500, 250)
-    far, mic = case.far.astype(np.float32), case.mic.astype(np.float32)
-    n = len(mic) // 160 * 160
-    out = np.zeros(len(mic), np.float32)
-    flags = []
-    for i in range(0, n, 160):
-        ec.push_far(far[i : i + 160])
-        out[i : i + 160] = ec.process_near(mic[i : i + 160])
-        flags.append(ec.stats["double_talk"])
-    return np.array(flags), out.astype(np.float64)
 
 
 # Measured: suppressor's double talk in the first second of echo / ERLE over the file.

@@ -1,4 +1,5 @@
 #include "voicecore/aec/aec_kernels.h"
+#include "voicecore/aec/partition_energy_edges.h"
 
 #include "voicecore/common/cpu_features.h"
 #include "voicecore/common/vec4.h"
@@ -100,21 +101,9 @@ void PartitionEnergies(const float* re, const float* im, std::size_t stride,
       e = e + sq[3];
     }
     Store4(out + p, e);
-    for (; k < bins; ++k) {
-      for (std::size_t j = 0; j < 4; ++j) {
-        const float r = re[(p + j) * stride + k];
-        const float i = im[(p + j) * stride + k];
-        out[p + j] += r * r + i * i;
-      }
-    }
+    AddTailBins(re, im, stride, p, 4, k, bins, out);
   }
-  for (; p < partitions; ++p) {
-    const float* r = re + p * stride;
-    const float* i = im + p * stride;
-    float e = 0.0f;
-    for (std::size_t k = 0; k < bins; ++k) e += r[k] * r[k] + i[k] * i[k];
-    out[p] = e;
-  }
+  PartitionEnergiesFrom(re, im, stride, p, partitions, bins, out);
 }
 
 const AecKernels kBaseline{FilterPair, Adapt, PowerSums, PartitionEnergies};

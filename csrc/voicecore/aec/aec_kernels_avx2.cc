@@ -2,6 +2,7 @@
 // target attributes (the rest of the library stays baseline) and only called
 // after the CPU check in SelectAecKernels.
 #include "voicecore/aec/aec_kernels.h"
+#include "voicecore/aec/partition_energy_edges.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -108,21 +109,9 @@ VC_AVX2 void PartitionEnergies(const float* re, const float* im, std::size_t str
       for (std::size_t j = 0; j < 4; ++j) e = _mm256_add_ps(e, _mm256_permute2f128_ps(u[j], u[j + 4], 0x31));
     }
     _mm256_storeu_ps(out + p, e);
-    for (; k < bins; ++k) {
-      for (std::size_t j = 0; j < 8; ++j) {
-        const float r = re[(p + j) * stride + k];
-        const float i = im[(p + j) * stride + k];
-        out[p + j] += r * r + i * i;
-      }
-    }
+    AddTailBins(re, im, stride, p, 8, k, bins, out);
   }
-  for (; p < partitions; ++p) {
-    const float* r = re + p * stride;
-    const float* i = im + p * stride;
-    float e = 0.0f;
-    for (std::size_t k = 0; k < bins; ++k) e += r[k] * r[k] + i[k] * i[k];
-    out[p] = e;
-  }
+  PartitionEnergiesFrom(re, im, stride, p, partitions, bins, out);
 }
 
 const AecKernels kAvx2{FilterPair, Adapt, PowerSums, PartitionEnergies};

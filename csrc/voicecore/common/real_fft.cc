@@ -11,6 +11,29 @@
 
 namespace voicecore {
 
+namespace {
+
+// One bin of the inverse transform's split: Z[k] of the half-length complex
+// signal from the interleaved spectrum x and the split twiddles. The scalar
+// path and the vector path's tail both use it, so they cannot drift apart.
+struct SplitBin {
+  float re, im;
+};
+
+inline SplitBin InverseSplitBin(const float* x, std::size_t half, std::size_t k,
+                                const float* split_re, const float* split_im) {
+  const float xr = x[2 * k], xi = x[2 * k + 1];
+  const float cr = x[2 * (half - k)], ci = -x[2 * (half - k) + 1];
+  const float er = 0.5f * (xr + cr), ei = 0.5f * (xi + ci);
+  const float dr = 0.5f * (xr - cr), di = 0.5f * (xi - ci);
+  // odd = d * conj(W); Z = even + i * odd
+  const float wr = split_re[k], wi = -split_im[k];
+  const float odr = dr * wr - di * wi, odi = dr * wi + di * wr;
+  return {er - odi, ei + odr};
+}
+
+}  // namespace
+
 RealFft::RealFft(std::size_t size) : size_(size), half_(size / 2) {
   if (size < 2 || (size & (size - 1)) != 0) {
     throw ConfigError("RealFft size must be a power of two >= 2, got " + std::to_string(size));
@@ -292,16 +315,10 @@ void RealFft::Inverse(const std::complex<float>* in, float* out) {
     return;
   }
   for (std::size_t k = 1; k < half_; ++k) {
-    const float xr = x[2 * k], xi = x[2 * k + 1];
-    const float cr = x[2 * (half_ - k)], ci = -x[2 * (half_ - k) + 1];
-    const float er = 0.5f * (xr + cr), ei = 0.5f * (xi + ci);
-    const float dr = 0.5f * (xr - cr), di = 0.5f * (xi - ci);
-    // odd = d * conj(W); Z = even + i * odd
-    const float wr = split_re_[k], wi = -split_im_[k];
-    const float odr = dr * wr - di * wi, odi = dr * wi + di * wr;
+    const SplitBin z = InverseSplitBin(x, half_, k, split_re_.data(), split_im_.data());
     const std::size_t j = bit_reverse_[k];
-    re_[j] = er - odi;
-    im_[j] = ei + odr;
+    re_[j] = z.re;
+    im_[j] = z.im;
   }
   {
     const float x0 = x[0], xn = x[2 * half_];
@@ -341,14 +358,9 @@ void RealFft::InverseVector(const float* x, float* out) {
     Store4(z + 2 * k + 4, InterleaveHi(zr, zi));
   }
   for (; k < half_; ++k) {
-    const float xr = x[2 * k], xi = x[2 * k + 1];
-    const float cr = x[2 * (half_ - k)], ci = -x[2 * (half_ - k) + 1];
-    const float er = 0.5f * (xr + cr), ei = 0.5f * (xi + ci);
-    const float dr = 0.5f * (xr - cr), di = 0.5f * (xi - ci);
-    const float wr = split_re_[k], wi = -split_im_[k];
-    const float odr = dr * wr - di * wi, odi = dr * wi + di * wr;
-    z[2 * k] = er - odi;
-    z[2 * k + 1] = ei + odr;
+    const SplitBin b = InverseSplitBin(x, half_, k, split_re_.data(), split_im_.data());
+    z[2 * k] = b.re;
+    z[2 * k + 1] = b.im;
   }
   FirstPass(z, true);
   Stages(true);
