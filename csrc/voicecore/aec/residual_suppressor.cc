@@ -31,6 +31,20 @@ constexpr float kLeakForget = 0.99f;  // ~400 ms
 constexpr float kTalkNoiseRatio = 30.0f;
 constexpr float kTalkEchoRatio = 0.6f;
 constexpr int kHangoverBlocks = 25;  // 100 ms
+// After 2 s without double talk, one block both detectors agree on does not
+// start it; two in a row do. The loud onset of a far-end word the filter has
+// not yet seen (new spectral content) puts bins far over the predicted echo
+// and makes the error incoherent for a block, and the hangover then passed
+// 100 ms of echo: the few frames that decided whole calls' ERLE (s62_x01,
+// single talk only: 27.9 -> 40.6 dB). A talker lasts longer than a block and
+// loses only 4 ms of his first word; in a conversation the next talk comes
+// within the window and starts at once. Generated rooms, per-case deltas:
+// held-out 13-15/40-47/60-69/80-89 and untuned 600-609/700-709/800-809/
+// 900-909: single-talk ERLE never more than 0.04 dB worse, up to +15 dB
+// (below AEC3 by 3 dB: 7 -> 5 of 155); double-talk near loss +0.015 dB mean,
+// +0.14 dB at most. 2-5 s windows gave the same; 1 s: worst double-talk
+// loss +0.1-0.2 dB; none (always two blocks): +0.3-0.8 dB.
+constexpr int kQuietBlocks = 500;
 constexpr float kMaxLeak = 1.0f;
 // Nonlinear residual: weight in the talk detector and in single-talk
 // suppression.
@@ -125,6 +139,8 @@ void ResidualSuppressor::Reset() {
   leakage_ = 0.0f;
   coherent_share_ = 1.0f;
   hangover_ = 0;
+  prev_talk_ = false;
+  since_talk_ = kQuietBlocks + 1;
   near_talk_ = false;
   mean_gain_ = 1.0f;
   noise_init_ = false;
@@ -288,7 +304,10 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // Both detectors must agree: the coherence one alone fires whenever the
   // filter is poor (start-up, after a path change), the energy one alone
   // misses a talker quieter than the echo.
-  const bool talk_now = coherence_talk && external_talk;
+  const bool agree = coherence_talk && external_talk;
+  const bool talk_now = agree && (prev_talk_ || hangover_ > 0 || since_talk_ <= kQuietBlocks);
+  prev_talk_ = agree;
+  since_talk_ = talk_now ? 0 : std::min(since_talk_ + 1, kQuietBlocks + 1);
   if (rearm) {
     hangover_ = 0;
     std::fill(fallback_share_.begin(), fallback_share_.end(), 1.0f);
