@@ -442,7 +442,7 @@ def test_echo_onset_after_quiet_not_taken_for_talk(eval_dir: Path, seed: int, rt
                                                    min_erle: float) -> None:
     """Echo alone, 40 ms of delay: the loud onset of a far-end word the filter has not seen yet made
     both detectors agree for a single block, and the suppressor's 100 ms hangover passed the echo.
-    After two quiet seconds double talk now needs two agreeing blocks in a row."""
+    After two quiet seconds double talk now needs a second agreeing block within 12 ms."""
     case = generated(eval_dir, "st", seed, stream=11, rt60=rt60, delay_ms=(40, 40))
     flags, out = _flags_and_output(case)
     assert np.mean(flags[100:]) <= 0.002

@@ -32,19 +32,23 @@ constexpr float kTalkNoiseRatio = 30.0f;
 constexpr float kTalkEchoRatio = 0.6f;
 constexpr int kHangoverBlocks = 25;  // 100 ms
 // After 2 s without double talk, one block both detectors agree on does not
-// start it; two in a row do. The loud onset of a far-end word the filter has
-// not yet seen (new spectral content) puts bins far over the predicted echo
-// and makes the error incoherent for a block, and the hangover then passed
-// 100 ms of echo: the few frames that decided whole calls' ERLE (s62_x01,
-// single talk only: 27.9 -> 40.6 dB). A talker lasts longer than a block and
-// loses only 4 ms of his first word; in a conversation the next talk comes
-// within the window and starts at once. Generated rooms, per-case deltas:
-// held-out 13-15/40-47/60-69/80-89 and untuned 600-609/700-709/800-809/
-// 900-909: single-talk ERLE never more than 0.04 dB worse, up to +15 dB
-// (below AEC3 by 3 dB: 7 -> 5 of 155); double-talk near loss +0.015 dB mean,
-// +0.14 dB at most. 2-5 s windows gave the same; 1 s: worst double-talk
-// loss +0.1-0.2 dB; none (always two blocks): +0.3-0.8 dB.
+// start it; a second within kConfirmBlocks (12 ms) does. The loud onset of a
+// far-end word the filter has not yet seen (new spectral content) puts bins
+// far over the predicted echo and makes the error incoherent for a block,
+// and the hangover then passed 100 ms of echo: the few frames that decided
+// whole calls' ERLE (s62_x01, single talk only: 27.9 -> 40.6 dB). A talker
+// lasts longer and loses a block or two of his first word; in a
+// conversation the next talk comes within the window and starts at once.
+// Generated rooms, per-case deltas over held-out seeds 13-15/40-47/60-69/
+// 80-89 and untuned 500-509/600-609/700-709/800-809/900-909: single-talk
+// ERLE never more than 0.04 dB worse, up to +15 dB (below AEC3 by 3 dB:
+// 7 -> 5 of 155 held-out); double-talk near loss +0.01-0.03 dB mean per
+// set, +0.18 dB at most. 2-5 s windows gave the same; 1 s: worst double-talk
+// loss +0.1-0.2 dB; no window: +0.3-0.8 dB. Two blocks in a row doubled the
+// double-talk cost (a talker under the echo flickers the detectors too) for
+// 0.05 dB more ERLE; 6 blocks passed more echo onsets.
 constexpr int kQuietBlocks = 500;
+constexpr int kConfirmBlocks = 3;
 constexpr float kMaxLeak = 1.0f;
 // Nonlinear residual: weight in the talk detector and in single-talk
 // suppression.
@@ -139,7 +143,7 @@ void ResidualSuppressor::Reset() {
   leakage_ = 0.0f;
   coherent_share_ = 1.0f;
   hangover_ = 0;
-  prev_talk_ = false;
+  since_agree_ = kConfirmBlocks + 1;
   since_talk_ = kQuietBlocks + 1;
   near_talk_ = false;
   mean_gain_ = 1.0f;
@@ -305,8 +309,9 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // filter is poor (start-up, after a path change), the energy one alone
   // misses a talker quieter than the echo.
   const bool agree = coherence_talk && external_talk;
-  const bool talk_now = agree && (prev_talk_ || hangover_ > 0 || since_talk_ <= kQuietBlocks);
-  prev_talk_ = agree;
+  const bool talk_now =
+      agree && (since_agree_ <= kConfirmBlocks || hangover_ > 0 || since_talk_ <= kQuietBlocks);
+  since_agree_ = agree ? 1 : std::min(since_agree_ + 1, kConfirmBlocks + 1);
   since_talk_ = talk_now ? 0 : std::min(since_talk_ + 1, kQuietBlocks + 1);
   if (rearm) {
     hangover_ = 0;
