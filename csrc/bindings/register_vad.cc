@@ -97,7 +97,8 @@ void RegisterVad(py::module_& m) {
           py::arg("hop"), "One 10 ms hop: (probability, model input features); for the offline fit.")
       .def("reset", &vad::FrameVad::Reset)
       .def_property_readonly("frame_size", &vad::FrameVad::frame_size)
-      .def_property_readonly("hop_size", &vad::FrameVad::hop_size);
+      .def_property_readonly("hop_size", &vad::FrameVad::hop_size)
+      .def_property_readonly("talker_snr_db", &vad::FrameVad::talker_snr_db);
   m.attr("FRAME_VAD_NUM_FEATURES") = vad::kNumFeatures;
 
   py::class_<vad::CascadeGateConfig>(m, "CascadeGateConfig")
@@ -122,7 +123,9 @@ void RegisterVad(py::module_& m) {
       .def_readwrite("fresh_level", &vad::CascadeGateConfig::fresh_level)
       .def_readwrite("fresh_probation_chunks", &vad::CascadeGateConfig::fresh_probation_chunks)
       .def_readwrite("drain_warmup_samples", &vad::CascadeGateConfig::drain_warmup_samples)
-      .def_readwrite("contested_level", &vad::CascadeGateConfig::contested_level);
+      .def_readwrite("contested_level", &vad::CascadeGateConfig::contested_level)
+      .def_readwrite("low_snr_db", &vad::CascadeGateConfig::low_snr_db)
+      .def_readwrite("low_snr_warmup_samples", &vad::CascadeGateConfig::low_snr_warmup_samples);
 
   py::class_<vad::CascadeGate>(m, "CascadeGate")
       .def(py::init<const vad::CascadeGateConfig&>(), py::arg("config"))

@@ -56,6 +56,11 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
         c.fresh_probation_chunks >= 0)) {
     throw ConfigError("need fresh_level and fresh_peak in [0, 1] and fresh_probation_chunks >= 0");
   }
+  if (c.low_snr_warmup_samples < CascadeGate::kChunk ||
+      c.low_snr_warmup_samples % CascadeGate::kChunk != 0 || c.low_snr_warmup_samples > max_warmup) {
+    throw ConfigError("low-SNR warmup must be a multiple of 512 samples from 512 to " +
+                      std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
+  }
   if (!(0.0 <= c.contested_level && c.contested_level <= 1.0)) {
     throw ConfigError("need contested_level in [0, 1] (0 disables)");
   }
@@ -136,7 +141,8 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
   const std::size_t mask = kRingSize - 1;
   for (std::size_t b = 0; b < probs.size(); b += kBlockHops) {
     const std::size_t m = std::min<std::size_t>(kBlockHops, probs.size() - b);
-    frame_.ProcessHops(hops.subspan(b * kHop, m * kHop), std::span<float>(frame_probs_, m));
+    frame_.ProcessHops(hops.subspan(b * kHop, m * kHop), std::span<float>(frame_probs_, m),
+                       std::span<float>(frame_snr_, m));
     for (std::size_t i = 0; i < m; ++i) {
       const float* hop = hops.data() + (b + i) * kHop;
       for (int k = 0; k < kHop; ++k) ring_[static_cast<std::size_t>(pos_ + k) & mask] = hop[k];
@@ -198,8 +204,14 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
             fresh_pending_ = true;
             probation_left_ = c.fresh_probation_chunks;
           }
-          OpenGate(refresh ? c.refresh_replay_samples
-                           : (stale_speech ? c.drain_warmup_samples : c.warmup_samples));
+          int replay = refresh ? c.refresh_replay_samples
+                               : (stale_speech ? c.drain_warmup_samples : c.warmup_samples);
+          const bool low_snr_drain = !refresh && !stale_speech && verdict_ >= c.reject_threshold &&
+                                     frame_snr_[i] < c.low_snr_db;
+          if (low_snr_drain) {
+            replay = std::max(replay, c.low_snr_warmup_samples);
+          }
+          OpenGate(replay);
         }
       } else if (gate_open_ && pos_ > gate_until_) {
         gate_open_ = false;

@@ -55,6 +55,15 @@ struct CascadeGateConfig {
   // on every chunk until it stops rejecting or FrameVad is sure of silence, and those
   // hops report the larger of the two. 0 disables (held like any other rejection).
   double contested_level = 0.97;
+  // A drain that keeps Silero's state (a resume after a speech verdict, not a
+  // fresh drain) while FrameVad's talker-over-noise estimate
+  // (FrameVad::talker_snr_db) is below low_snr_db replays at least
+  // low_snr_warmup_samples: in loud noise the sparsely run Silero, resumed on a
+  // short replay, misread the utterance's end, and the longer replay on every
+  // resume cost quiet scenes chunks they do not need. Not on other resumes (more
+  // cost, and after a rejection it did worse). low_snr_db <= -100 disables.
+  double low_snr_db = 15.0;
+  int low_snr_warmup_samples = 3072;
 };
 
 class CascadeGate {
@@ -96,6 +105,7 @@ class CascadeGate {
   std::vector<float> window_; // kContext + kChunk
   static constexpr int kBlockHops = 32;  // hops per FrameVad call
   float frame_probs_[kBlockHops] = {};
+  float frame_snr_[kBlockHops] = {};
   std::int64_t pos_ = 0;         // samples seen
   std::int64_t silero_pos_ = 0;  // next Silero chunk start
   std::int64_t gate_until_ = -1;

@@ -79,7 +79,15 @@ float FrameVad::ProcessHopWithFeatures(std::span<const float> hop, std::span<flo
 }
 
 void FrameVad::ProcessHops(std::span<const float> hops, std::span<float> probs) {
+  ProcessHops(hops, probs, {});
+}
+
+void FrameVad::ProcessHops(std::span<const float> hops, std::span<float> probs,
+                           std::span<float> talker_snr) {
   const std::size_t hop = features_.hop_size();
+  if (!talker_snr.empty() && talker_snr.size() != probs.size()) {
+    throw AudioFormatError("FrameVad talker_snr must have one slot per hop");
+  }
   if (hops.size() != probs.size() * hop) {
     throw AudioFormatError("FrameVad hops must hold " + std::to_string(probs.size()) + " x " +
                            std::to_string(hop) + " samples (10 ms each), got " +
@@ -89,6 +97,7 @@ void FrameVad::ProcessHops(std::span<const float> hops, std::span<float> probs) 
   for (std::size_t i = 0; i < probs.size(); ++i) {
     features_.Analyze(hops.data() + i * hop, feature_scratch_);
     probs[i] = Model(feature_scratch_);
+    if (!talker_snr.empty()) talker_snr[i] = features_.talker_snr_db();
   }
 }
 

@@ -35,6 +35,9 @@ class FrameVad {
   // 10 ms FrameVad would return it. One call per block of hops keeps the
   // caller's per-hop overhead (a Python call each) out of the always-on stage.
   void ProcessHops(std::span<const float> hops, std::span<float> probs);
+  // As above, and talker_snr[i] is talker_snr_db() after hop i (talker_snr.size() ==
+  // probs.size()), for a caller that acts on it hop by hop.
+  void ProcessHops(std::span<const float> hops, std::span<float> probs, std::span<float> talker_snr);
   // Like Process() for one 10 ms hop, but also writes the kNumFeatures inputs of
   // the model (the offline fit reads them through this).
   float ProcessHopWithFeatures(std::span<const float> hop, std::span<float> features);
@@ -43,6 +46,8 @@ class FrameVad {
 
   std::size_t frame_size() const { return frame_size_; }
   std::size_t hop_size() const { return features_.hop_size(); }
+  // See VadFeatures::talker_snr_db (after the latest hop).
+  float talker_snr_db() const { return features_.talker_snr_db(); }
   const FrameVadConfig& config() const { return config_; }
 
  private:

@@ -99,6 +99,7 @@ void VadFeatures::Reset() {
   level_fast_db_ = level_peak_db_ = -100.0f;
   above_floor_hops_ = 0;
   peak_established_ = false;
+  talker_snr_db_ = kNoTalkerSnrDb;
 }
 
 void VadFeatures::UpdateNoiseFloor() {
@@ -246,6 +247,7 @@ void VadFeatures::Analyze(const float* hop, float* features) {
                             : 0;
     peak_established_ = above_floor_hops_ >= kPeakConfirmHops;
   }
+  if (peak_established_) talker_snr_db_ = level_peak_db_ - ToDb(total_noise + kPowerFloor);
 
   snr_fast_ = 0.5f * snr_fast_ + 0.5f * mean_snr;
   snr_slow_ = 0.9f * snr_slow_ + 0.1f * mean_snr;

@@ -29,6 +29,11 @@ class VadFeatures {
   void Analyze(const float* hop, float* features);
   void Reset();
   std::size_t hop_size() const { return hop_size_; }
+  // The talker's recent peak level (the decaying peak of the fast full-band level)
+  // over the noise floor, in dB, after the latest Analyze(); kNoTalkerSnrDb until a
+  // talker has been heard (see peak_established_).
+  float talker_snr_db() const { return talker_snr_db_; }
+  static constexpr float kNoTalkerSnrDb = -100.0f;
 
  private:
   void UpdateNoiseFloor();
@@ -89,6 +94,7 @@ class VadFeatures {
   float level_peak_db_ = -100.0f;
   int above_floor_hops_ = 0;
   bool peak_established_ = false;
+  float talker_snr_db_ = kNoTalkerSnrDb;
 };
 
 }  // namespace voicecore::vad

@@ -172,6 +172,26 @@ class StreamingVad:
     stayed between 0.15 and 0.5 through seconds of speech). ``contested_level=None`` holds such a
     rejection like any other.
 
+    *Low-SNR drains*: a drain that keeps Silero's state (not a fresh drain) replays
+    ``low_snr_warmup_ms`` (192 ms) instead of ``warmup_ms`` while FrameVad's estimate of the talker's
+    peak level over the noise floor is below ``low_snr_db`` (15 dB; also before any talker has been
+    heard). In loud noise the sparsely run Silero, resumed on 64 ms after an utterance, misread its
+    end (a held verdict stood up to 400 ms into the pause of 10 dB bike, where FrameVad scores the
+    noise 0.5-0.8 and cannot end the hold); the 192 ms it cost everywhere (0.46x Silero's CPU on
+    half-silence audio) now goes only to noisy scenes. Same runs, phase-averaged over 4 chunk
+    alignments (``bench/cascade_sweep.py``), without -> with: dev and fresh sets (245 scenes) mean
+    +0.0130 -> +0.0138, below -0.02 5 -> 2, worst -0.030 -> -0.029; confirmation seeds 17000-19000
+    and seeds 21000-23000 that no setting was chosen on (96) +0.0127 -> +0.0142, 1 -> 1, -0.032 ->
+    -0.025; shared mixes +0.0029 -> +0.0013, 1 -> 0, -0.020 -> -0.014; half-silence CPU in
+    bench/eval_vad.py 0.35x -> 0.37x (held-out seeds 9650..: 0.34x -> 0.37x). Not everywhere better:
+    on the fresh set alone the mean fell +0.0123 -> +0.0112 (0 dB bike and 10 dB bike cleared, 0 dB
+    dishes of seed 15000 newly -0.029), and at phase 0 the confirmation set has 2 below instead of 1.
+    12 and 20 dB did about as well (3 below on dev and fresh), so did drain replays of 128 and 160 ms
+    (2 below), but 128 ms put a confirmation scene and the shared 0 dB bike below: single scenes move
+    by up to 0.04 with the replay length, so it is not tuned finer. The long replay on every low-SNR
+    resume, not only drains, cleared dev and fresh but cost 0.40-0.41x, and on resumes after a
+    rejection only it did worse (4 below). ``low_snr_db=None`` replays ``warmup_ms`` everywhere.
+
     Since FrameVad reads the level against the talker's recent peak, it scores most babble pauses
     at 20-30 dB below ``gate_threshold`` and the gate stays shut there (dev half-silence babble:
     fresh drains still take the worst loss from -0.048 to -0.018 F1, mean +0.015 -> +0.032).
@@ -195,12 +215,13 @@ class StreamingVad:
     rechecks and rechecks of held speech at low SNR left 8-15 of 361 below (the longest replay at
     25 % more Silero chunks), and a cleared state on every resume 106. With contested rejections in
     place, replaying 96 / 128 / 160 / 192 ms on every resume ran 27 / 31 / 34 / 36 % of Silero's
-    chunks on the dev half-silence scenes (24 % now); only 192 ms left no set with a phase-averaged
-    loss below -0.02, at 0.46x Silero's CPU on the half-silence scenes of bench/eval_vad.py (0.34x
-    now, same run). A 192 ms replay only after 0.5-1 s without Silero, or only on drains (30 %), a
-    64 ms replay on refreshes, holds of 200-300 ms and a check of the held verdict whenever FrameVad
-    leaves confident speech did no better (the last three worse: each extra chunk from a stale
-    state is another chance to misjudge).
+    chunks on the dev half-silence scenes (24 % without them); only 192 ms left no set with a
+    phase-averaged loss below -0.02, at 0.46x Silero's CPU on the half-silence scenes of
+    bench/eval_vad.py (0.34x without, same run; low-SNR drains above keep part of it). A 192 ms
+    replay only after 0.5-1 s without Silero, or on all drains (30 %), a 64 ms replay on refreshes,
+    holds of 200-300 ms and a check of the held verdict whenever FrameVad leaves confident speech
+    did no better (the last three worse: each extra chunk from a stale state is another chance to
+    misjudge).
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
@@ -231,6 +252,8 @@ class StreamingVad:
         fresh_probation_chunks: int = 4,
         drain_warmup_ms: int = 64,
         contested_level: float | None = 0.97,
+        low_snr_db: float | None = 15.0,
+        low_snr_warmup_ms: int = 192,
         model_package: str = MODEL_PACKAGE,
         clock: Callable[[], float] = time.process_time,
     ) -> None:
@@ -262,6 +285,7 @@ class StreamingVad:
             "hold_ms": hold_ms, "gate_hangover_ms": gate_hangover_ms, "warmup_ms": warmup_ms,
             "recheck_ms": recheck_ms, "refresh_ms": refresh_ms, "refresh_warmup_ms": refresh_warmup_ms,
             "drain_warmup_ms": drain_warmup_ms, "fresh_probation_chunks": fresh_probation_chunks,
+            "low_snr_warmup_ms": low_snr_warmup_ms,
         }
         negative = {k: v for k, v in durations.items() if v < 0}
         if negative:
@@ -297,6 +321,9 @@ class StreamingVad:
             drain_warmup = (drain_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
             cfg.drain_warmup_samples = max(SILERO_CHUNK, drain_warmup)
             cfg.contested_level = contested_level or 0.0
+            cfg.low_snr_db = -100.0 if low_snr_db is None else low_snr_db
+            low_warmup = (low_snr_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
+            cfg.low_snr_warmup_samples = max(SILERO_CHUNK, low_warmup)
             # The per-hop gate is C++ (a hop that needs no Silero costs no Python work); it calls
             # back for each Silero chunk, which scores the gate's window buffer in place.
             self._gate = _core.CascadeGate(cfg)
