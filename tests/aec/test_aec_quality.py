@@ -171,6 +171,20 @@ def test_recovery_after_room_and_delay_change(eval_dir: Path, seed: int) -> None
     assert m["recovery_s"] <= 1.0, m
 
 
+@pytest.mark.parametrize(("seed", "min_erle"), [(2008, 32.0), (2011, 24.0), (2037, 17.0)])
+def test_late_delay_proposal_keeps_relearnt_filter(eval_dir: Path, seed: int, min_erle: float) -> None:
+    """The x03 recipe (new room, +100 ms at 6 s) on seeds the eval tables do not use. After the first
+    confirmed change the filter re-learns the new room at the current lags; a second power-test
+    proposal some hundred ms later is mostly the envelope estimate running late, and moving the
+    coefficients with it put the partly learnt path blocks off the echo (the filter failed again for
+    seconds). Measured 28.8 / 18.8 / 13.8 dB before, 34.9 / 27.1 / 19.7 dB now (recovery unchanged)."""
+    case = generated(eval_dir, f"gen_room_jump_{seed}", seed, stream=2, rt60=0.25, delay_ms=(60, 160),
+                     change_s=6.0)
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= min_erle, m
+    assert m["recovery_s"] <= 1.0, m
+
+
 @pytest.mark.parametrize(("seed", "min_erle"), [(11, 25.0), (15, 35.0)])
 def test_no_spurious_delay_jump_in_double_talk(eval_dir: Path, seed: int, min_erle: float) -> None:
     """Long double talk (SER 0 dB, 2-6 s and 7.5-11 s): near-end speech makes correlation peaks at
