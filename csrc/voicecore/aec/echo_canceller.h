@@ -243,6 +243,7 @@ class EchoCanceller {
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
   int echo_moved_ = 0;      // blocks the echo moved in a confirmed delay change
   int retrain_blocks_ = 0;  // blocks left without energy double-talk detection
+  int since_change_ = 0;    // blocks since the last confirmed delay change (capped)
   float smooth_fg_ = 0.0f;
   float smooth_bg_ = 0.0f;
   int bg_better_runs_ = 0;
