@@ -99,6 +99,7 @@ class CascadeGateConfig:
     fresh_probation_chunks: int
     drain_warmup_samples: int
     contested_level: float
+    contested_report_level: float
     low_snr_db: float
     low_snr_warmup_samples: int
     def __init__(self) -> None: ...
