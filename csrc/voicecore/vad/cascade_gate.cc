@@ -67,6 +67,12 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
   if (!(0.0 <= c.contested_report_level && c.contested_report_level <= 1.0)) {
     throw ConfigError("need contested_report_level in [0, 1]");
   }
+  if (c.contest_restart_samples != 0 &&
+      (c.contest_restart_samples < CascadeGate::kChunk ||
+       c.contest_restart_samples % CascadeGate::kChunk != 0 || c.contest_restart_samples > max_warmup)) {
+    throw ConfigError("contest restart must be 0 or a multiple of 512 samples from 512 to " +
+                      std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
+  }
   return c;
 }
 
@@ -225,6 +231,19 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
       }
       if (gate_open_ && silero_pos_ + kChunk <= pos_) {
         RunSilero(silero);
+        if (c.contest_restart_samples > 0 && silero_prob_ < c.reject_threshold &&
+            c.contested_level > 0.0 && !contested_sure_ && smoothed_ >= c.contested_report_level) {
+          // Silero rejects what FrameVad is sure of: its state has drifted from the
+          // speech (run even on every chunk from there, it stayed at 0.1-0.5 for 2 s of
+          // 0 dB speech that Silero run throughout scored 0.7-0.99). It restarts from a
+          // zero state over the last contest_restart_samples, and for
+          // fresh_probation_chunks chunks runs while FrameVad answers (a zero state
+          // needs several chunks to call an utterance under way). Once per contest.
+          silero_pos_ = std::max<std::int64_t>(0, pos_ - c.contest_restart_samples);
+          fresh_pending_ = true;
+          RunSilero(silero);
+          probation_left_ = c.fresh_probation_chunks;
+        }
         const double p = silero_prob_;
         if (p < c.reject_threshold && verdict_ < c.reject_threshold) {
           base_ = std::max(base_, smoothed_);  // still rejected: follow the noise's highest level

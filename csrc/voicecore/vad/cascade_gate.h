@@ -60,6 +60,10 @@ struct CascadeGateConfig {
   // (held like any other rejection).
   double contested_level = 0.85;
   double contested_report_level = 0.97;
+  // A rejection while FrameVad's ~20 ms level is at or above contested_report_level
+  // (the first of a contest) restarts Silero from a zero state over the last
+  // contest_restart_samples, with fresh_probation_chunks of probation. 0 disables.
+  int contest_restart_samples = 3072;
   // A drain that keeps Silero's state (a resume after a speech verdict, not a
   // fresh drain) while FrameVad's talker-over-noise estimate
   // (FrameVad::talker_snr_db) is below low_snr_db replays at least
