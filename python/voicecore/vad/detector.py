@@ -256,6 +256,17 @@ class StreamingVad:
     did no better (the last three worse: each extra chunk from a stale state is another chance to
     misjudge).
 
+    Also tried and not kept (phase-averaged scenes below -0.02, at phase 0 in brackets; before contest
+    restarts and the 0.85 contest level): scoring each resume's replay a second time from a zero
+    state and keeping that state when its probabilities were closer to FrameVad's (mean absolute
+    difference over the replay chunks): on every resume dev 10 (13), fresh 8 (8), 38.5 % of Silero's
+    chunks on the dev half-silence scenes (27.8 % without); on low-SNR drains only dev 4 (6), fresh
+    5 (4), 33.6 %; with the zero state needing to be closer by 0.3 per chunk, dev 1 (1), fresh 2 (2),
+    33.8 % (without: 0 (0), 2 (3), 27.8 %). FrameVad's agreement does not tell the better state at
+    0 dB, and the second run costs as much as a longer replay. Contests at 0.9 reporting the larger
+    of the two everywhere (dev 1 (1), fresh 1 (2)); restarts also on contests opened at 0.85 or 0.90
+    (dev 1 (1) both, fresh 2 (3) / 1 (3), 29.5 / 29.1 %).
+
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
     """
