@@ -124,6 +124,8 @@ void RegisterVad(py::module_& m) {
       .def_readwrite("fresh_probation_chunks", &vad::CascadeGateConfig::fresh_probation_chunks)
       .def_readwrite("drain_warmup_samples", &vad::CascadeGateConfig::drain_warmup_samples)
       .def_readwrite("contested_level", &vad::CascadeGateConfig::contested_level)
+      .def_readwrite("contested_report_level", &vad::CascadeGateConfig::contested_report_level)
+      .def_readwrite("contest_restart_samples", &vad::CascadeGateConfig::contest_restart_samples)
       .def_readwrite("low_snr_db", &vad::CascadeGateConfig::low_snr_db)
       .def_readwrite("low_snr_warmup_samples", &vad::CascadeGateConfig::low_snr_warmup_samples);
 

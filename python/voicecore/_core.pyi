@@ -99,6 +99,8 @@ class CascadeGateConfig:
     fresh_probation_chunks: int
     drain_warmup_samples: int
     contested_level: float
+    contested_report_level: float
+    contest_restart_samples: int
     low_snr_db: float
     low_snr_warmup_samples: int
     def __init__(self) -> None: ...

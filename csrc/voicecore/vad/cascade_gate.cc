@@ -64,6 +64,15 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
   if (!(0.0 <= c.contested_level && c.contested_level <= 1.0)) {
     throw ConfigError("need contested_level in [0, 1] (0 disables)");
   }
+  if (!(0.0 <= c.contested_report_level && c.contested_report_level <= 1.0)) {
+    throw ConfigError("need contested_report_level in [0, 1]");
+  }
+  if (c.contest_restart_samples != 0 &&
+      (c.contest_restart_samples < CascadeGate::kChunk ||
+       c.contest_restart_samples % CascadeGate::kChunk != 0 || c.contest_restart_samples > max_warmup)) {
+    throw ConfigError("contest restart must be 0 or a multiple of 512 samples from 512 to " +
+                      std::to_string(max_warmup / CascadeGate::kChunk * CascadeGate::kChunk));
+  }
   return c;
 }
 
@@ -92,7 +101,7 @@ void CascadeGate::Reset() {
   gate_until_ = -1;
   gate_open_ = false;
   fresh_pending_ = false;
-  contested_ = false;
+  contested_ = contested_sure_ = false;
   probation_left_ = 0;
   smoothed_ = base_ = verdict_ = slow_ = peak_ = 0.0;
   silero_prob_ = frame_prob_ = 0.0f;
@@ -154,13 +163,17 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
       const std::int64_t age = pos_ - silero_pos_;
       bool need = false, held_speech = false, held_silence = false, refresh = false;
       bool quiet = false, probation = false;
-      if (contested_ && fp < c.gate_threshold) contested_ = false;
+      if (contested_ && fp < c.gate_threshold) contested_ = contested_sure_ = false;
       if (fp >= c.confident_threshold) {
         need = refresh = c.refresh_samples > 0 && age > c.refresh_samples;
       } else if (contested_) {
-        // FrameVad was sure of speech where Silero rejected it. Held as silence, such a
+        // FrameVad leaned to speech where Silero rejected it. Held as silence, such a
         // rejection reported silence for up to recheck_samples of what FrameVad scored
-        // as speech; a single chunk of a sparsely run Silero is too weak a verdict for that.
+        // as speech; a single chunk of a sparsely run Silero, whose state drifted while
+        // it skipped audio, is too weak a verdict for that. Run on every chunk, its
+        // state catches up with the audio (at 0 dB its replay of 64 ms after a held
+        // rejection left it at 0.05-0.13 through speech Silero run throughout scored
+        // 0.8-0.97).
         need = true;
       } else if (probation_left_ > 0) {
         // A restarted Silero under-reports speech for its first chunks (a zero state
@@ -218,6 +231,19 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
       }
       if (gate_open_ && silero_pos_ + kChunk <= pos_) {
         RunSilero(silero);
+        if (c.contest_restart_samples > 0 && silero_prob_ < c.reject_threshold &&
+            c.contested_level > 0.0 && !contested_sure_ && smoothed_ >= c.contested_report_level) {
+          // Silero rejects what FrameVad is sure of: its state has drifted from the
+          // speech (run even on every chunk from there, it stayed at 0.1-0.5 for 2 s of
+          // 0 dB speech that Silero run throughout scored 0.7-0.99). It restarts from a
+          // zero state over the last contest_restart_samples, and for
+          // fresh_probation_chunks chunks runs while FrameVad answers (a zero state
+          // needs several chunks to call an utterance under way). Once per contest.
+          silero_pos_ = std::max<std::int64_t>(0, pos_ - c.contest_restart_samples);
+          fresh_pending_ = true;
+          RunSilero(silero);
+          probation_left_ = c.fresh_probation_chunks;
+        }
         const double p = silero_prob_;
         if (p < c.reject_threshold && verdict_ < c.reject_threshold) {
           base_ = std::max(base_, smoothed_);  // still rejected: follow the noise's highest level
@@ -228,12 +254,16 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
         if (p < c.reject_threshold) peak_ = slow_;
         contested_ = p < c.reject_threshold && c.contested_level > 0.0 &&
                      (contested_ || smoothed_ >= c.contested_level);
+        contested_sure_ = contested_ && (contested_sure_ || smoothed_ >= c.contested_report_level);
       }
       double out;
-      if (contested_) {
+      if (contested_sure_) {
         // Neither model is trusted over the other here; the larger keeps a rejection
         // that Silero's state has not caught up with from cutting the speech.
         out = std::max(fp, static_cast<double>(silero_prob_));
+      } else if (contested_) {
+        // FrameVad only leaned to speech: Silero, now run on every chunk, answers.
+        out = silero_prob_;
       } else if (quiet || probation) {
         out = fp;
       } else if (need || held_silence) {

@@ -52,9 +52,18 @@ struct CascadeGateConfig {
   int drain_warmup_samples = 1024;
   // A Silero rejection while FrameVad's ~20 ms level is at or above contested_level
   // is contested: it is not held as silence; below confident_threshold Silero runs
-  // on every chunk until it stops rejecting or FrameVad is sure of silence, and those
-  // hops report the larger of the two. 0 disables (held like any other rejection).
-  double contested_level = 0.97;
+  // on every chunk until it stops rejecting or FrameVad is sure of silence. Those
+  // hops report the larger of the two once the contest reached
+  // contested_report_level (FrameVad sure of speech), Silero's below it: where
+  // FrameVad only leans to speech (0 dB bike, 20 dB babble in pauses) its false
+  // alarms cost more than the rejections they would correct. 0 disables
+  // (held like any other rejection).
+  double contested_level = 0.85;
+  double contested_report_level = 0.97;
+  // A rejection while FrameVad's ~20 ms level is at or above contested_report_level
+  // (the first of a contest) restarts Silero from a zero state over the last
+  // contest_restart_samples, with fresh_probation_chunks of probation. 0 disables.
+  int contest_restart_samples = 3072;
   // A drain that keeps Silero's state (a resume after a speech verdict, not a
   // fresh drain) while FrameVad's talker-over-noise estimate
   // (FrameVad::talker_snr_db) is below low_snr_db replays at least
@@ -111,7 +120,8 @@ class CascadeGate {
   std::int64_t gate_until_ = -1;
   bool gate_open_ = false;
   bool fresh_pending_ = false;  // next Silero chunk starts from a zero state
-  bool contested_ = false;      // Silero rejects audio FrameVad was sure of
+  bool contested_ = false;      // Silero rejects audio FrameVad leaned to
+  bool contested_sure_ = false; // ... and FrameVad was sure of it during the contest
   double smoothed_ = 0.0;  // FrameVad probability, smoothed over about 2 hops
   int probation_left_ = 0;    // restarted-Silero chunks left before its verdict counts
   double peak_ = 0.0;  // highest slow_ since Silero last rejected the audio

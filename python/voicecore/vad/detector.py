@@ -157,7 +157,7 @@ class StreamingVad:
     from low-SNR utterances, where FrameVad's level dips inside the speech.
 
     *Contested rejections*: a Silero rejection while FrameVad's ~20 ms level is at least
-    ``contested_level`` (0.97: FrameVad sure of speech) is not held as silence. Held, a single chunk
+    ``contested_level`` (0.85: FrameVad leans to speech) is not held as silence. Held, a single chunk
     of the sparsely run Silero, whose state may have drifted from the utterance, reported silence
     for up to ``recheck_ms`` of what FrameVad scored as speech. Instead, on hops FrameVad is not sure
     of, Silero runs on every chunk until it stops rejecting or FrameVad is sure of silence, and those
@@ -171,6 +171,39 @@ class StreamingVad:
     worse (shared bike at 0 dB -0.005 -> -0.038: the extra chunks moved Silero's state, which then
     stayed between 0.15 and 0.5 through seconds of speech). ``contested_level=None`` holds such a
     rejection like any other.
+
+    The level was 0.97 at first; at 0.85 Silero also runs through rejections where FrameVad only
+    leans to speech, and its drifted state catches up with the audio (at 0 dB a rejection held after
+    a 64 ms replay stood at 0.05-0.13 through 1.7 s of speech that Silero run throughout scored
+    0.8-0.97). Such a contest reports Silero's probability; only once FrameVad's level reached
+    ``contested_report_level`` (0.97) during it do its hops report the larger of the two (at 0.9 with
+    the larger everywhere, FrameVad's lean to speech in 0 dB bike and 20 dB babble pauses put two dev
+    half-silence scenes below -0.02 at phase 0, one phase-averaged). Phase-averaged over 4 chunk alignments
+    (``bench/cascade_sweep.py``), contested_level 0.97 -> 0.85, scenes below -0.02 (at phase 0 in
+    brackets), mean, worst: dev (165) 0 (0) -> 0 (0), +0.0151 -> +0.0141, -0.019 -> -0.019; fresh
+    seeds 12000-16000 (80) 2 (3) -> 0 (2), +0.0112 -> +0.0119, -0.029 -> -0.019; confirmation seeds
+    17000-19000 (48) 0 (2) -> 1 (2), +0.0158 -> +0.0152, -0.019 -> -0.021; seeds 21000-23000 (48) 1
+    (1) -> 0 (0), +0.0125 -> +0.0121, -0.025 -> -0.016; shared (16) 0 (0) -> 0 (0), +0.0013 ->
+    +0.0027, -0.014 -> -0.015; Silero's share on the dev half-silence scenes 27.8 % -> 28.2 %. The
+    dev mean fell on 0 dB half-silence bike and dishes scenes where the cascade was far above Silero
+    (one +0.077 -> +0.024). Not monotonic in the level: 0.9 and 0.93 put a 0 dB dishes scene of seed
+    23000 at -0.095 / -0.088 (from -0.025), 0.8 did as 0.85 on dev and fresh.
+
+    *Contest restarts*: the first rejection of a contest while FrameVad is sure of speech (its ~20 ms
+    level at least ``contested_report_level``) restarts Silero from a zero state over the last
+    ``contest_restart_ms`` (192 ms), and for ``fresh_probation_chunks`` chunks it runs while
+    FrameVad answers. Such a rejection means Silero's state drifted from the speech while it ran
+    sparsely; run even on every chunk from there, it stayed at 0.1-0.5 through 2 s of 0 dB dishes
+    speech that Silero run throughout scored 0.7-0.99. Phase-averaged over 4 chunk alignments,
+    without -> with, scenes below -0.02 (at phase 0), mean, worst: dev 0 (0) -> 0 (1), +0.0141 ->
+    +0.0154, -0.019 -> -0.019; fresh 0 (2) -> 1 (2), +0.0119 -> +0.0123, -0.019 -> -0.022;
+    confirmation 1 (2) -> 0 (1), +0.0152 -> +0.0156, -0.021 -> -0.011; seeds 21000-23000 0 (0) -> 0
+    (0), +0.0121 -> +0.0136, -0.016 -> -0.013; shared 0 (0) -> 0 (0), +0.0027 -> +0.0033, -0.015 ->
+    -0.015; seeds 24000-26000 (48, looked at once before and once after) 1 (0) -> 0 (0), +0.0152 ->
+    +0.0154, -0.031 -> -0.018; test seeds 9200-9209 (80, 0 and 10 dB) 0 -> 1, +0.0172 -> +0.0182,
+    -0.019 -> -0.024 (0 dB bike of 9201). Dev half-silence Silero share 28.2 % -> 28.5 %. A 96 ms
+    replay did worse (dev 1 (2), fresh 1 (2)), so did 192 ms without probation (dev 0 (1) at phase
+    0 -0.053). ``contest_restart_ms=None`` disables.
 
     *Low-SNR drains*: a drain that keeps Silero's state (not a fresh drain) replays
     ``low_snr_warmup_ms`` (192 ms) instead of ``warmup_ms`` while FrameVad's estimate of the talker's
@@ -223,6 +256,17 @@ class StreamingVad:
     did no better (the last three worse: each extra chunk from a stale state is another chance to
     misjudge).
 
+    Also tried and not kept (phase-averaged scenes below -0.02, at phase 0 in brackets; before contest
+    restarts and the 0.85 contest level): scoring each resume's replay a second time from a zero
+    state and keeping that state when its probabilities were closer to FrameVad's (mean absolute
+    difference over the replay chunks): on every resume dev 10 (13), fresh 8 (8), 38.5 % of Silero's
+    chunks on the dev half-silence scenes (27.8 % without); on low-SNR drains only dev 4 (6), fresh
+    5 (4), 33.6 %; with the zero state needing to be closer by 0.3 per chunk, dev 1 (1), fresh 2 (2),
+    33.8 % (without: 0 (0), 2 (3), 27.8 %). FrameVad's agreement does not tell the better state at
+    0 dB, and the second run costs as much as a longer replay. Contests at 0.9 reporting the larger
+    of the two everywhere (dev 1 (1), fresh 1 (2)); restarts also on contests opened at 0.85 or 0.90
+    (dev 1 (1) both, fresh 2 (3) / 1 (3), 29.5 / 29.1 %).
+
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
     """
@@ -251,7 +295,9 @@ class StreamingVad:
         fresh_level: float = 0.6,
         fresh_probation_chunks: int = 4,
         drain_warmup_ms: int = 64,
-        contested_level: float | None = 0.97,
+        contested_level: float | None = 0.85,
+        contested_report_level: float = 0.97,
+        contest_restart_ms: int | None = 192,
         low_snr_db: float | None = 15.0,
         low_snr_warmup_ms: int = 192,
         model_package: str = MODEL_PACKAGE,
@@ -281,11 +327,13 @@ class StreamingVad:
             )
         if contested_level is not None and not 0.0 <= contested_level <= 1.0:
             raise ConfigError(f"contested_level must be in [0, 1] or None, got {contested_level!r}")
+        if not 0.0 <= contested_report_level <= 1.0:
+            raise ConfigError(f"contested_report_level must be in [0, 1], got {contested_report_level!r}")
         durations = {
             "hold_ms": hold_ms, "gate_hangover_ms": gate_hangover_ms, "warmup_ms": warmup_ms,
             "recheck_ms": recheck_ms, "refresh_ms": refresh_ms, "refresh_warmup_ms": refresh_warmup_ms,
             "drain_warmup_ms": drain_warmup_ms, "fresh_probation_chunks": fresh_probation_chunks,
-            "low_snr_warmup_ms": low_snr_warmup_ms,
+            "low_snr_warmup_ms": low_snr_warmup_ms, "contest_restart_ms": contest_restart_ms or 0,
         }
         negative = {k: v for k, v in durations.items() if v < 0}
         if negative:
@@ -321,6 +369,9 @@ class StreamingVad:
             drain_warmup = (drain_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
             cfg.drain_warmup_samples = max(SILERO_CHUNK, drain_warmup)
             cfg.contested_level = contested_level or 0.0
+            cfg.contested_report_level = contested_report_level
+            restart = (contest_restart_ms or 0) * ANALYSIS_RATE_HZ // 1000 // SILERO_CHUNK * SILERO_CHUNK
+            cfg.contest_restart_samples = max(SILERO_CHUNK, restart) if contest_restart_ms else 0
             cfg.low_snr_db = -100.0 if low_snr_db is None else low_snr_db
             low_warmup = (low_snr_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
             cfg.low_snr_warmup_samples = max(SILERO_CHUNK, low_warmup)
