@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from eval_vad import extra_cases, shared_cases
 from voicecore.vad import StreamingVad
 from voicecore.vad.metrics import f1_score
-from voicecore.vad.scenes import NOISE_TYPES, SourceBank, find_eval_dir, make_scene
+from voicecore.vad.scenes import SourceBank, find_eval_dir
 
 HOP = 160
 SETS = {
@@ -43,31 +44,13 @@ SETS = {
 
 
 def scenes(bank: SourceBank, seed0: int, half: bool) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    # The same seeds and settings as bench/eval_vad.py's extra_cases.
-    out = []
-    k = 0
-    for noise in NOISE_TYPES:
-        for snr in (30, 20, 10, 0) if half else (20, 10, 5, 0):
-            seed = seed0 + k + (50 if half else 0)
-            k += 1
-            gap = (1.5, 3.5) if half else (0.3, 2.0)
-            sc = make_scene(bank, seed, noise, float(snr), utterances=12, gap_s=gap)
-            out.append((f"{'half' if half else 'x'}_s{seed0}_{noise}{snr:02d}", sc.audio, sc.labels))
-    if half:
-        sc = make_scene(bank, seed0 + 90, "white", None, utterances=12, gap_s=(1.5, 3.5))
-        out.append((f"half_s{seed0}_clean", sc.audio, sc.labels))
-    return out
+    # eval_vad's generated scenes, named as this sweep's caches and notes name them (x_s12000_bike00).
+    cases = extra_cases(bank, half, seed0)
+    return [(name.replace("_snr", ""), audio, labels) for name, audio, labels in cases]
 
 
 def shared(eval_dir: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    import soundfile as sf
-
-    labels = np.load(eval_dir / "vad" / "labels_10ms.npy")
-    out = []
-    for path in sorted((eval_dir / "vad" / "noisy").glob("*.wav")):
-        x, _ = sf.read(str(path), dtype="float32")
-        out.append((f"shared_{path.stem}", np.ascontiguousarray(x), labels))
-    return out
+    return [(f"shared_{name}", audio, labels) for name, audio, labels in shared_cases(eval_dir)]
 
 
 def probs_of(vad: StreamingVad, audio: np.ndarray, n: int) -> np.ndarray:
