@@ -141,6 +141,13 @@ constexpr float kConfirmForget = 0.92f;
 constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
 // Waveform test: the shifted echo estimate must leave 10 dB less than the
 // microphone (and the foreground) over the blocks since the failure began.
+// Each shift must have been scored on kConfirmBlocks blocks itself: the
+// history restarts at every delay change, so a large shift had been scored on
+// the last block or two only, and one quiet block (an echo tail) passed the
+// 10 dB test by chance. In a clipping room in double talk, where the filter
+// fails on and off, that moved a right delay 36 blocks late and the echo left
+// the filter span (s1501_x05: 18 -> 54 blocks, 13.6 -> 38.1 dB, AEC3 20.5);
+// in four generated x03 rooms it made moves of 34-49 blocks on one block.
 constexpr float kWaveRatio = 0.1f;
 constexpr int kWaveMaxBlocks = 50;
 // A power-test change is placed this many blocks before the proposal.
@@ -331,6 +338,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       near_history_energy_(history_blocks_, 0.0f),
       wave_error_(2 * history_blocks_, 0.0f),
       wave_ref_(2 * history_blocks_, 0.0f),
+      wave_count_(2 * history_blocks_, 0),
       echo_none_(block_size_, 0.0f) {
   Reset();
 }
@@ -570,6 +578,7 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   if (wave_blocks_ == 0) {
     std::fill(wave_error_.begin(), wave_error_.end(), 0.0f);
     std::fill(wave_ref_.begin(), wave_ref_.end(), 0.0f);
+    std::fill(wave_count_.begin(), wave_count_.end(), 0);
   }
   if (wave_blocks_ <= kWaveMaxBlocks) ++wave_blocks_;
   const std::size_t b = block_size_;
@@ -607,12 +616,14 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
     wave_ref_[up] += std::min(near_energy, error_energy);
     wave_error_[down] += earlier;
     wave_ref_[down] += past_mic;
+    ++wave_count_[up];
+    ++wave_count_[down];
   }
   if (wave_blocks_ >= kConfirmBlocks && wave_blocks_ <= kWaveMaxBlocks) {
     int best = 0;
     float best_ratio = kWaveRatio;
     for (std::size_t w = 0; w < wave_error_.size(); ++w) {
-      if (wave_ref_[w] <= kTiny) continue;
+      if (wave_ref_[w] <= kTiny || wave_count_[w] < kConfirmBlocks) continue;
       const float ratio = wave_error_[w] / wave_ref_[w];
       if (ratio < best_ratio) {
         best_ratio = ratio;

@@ -237,6 +237,7 @@ class EchoCanceller {
   std::vector<float> near_history_energy_;  // per stored block (EnergyBy8)
   std::vector<float> wave_error_;
   std::vector<float> wave_ref_;
+  std::vector<int> wave_count_;  // blocks each shift was scored on
   int wave_blocks_ = 0;  // blocks scored since the foreground began failing
   int calm_blocks_ = 0;  // far-active blocks the foreground has not failed
 
