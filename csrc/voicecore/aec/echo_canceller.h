@@ -209,6 +209,7 @@ class EchoCanceller {
   float confirm_over_ = 0.0f;
   float confirm_current_ = 0.0f;
   float confirm_candidate_ = 0.0f;
+  float confirm_shape_ = 0.0f;  // flatness of the proposal's log ratio to the mic
   int confirm_blocks_ = 0;
   int talk_hangover_ = 0;
   // The energy detector's hangover as the suppressor sees it: it also runs
@@ -224,6 +225,7 @@ class EchoCanceller {
   std::vector<float> prior_;
   std::size_t prior_lead_ = 0;
   std::vector<float> confirm_power_;  // the foreground's power estimate at the candidate
+  std::vector<float> confirm_diff_;   // per-bin log ratio of the proposal to the mic
   std::vector<float> refine_energy_;  // foreground partition energies (RefineDelay)
   int refine_runs_ = 0;
   int refine_moved_ = 0;
