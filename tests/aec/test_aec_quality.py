@@ -213,6 +213,19 @@ def test_power_test_takes_strong_flat_fit_in_louder_room(eval_dir: Path) -> None
     assert m["erle_db"] >= 25.0, m
 
 
+def test_strong_fit_move_keeps_worse_guard(eval_dir: Path) -> None:
+    """The x03 recipe on a seed no table uses. The strong-fit path moves the delay with a hedged
+    shift, which can leave the old room's path beside the new one; a loud passage after a pause
+    exposes it once the 500 ms retrain window has run out, and the energy detector took the failure
+    for talk (the suppressor passed echo). After a strong-fit move the output-worse-than-mic hold may
+    start for 1000 further blocks of far activity. Measured 10.4 dB before, 21.0 dB now."""
+    case = generated(eval_dir, "gen_room_jump_3146", 3146, stream=2, rt60=0.25, delay_ms=(60, 160),
+                     change_s=6.0)
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= 18.0, m
+    assert m["recovery_s"] <= 1.0, m
+
+
 @pytest.mark.parametrize(("seed", "min_erle"), [(11, 25.0), (15, 35.0)])
 def test_no_spurious_delay_jump_in_double_talk(eval_dir: Path, seed: int, min_erle: float) -> None:
     """Long double talk (SER 0 dB, 2-6 s and 7.5-11 s): near-end speech makes correlation peaks at

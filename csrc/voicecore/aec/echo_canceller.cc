@@ -231,6 +231,14 @@ constexpr float kWorseRatio = 1.5f;
 // the talker and 7 dB of ERLE without that gate).
 constexpr float kWorseForget = 0.93f;
 constexpr int kWorseHoldBlocks = 25;
+// After a strong-fit move (kStrongFitRatio) the hedged shift can leave the old
+// room's path beside the new one. A loud passage after a pause exposes it
+// once kRetrainBlocks and kConvergedHoldBlocks have run out, and the energy
+// detector took the failure for talk (x03 seed 3146: 27.3 dB before the strong
+// fit, 10.4 with it, 21.0 with this guard). For this many blocks of far
+// activity after a strong-fit move the worse-than-mic hold may start without a
+// recently converged filter.
+constexpr int kStrongGuardBlocks = 1000;
 constexpr float kConvergedDb = 10.0f;
 constexpr int kConvergedHoldBlocks = 250;
 
@@ -429,6 +437,7 @@ void EchoCanceller::Reset() {
   worse_fg_ = 0.0f;
   worse_mic_ = 0.0f;
   worse_hold_ = 0;
+  strong_guard_ = 0;
   erle_mic_ = 0.0f;
   erle_out_ = 0.0f;
   erle_lin_ = 0.0f;
@@ -708,8 +717,10 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
     // envelope), and the direct path must not fall before the window: hedge
     // earlier; RefineDelay later moves the estimate to the filter's peak.
     const bool relearning = since_change_ >= kKeepLagsAfterBlocks && since_change_ < kKeepLagsUntilBlocks;
+    const bool plain = confirm_over_ > kConfirmOver * bins && confirm_candidate_ < kConfirmRatio * confirm_current_;
     TakeDelay(std::max(0, cand - kPowerHedgeBlocks));
     if (relearning) echo_moved_ = 0;  // see kKeepLagsAfterBlocks
+    if (!plain) strong_guard_ = kStrongGuardBlocks;  // see kStrongGuardBlocks
   }
 }
 
@@ -990,7 +1001,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // See kWorseForget.
     worse_fg_ += (1.0f - kWorseForget) * (fg_energy - worse_fg_);
     worse_mic_ += (1.0f - kWorseForget) * (near_energy - worse_mic_);
-    if (worse_fg_ > kWorseRatio * worse_mic_ && (worse_hold_ > 0 || converged_hold_ > 0)) {
+    if (strong_guard_ > 0 && far_active) --strong_guard_;
+    if (worse_fg_ > kWorseRatio * worse_mic_ && (worse_hold_ > 0 || converged_hold_ > 0 || strong_guard_ > 0)) {
       worse_hold_ = kWorseHoldBlocks;
     } else if (worse_hold_ > 0) {
       --worse_hold_;
