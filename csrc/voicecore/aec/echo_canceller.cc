@@ -707,17 +707,16 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   confirm_candidate_ = kConfirmForget * confirm_candidate_ + dist_candidate;
   ++confirm_blocks_;
   const float bins = static_cast<float>(num_bins_) / (1.0f - kConfirmForget);
+  const bool plain = confirm_over_ > kConfirmOver * bins && confirm_candidate_ < kConfirmRatio * confirm_current_;
   // See kStrongFitRatio.
   const bool strong_fit = wave_blocks_ > kWaveMaxBlocks && confirm_blocks_ >= kStrongFitBlocks &&
                           confirm_candidate_ < kStrongFitRatio * confirm_current_ &&
                           confirm_shape_ < kStrongFitShape * bins;
-  if (confirm_blocks_ >= kConfirmBlocks &&
-      ((confirm_over_ > kConfirmOver * bins && confirm_candidate_ < kConfirmRatio * confirm_current_) || strong_fit)) {
+  if (confirm_blocks_ >= kConfirmBlocks && (plain || strong_fit)) {
     // The envelope proposal runs late (reverberation only delays the
     // envelope), and the direct path must not fall before the window: hedge
     // earlier; RefineDelay later moves the estimate to the filter's peak.
     const bool relearning = since_change_ >= kKeepLagsAfterBlocks && since_change_ < kKeepLagsUntilBlocks;
-    const bool plain = confirm_over_ > kConfirmOver * bins && confirm_candidate_ < kConfirmRatio * confirm_current_;
     TakeDelay(std::max(0, cand - kPowerHedgeBlocks));
     if (relearning) echo_moved_ = 0;  // see kKeepLagsAfterBlocks
     if (!plain) strong_guard_ = kStrongGuardBlocks;  // see kStrongGuardBlocks
@@ -1011,8 +1010,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       talk_hangover_ = 0;
       suppress_hangover_ = 0;
     }
-    bool talk_now = !lost && worse_hold_ == 0 && learnt && (early || erl_blocks_ >= kErlWarmupBlocks) && retrain_blocks_ == 0 &&
-                    excess > kTalkFraction * mic_total && !explained;
+    bool talk_now = !lost && worse_hold_ == 0 && learnt && (early || erl_blocks_ >= kErlWarmupBlocks) &&
+                    retrain_blocks_ == 0 && excess > kTalkFraction * mic_total && !explained;
     if (early) {
       early_run_ = talk_now ? early_run_ + 1 : 0;
       talk_now = early_run_ >= kEarlyRunBlocks;
