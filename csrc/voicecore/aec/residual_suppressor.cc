@@ -146,20 +146,21 @@ constexpr float kResidualDecayTalk = 0.7f;
 constexpr float kFallbackOver = 4.0f;
 constexpr float kFallbackFade = 0.02f;
 constexpr float kFallbackDecay = 0.98f;
-// Once 2 s have passed without double talk (kQuietBlocks), in a block the
+// Once 400 ms have passed without double talk (kLoneTalkBlocks: the energy
+// detector alone no longer counts for talk then), in a block the
 // coherence detector does not take for talk, the fallback's share never falls
 // below 0.03: error power under 4 x 0.03 = 0.12 x the filter-free echo
 // estimate (echo-return gain x far power) is taken for echo even where the
 // filter's own residual estimates say less. In single talk the linear
 // residual models lag a filter that meets far-end content it has not
 // converged on (a new word's spectrum, early in a call or after a pause),
-// and those moments decided the single-talk ERLE of whole calls (single-talk
-// medians +1.0..+3.6 dB per generated set). A talker is kept: the floor
-// waits 2 s after talk and skips blocks the coherence detector flags, so a
-// talker's first blocks before both detectors confirm him are not touched.
-// A floor of 0.05 or 0.1, or one without those conditions, took more ERLE
-// (0.1: s901_x01 33.9 -> 43.6 dB, AEC3 44.2) but cost those first blocks
-// (DT near loss median +0.01..+0.03 dB on held-out seeds).
+// and those moments decided the single-talk ERLE of whole calls (figures
+// in the commit message). A talker is kept: the floor waits 400 ms after
+// talk and skips blocks the coherence detector flags, so a talker's first
+// blocks before both detectors confirm him are not touched. A floor of 0.05
+// or 0.1, or one without those conditions, or from 60 ms after talk, took
+// more ERLE (0.1: s901_x01 33.9 -> 43.6 dB, AEC3 44.2) but cost those first
+// blocks (DT near loss median +0.01..+0.03 dB on held-out seeds).
 constexpr float kFallbackFloor = 0.03f;
 // a * conj(b), spelt out: std::complex multiplication compiles to NaN-checking
 // library calls without -ffast-math.
@@ -441,7 +442,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   const bool learn = far_active && !talkish;
   const float leak_over = kLeakOver * (tail ? kOverTail : fresh ? kLeakOverFresh : near_talk_ ? kLeakOverDoubleTalk : kOverSingleTalk);
   // See kFallbackFloor.
-  const float share_floor = since_talk_ > kQuietBlocks && !coherence_talk ? kFallbackFloor : 0.0f;
+  const float share_floor = since_talk_ > kLoneTalkBlocks && !coherence_talk ? kFallbackFloor : 0.0f;
   float* spec = reinterpret_cast<float*>(error_spec_.data());
   // One body for four bins at a time (Float4) and for the scalar tail (float).
   auto gain_bins = [&](auto lanes, std::size_t k) {
