@@ -103,6 +103,31 @@ constexpr int kConfirmBlocks = 3;
 // (at most -2.5 dB, s1008_x05). A 1 s window or the full double-talk
 // over-subtraction took 0.05 dB more loss for 0.05-0.5 dB more ERLE.
 constexpr int kLoneTalkBlocks = 100;
+// The hangover follows how well the episode was confirmed: the count of
+// blocks both detectors agreed on since it began. An episode of a single
+// such block is mostly a false start (a far-end word onset the filter did not
+// predict, a clipped echo: in the below-AEC3 rooms of the generated sets most
+// of the single-talk output came from such episodes' 160 ms hangovers), so
+// its hangover is suppressed like the tail (kOverTail). An episode of 12 or
+// more (a talker seen for 48 ms at least) keeps him in its hangover, once
+// the episode is 100 ms old, with the halved over-subtractions of
+// established talk (kOverFresh): the hangover covers the talker's blocks the
+// detectors miss under a clipped echo, and the Wiener-fit near loss counts
+// each. Neither alone: halving in confirmed hangovers cost single-talk ERLE
+// (up to -2.4 dB per case) that the false-start rule wins back; the tail for
+// episodes under 3 blocks won more ERLE (s43_x05 23.0 -> 31.3 dB) but cost
+// near loss in the corpus (c07 +0.2 dB). Figures in the commit message.
+constexpr int kUnconfirmedAgree = 2;
+constexpr int kConfirmedAgree = 12;
+// An episode that starts 400 ms or more after the previous episode's last
+// agreeing block is unconfirmed below 3 agreeing blocks: the costly false
+// starts come at far-end onsets 0.2-1.5 s after talk (a filter double talk
+// held back, a clipped echo), while a talker's short episodes mostly follow
+// his previous one closely (c07: 1-17 blocks apart), where 3 blocks cost his
+// near loss (+0.2 dB). It still costs a talker who starts after a pause with
+// one or two agreeing blocks a little (s507_x04 +0.32 dB near loss).
+constexpr int kLateAgree = 3;
+constexpr int kLateGapBlocks = 100;
 constexpr float kMaxLeak = 1.0f;
 // Nonlinear residual: weight in the talk detector and in single-talk
 // suppression.
@@ -121,6 +146,22 @@ constexpr float kResidualDecayTalk = 0.7f;
 constexpr float kFallbackOver = 4.0f;
 constexpr float kFallbackFade = 0.02f;
 constexpr float kFallbackDecay = 0.98f;
+// Once 400 ms have passed without double talk (kLoneTalkBlocks: the energy
+// detector alone no longer counts for talk then), in a block the
+// coherence detector does not take for talk, the fallback's share never falls
+// below 0.03: error power under 4 x 0.03 = 0.12 x the filter-free echo
+// estimate (echo-return gain x far power) is taken for echo even where the
+// filter's own residual estimates say less. In single talk the linear
+// residual models lag a filter that meets far-end content it has not
+// converged on (a new word's spectrum, early in a call or after a pause),
+// and those moments decided the single-talk ERLE of whole calls (figures
+// in the commit message). A talker is kept: the floor waits 400 ms after
+// talk and skips blocks the coherence detector flags, so a talker's first
+// blocks before both detectors confirm him are not touched. A floor of 0.05
+// or 0.1, or one without those conditions, or from 60 ms after talk, took
+// more ERLE (0.1: s901_x01 33.9 -> 43.6 dB, AEC3 44.2) but cost those first
+// blocks (DT near loss median +0.01..+0.03 dB on held-out seeds).
+constexpr float kFallbackFloor = 0.03f;
 // a * conj(b), spelt out: std::complex multiplication compiles to NaN-checking
 // library calls without -ffast-math.
 inline std::complex<float> MulConj(std::complex<float> a, std::complex<float> b) {
@@ -198,6 +239,8 @@ void ResidualSuppressor::Reset() {
   coherent_share_ = 1.0f;
   hangover_ = 0;
   talk_blocks_ = 0;
+  episode_agree_ = 0;
+  episode_gap_ = 0;
   since_agree_ = kConfirmBlocks + 1;
   since_talk_ = kQuietBlocks + 1;
   near_talk_ = false;
@@ -367,6 +410,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   const bool talk_now =
       agree && (since_agree_ <= kConfirmBlocks || hangover_ > 0 || since_talk_ <= kQuietBlocks);
   since_agree_ = agree ? 1 : std::min(since_agree_ + 1, kConfirmBlocks + 1);
+  if (talk_now && hangover_ == 0) episode_gap_ = since_talk_;
   since_talk_ = talk_now ? 0 : std::min(since_talk_ + 1, kQuietBlocks + 1);
   if (rearm) {
     hangover_ = 0;
@@ -379,17 +423,26 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     --hangover_;
   }
   near_talk_ = hangover_ > 0;
+  // See kUnconfirmedAgree.
+  episode_agree_ = talk_blocks_ == 0 ? 0 : episode_agree_ + (talk_now ? 1 : 0);
+  const bool hangover_block = near_talk_ && !talk_now;
   // See kLoneTalkBlocks.
   const bool lone_talk = !near_talk_ && far_active && external_talk && since_talk_ <= kLoneTalkBlocks;
   const bool talkish = near_talk_ || lone_talk;
-  const bool tail = (near_talk_ && hangover_ <= kTailBlocks) || lone_talk;
-  const bool fresh = talk_now && talk_blocks_ > kFreshAfterBlocks;  // see kOverFresh
+  const bool tail = (near_talk_ && hangover_ <= kTailBlocks) || lone_talk ||
+                    (hangover_block && (episode_agree_ < kUnconfirmedAgree ||
+                                        (episode_agree_ < kLateAgree && episode_gap_ >= kLateGapBlocks)));
+  // See kOverFresh and kConfirmedAgree.
+  const bool fresh = (talk_now || (hangover_block && !tail && episode_agree_ >= kConfirmedAgree)) &&
+                     talk_blocks_ > kFreshAfterBlocks;
   const float over = tail ? kOverTail : fresh ? kOverFresh : near_talk_ ? kOverDoubleTalk : kOverSingleTalk;
   // Leakage per bin: error power over the power-domain echo estimate, learnt
   // only while the far end plays alone. It covers the residual the coherence
   // misses: reverberation past the filter, distortion, a disturbed filter.
   const bool learn = far_active && !talkish;
   const float leak_over = kLeakOver * (tail ? kOverTail : fresh ? kLeakOverFresh : near_talk_ ? kLeakOverDoubleTalk : kOverSingleTalk);
+  // See kFallbackFloor.
+  const float share_floor = since_talk_ > kLoneTalkBlocks && !coherence_talk ? kFallbackFloor : 0.0f;
   float* spec = reinterpret_cast<float*>(error_spec_.data());
   // One body for four bins at a time (Float4) and for the scalar tail (float).
   auto gain_bins = [&](auto lanes, std::size_t k) {
@@ -424,7 +477,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     const V excess = MaxN(zero, LoadN<V>(coherence_.data() + k) - kCohBias) / (1.0f - kCohBias);
     const V g_coh = 1.0f - over * excess;
     const V g_res = 1.0f - leak_over * residual / (pe + kTiny);
-    const V fallback = far_active && !talkish ? share * fp : zero;
+    const V fallback = far_active && !talkish ? MaxN(share, SplatN<V>(share_floor)) * fp : zero;
     const V g_fb = 1.0f - kFallbackOver * fallback / (pe + kTiny);
     // std::clamp(std::min({g_coh, g_res, g_fb}), kMinGain, 1.0f), spelt out.
     const V g_min = MinN(MinN(g_coh, g_res), g_fb);

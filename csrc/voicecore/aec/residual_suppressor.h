@@ -115,6 +115,8 @@ class ResidualSuppressor {
   std::vector<std::complex<float>> sms_;   // smoothed M conj(S)
   int hangover_ = 0;
   int talk_blocks_ = 0;  // blocks since the current talk (with its hangover) began
+  int episode_agree_ = 0;  // blocks of the current talk both detectors agreed on
+  int episode_gap_ = 0;    // blocks without talk before the current talk began
   int since_agree_ = 1 << 20;  // blocks since both detectors last agreed
   int since_talk_ = 1 << 20;   // blocks since double talk last started or was renewed
   float leakage_ = 0.0f;
