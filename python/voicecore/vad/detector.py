@@ -108,7 +108,8 @@ class StreamingVad:
     * FrameVad is sure of speech (probability at least ``confident_threshold``); Silero still runs
       one chunk every ``refresh_ms`` there, so its recurrent state follows the utterance;
     * the verdict is speech (at least ``hold_threshold``), at most ``hold_ms`` old, and FrameVad still
-      leans to speech (at least ``hold_floor``);
+      leans to speech (at least ``hold_floor``; at low SNR also its ~300 ms level at least
+      ``hold_level``, see below);
     * the verdict is non-speech (below ``reject_threshold``), at most ``recheck_ms`` old, and
       FrameVad has not risen: its smoothed probability is at most ``rise`` above its level where
       Silero last rejected the audio (a *relative* rise: steady babble, dishes or bike noise that
@@ -223,7 +224,25 @@ class StreamingVad:
     (2 below), but 128 ms put a confirmation scene and the shared 0 dB bike below: single scenes move
     by up to 0.04 with the replay length, so it is not tuned finer. The long replay on every low-SNR
     resume, not only drains, cleared dev and fresh but cost 0.40-0.41x, and on resumes after a
-    rejection only it did worse (4 below). ``low_snr_db=None`` replays ``warmup_ms`` everywhere.
+    rejection only it did worse (4 below). ``low_snr_db=None`` replays ``warmup_ms`` everywhere
+    (and holds regardless of ``hold_level``).
+
+    *Burst holds at low SNR*: where FrameVad's talker-over-noise estimate is below ``low_snr_db``, a
+    speech verdict is held only while FrameVad's ~300 ms level is at least ``hold_level`` (0.5);
+    otherwise Silero runs on as in a drain. At 0 dB a burst of noise that FrameVad scored high for
+    50-100 ms resumed Silero, whose verdict on its first chunks (0.75-0.95 where Silero run
+    throughout said 0.2) was then held for 400 ms of noise. Phase-averaged over 4 chunk alignments
+    (``bench/cascade_sweep.py``), hold_level 0 -> 0.5, scenes below -0.02 (at phase 0), mean, worst:
+    dev 0 (1) -> 0 (0), +0.0154 -> +0.0164, -0.019 -> -0.019; fresh 1 (2) -> 0 (2), +0.0123 ->
+    +0.0136, -0.022 -> -0.018; confirmation 0 (1) -> 0 (1), +0.0156 -> +0.0182, -0.011 -> -0.010;
+    seeds 21000-23000 0 (0) -> 0 (0), +0.0136 -> +0.0153, -0.013 -> -0.014; shared 0 (0) -> 0 (0),
+    +0.0033 -> +0.0033, -0.015 -> -0.012; seeds 24000-26000 0 (0) -> 0 (0), +0.0154 -> +0.0155,
+    -0.018 -> -0.020 (0 dB dishes of 25000, -0.0178 -> -0.0198); test seeds 9200-9215 0 -> 0, +0.0128
+    -> +0.0132. Dev half-silence Silero share 28.5 % -> 28.9 % (babble 40.2 % -> 41.3 %). At every
+    SNR (the level condition alone) the dev mean rose further (0.4 / 0.5 / 0.6 / 0.8: +0.0160 /
+    +0.0168 / +0.0179 / +0.0194) at 29.0 / 29.6 / 30.8 / 36.6 % of the chunks, clean scenes included
+    (18.7 % -> 21.0 % at 0.5), and 0.6 put the fresh 0 dB bike of 14000 at -0.023; 0.4 put 0 dB
+    dishes of 25000 at -0.022. ``hold_level=0`` holds regardless of the level.
 
     Since FrameVad reads the level against the talker's recent peak, it scores most babble pauses
     at 20-30 dB below ``gate_threshold`` and the gate stays shut there (dev half-silence babble:
@@ -279,6 +298,7 @@ class StreamingVad:
         confident_threshold: float = 0.97,
         hold_threshold: float = 0.7,
         hold_floor: float = 0.25,
+        hold_level: float = 0.5,
         hold_ms: int = 400,
         reject_threshold: float = 0.15,
         rise: float = 0.2,
@@ -310,10 +330,10 @@ class StreamingVad:
                 f"need 0 <= gate_threshold <= confident_threshold, got {gate_threshold!r} and "
                 f"{confident_threshold!r}"
             )
-        if not 0.0 <= hold_floor <= 1.0 or not 0.0 <= hold_threshold <= 1.0:
+        if not 0.0 <= hold_floor <= 1.0 or not 0.0 <= hold_threshold <= 1.0 or not 0.0 <= hold_level <= 1.0:
             raise ConfigError(
-                f"hold_threshold and hold_floor must be in [0, 1] (1 disables holding), got "
-                f"{hold_threshold!r} and {hold_floor!r}"
+                f"hold_threshold, hold_floor and hold_level must be in [0, 1] (1 disables holding), got "
+                f"{hold_threshold!r}, {hold_floor!r} and {hold_level!r}"
             )
         if not 0.0 <= reject_threshold <= hold_threshold or rise < 0.0:
             raise ConfigError(
@@ -349,6 +369,7 @@ class StreamingVad:
             cfg.confident_threshold = confident_threshold
             cfg.hold_threshold = hold_threshold
             cfg.hold_floor = hold_floor
+            cfg.hold_level = hold_level
             cfg.reject_threshold = reject_threshold
             cfg.rise = rise
             cfg.drain_quiet = drain_quiet
