@@ -286,6 +286,25 @@ class StreamingVad:
     of the two everywhere (dev 1 (1), fresh 1 (2)); restarts also on contests opened at 0.85 or 0.90
     (dev 1 (1) both, fresh 2 (3) / 1 (3), 29.5 / 29.1 %).
 
+    Tried for babble's Silero share and not kept (dev half-silence share 28.5 %, babble 40.2 %, before
+    ``hold_level``; phase-averaged scenes below -0.02, at phase 0 in brackets): stopping a drain once
+    FrameVad has been sure of silence for 100 / 300 ms and resuming from a zero state where it is
+    needed again: dev 6 (6) / 1 (3), 27.7 / 28.3 % (20 dB half-silence babble down to -0.044; 0 dB white
+    and dishes, where FrameVad dips inside the speech, -0.02 to -0.04); only above 15 dB talker SNR or
+    resuming with the state kept, 28.4 % (babble 39.6-39.8 %) for the same or more losses. Holds of 500 /
+    600 / 800 / 1000 ms: dev 0 / 0 / 2 / 3 below at 27.1 / 26.1 / 25.5 / 25.3 % (babble 37.4 / 34.9 /
+    33.0 / 32.2 %), but 600 ms put 3 of the 48 scenes of seeds 21000-23000 below (mean +0.0136 ->
+    +0.0090) and 500 ms one, and the shared 0 dB dishes mix at -0.054 at phase 0; 600 ms on top of
+    ``hold_level`` still left dev 1 (1) and 21000-23000 1 below. Longer holds above 15 dB talker SNR
+    only (600 / 800 ms) saved 0.3 points. A one-chunk check of a held verdict every 200 / 300 ms at low
+    SNR (instead of a 192 ms replay when the hold expires): dev 7 (7) / 2 (1), 27.4 / 26.3 %. A 64 ms
+    instead of 192 ms low-SNR drain replay when FrameVad's ~300 ms level is within 0.1 of its level at
+    the speech verdict: dev 0 (1), 26.7 % (babble 35.8 %), but fresh 1 (3) and seeds 21000-23000 1 (1),
+    -0.032; only after verdicts of 0.9 / 0.97 or within 0.05, 0 dB dishes of 22000 still at -0.026 to
+    -0.033 (-0.012 without; dev 0 (0) at 27.0 %, babble 36.3 %, for 0.9). Restarting Silero also when
+    it scores 0.15-0.3 / 0.4 / 0.5 (not only a rejection) while FrameVad is sure of speech, at most
+    once a second: dev 0 (1) / 1 (3) / 2 (3), fresh 1 (2) at 0.3.
+
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
     """
