@@ -18,7 +18,7 @@ depend on the cascade's settings and are cached under ``--cache`` (delete it aft
 wrapper). F1 is at threshold 0.5 on StreamingVad's per-hop probabilities (what SpeechDetector sees).
 
 It prints the scenes below -0.02 at alignment 0 and averaged over the alignments, the mean, the worst,
-and the share of Silero chunks the cascade ran on the half-silence scenes.
+and the share of Silero chunks the cascade ran on the half-silence scenes (overall and per noise type).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 from eval_vad import extra_cases, shared_cases
 from voicecore.vad import StreamingVad
 from voicecore.vad.metrics import f1_score
-from voicecore.vad.scenes import SourceBank, find_eval_dir
+from voicecore.vad.scenes import NOISE_TYPES, SourceBank, find_eval_dir
 
 HOP = 160
 SETS = {
@@ -85,6 +85,7 @@ def main() -> int:
     args.cache.mkdir(parents=True, exist_ok=True)
     rows = []
     chunks_cascade = chunks_silero = 0
+    by_noise: dict[str, list[int]] = {}
     for name in args.set:
         cases = shared(args.eval_dir) if name == "shared" else [
             c for seed0, half in SETS[name] for c in scenes(bank, seed0, half)
@@ -107,6 +108,10 @@ def main() -> int:
                 if case.startswith("half"):
                     chunks_cascade += vad.silero_chunks
                     chunks_silero += n * HOP // 512
+                    noise = next((k for k in NOISE_TYPES if k in case), "clean")
+                    tally = by_noise.setdefault(noise, [0, 0])
+                    tally[0] += vad.silero_chunks
+                    tally[1] += n * HOP // 512
             rows.append((case, deltas))
             if args.per_scene:
                 print(f"{case:28s} " + " ".join(f"{d:+.3f}" for d in deltas), flush=True)
@@ -120,7 +125,8 @@ def main() -> int:
             print(f"  {case:28s} a0 {deltas[0]:+.3f}  mean {np.mean(deltas):+.3f}  "
                   + " ".join(f"{d:+.3f}" for d in deltas))
     if chunks_silero:
-        print(f"half-silence Silero chunks run by the cascade: {chunks_cascade / chunks_silero:.1%}")
+        print(f"half-silence Silero chunks run by the cascade: {chunks_cascade / chunks_silero:.1%} ("
+              + ", ".join(f"{k} {v[0] / v[1]:.1%}" for k, v in by_noise.items()) + ")")
     return 0
 
 

@@ -107,6 +107,7 @@ void RegisterVad(py::module_& m) {
       .def_readwrite("confident_threshold", &vad::CascadeGateConfig::confident_threshold)
       .def_readwrite("hold_threshold", &vad::CascadeGateConfig::hold_threshold)
       .def_readwrite("hold_floor", &vad::CascadeGateConfig::hold_floor)
+      .def_readwrite("hold_level", &vad::CascadeGateConfig::hold_level)
       .def_readwrite("drain_quiet", &vad::CascadeGateConfig::drain_quiet)
       .def_readwrite("held_quiet", &vad::CascadeGateConfig::held_quiet)
       .def_readwrite("held_quiet_peak", &vad::CascadeGateConfig::held_quiet_peak)

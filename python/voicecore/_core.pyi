@@ -82,6 +82,7 @@ class CascadeGateConfig:
     confident_threshold: float
     hold_threshold: float
     hold_floor: float
+    hold_level: float
     drain_quiet: float
     held_quiet: float
     held_quiet_peak: float

@@ -21,9 +21,11 @@ const CascadeGateConfig& Validated(const CascadeGateConfig& c) {
     throw ConfigError("need 0 <= gate_threshold <= confident_threshold");
   }
   if (!(0.0 <= c.reject_threshold && c.reject_threshold <= c.hold_threshold &&
-        c.hold_threshold <= 1.0 && 0.0 <= c.hold_floor && c.hold_floor <= 1.0 && c.rise >= 0.0)) {
+        c.hold_threshold <= 1.0 && 0.0 <= c.hold_floor && c.hold_floor <= 1.0 && 0.0 <= c.hold_level &&
+        c.hold_level <= 1.0 && c.rise >= 0.0)) {
     throw ConfigError(
-        "need 0 <= reject_threshold <= hold_threshold <= 1, hold_floor in [0, 1] and rise >= 0");
+        "need 0 <= reject_threshold <= hold_threshold <= 1, hold_floor and hold_level in [0, 1] and "
+        "rise >= 0");
   }
   if (std::min({c.hold_samples, c.recheck_samples, c.refresh_samples, c.hangover_samples}) < 0) {
     throw ConfigError("hold, recheck, refresh and hangover must be >= 0");
@@ -181,7 +183,14 @@ void CascadeGate::Process(std::span<const float> hops, std::span<double> probs,
         // FrameVad answers, and a rejection from it is not yet held.
         need = true;
         probation = true;
-      } else if (verdict_ >= c.hold_threshold && fp >= c.hold_floor && age <= c.hold_samples) {
+      } else if (verdict_ >= c.hold_threshold && fp >= c.hold_floor &&
+                 (slow_ >= c.hold_level || frame_snr_[i] >= c.low_snr_db) &&
+                 age <= c.hold_samples) {
+        // At low SNR not where FrameVad's ~300 ms level is low: at 0 dB a burst of noise that
+        // FrameVad scored high for 50-100 ms resumed Silero, whose speech verdict on
+        // its first chunks (0.75-0.95 where Silero run throughout said 0.2) was then
+        // held for 400 ms of noise. Silero runs on there until it rejects the audio
+        // or FrameVad's level rises.
         held_speech = true;
       } else if (verdict_ >= c.reject_threshold) {
         need = true;  // drain: Silero must see the fall to leave its speech state

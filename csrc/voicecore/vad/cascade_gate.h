@@ -23,6 +23,10 @@ struct CascadeGateConfig {
   double confident_threshold = 0.97; // FrameVad at or above: sure of speech
   double hold_threshold = 0.7;       // Silero at or above: a speech verdict
   double hold_floor = 0.25;          // FrameVad must stay at or above to hold speech
+  // ... and, where FrameVad's talker-over-noise estimate is below low_snr_db, its
+  // ~300 ms level at or above hold_level: a speech verdict Silero gave on a burst of
+  // noise that FrameVad scored high only briefly is not held (Silero runs on).
+  double hold_level = 0.5;
   double reject_threshold = 0.15;    // Silero below: a non-speech verdict
   double rise = 0.2;                 // FrameVad rise over the rejected noise that recalls Silero
   // While Silero drains after an utterance whose ~300 ms level peaked at fresh_peak
@@ -70,7 +74,8 @@ struct CascadeGateConfig {
   // low_snr_warmup_samples: in loud noise the sparsely run Silero, resumed on a
   // short replay, misread the utterance's end, and the longer replay on every
   // resume cost quiet scenes chunks they do not need. Not on other resumes (more
-  // cost, and after a rejection it did worse). low_snr_db <= -100 disables.
+  // cost, and after a rejection it did worse). low_snr_db <= -100 disables (and
+  // hold_level with it).
   double low_snr_db = 15.0;
   int low_snr_warmup_samples = 3072;
 };

@@ -108,7 +108,8 @@ class StreamingVad:
     * FrameVad is sure of speech (probability at least ``confident_threshold``); Silero still runs
       one chunk every ``refresh_ms`` there, so its recurrent state follows the utterance;
     * the verdict is speech (at least ``hold_threshold``), at most ``hold_ms`` old, and FrameVad still
-      leans to speech (at least ``hold_floor``);
+      leans to speech (at least ``hold_floor``; at low SNR also its ~300 ms level at least
+      ``hold_level``, see below);
     * the verdict is non-speech (below ``reject_threshold``), at most ``recheck_ms`` old, and
       FrameVad has not risen: its smoothed probability is at most ``rise`` above its level where
       Silero last rejected the audio (a *relative* rise: steady babble, dishes or bike noise that
@@ -223,7 +224,25 @@ class StreamingVad:
     (2 below), but 128 ms put a confirmation scene and the shared 0 dB bike below: single scenes move
     by up to 0.04 with the replay length, so it is not tuned finer. The long replay on every low-SNR
     resume, not only drains, cleared dev and fresh but cost 0.40-0.41x, and on resumes after a
-    rejection only it did worse (4 below). ``low_snr_db=None`` replays ``warmup_ms`` everywhere.
+    rejection only it did worse (4 below). ``low_snr_db=None`` replays ``warmup_ms`` everywhere
+    (and holds regardless of ``hold_level``).
+
+    *Burst holds at low SNR*: where FrameVad's talker-over-noise estimate is below ``low_snr_db``, a
+    speech verdict is held only while FrameVad's ~300 ms level is at least ``hold_level`` (0.5);
+    otherwise Silero runs on as in a drain. At 0 dB a burst of noise that FrameVad scored high for
+    50-100 ms resumed Silero, whose verdict on its first chunks (0.75-0.95 where Silero run
+    throughout said 0.2) was then held for 400 ms of noise. Phase-averaged over 4 chunk alignments
+    (``bench/cascade_sweep.py``), hold_level 0 -> 0.5, scenes below -0.02 (at phase 0), mean, worst:
+    dev 0 (1) -> 0 (0), +0.0154 -> +0.0164, -0.019 -> -0.019; fresh 1 (2) -> 0 (2), +0.0123 ->
+    +0.0136, -0.022 -> -0.018; confirmation 0 (1) -> 0 (1), +0.0156 -> +0.0182, -0.011 -> -0.010;
+    seeds 21000-23000 0 (0) -> 0 (0), +0.0136 -> +0.0153, -0.013 -> -0.014; shared 0 (0) -> 0 (0),
+    +0.0033 -> +0.0033, -0.015 -> -0.012; seeds 24000-26000 0 (0) -> 0 (0), +0.0154 -> +0.0155,
+    -0.018 -> -0.020 (0 dB dishes of 25000, -0.0178 -> -0.0198); test seeds 9200-9215 0 -> 0, +0.0128
+    -> +0.0132. Dev half-silence Silero share 28.5 % -> 28.9 % (babble 40.2 % -> 41.3 %). At every
+    SNR (the level condition alone) the dev mean rose further (0.4 / 0.5 / 0.6 / 0.8: +0.0160 /
+    +0.0168 / +0.0179 / +0.0194) at 29.0 / 29.6 / 30.8 / 36.6 % of the chunks, clean scenes included
+    (18.7 % -> 21.0 % at 0.5), and 0.6 put the fresh 0 dB bike of 14000 at -0.023; 0.4 put 0 dB
+    dishes of 25000 at -0.022. ``hold_level=0`` holds regardless of the level.
 
     Since FrameVad reads the level against the talker's recent peak, it scores most babble pauses
     at 20-30 dB below ``gate_threshold`` and the gate stays shut there (dev half-silence babble:
@@ -267,6 +286,25 @@ class StreamingVad:
     of the two everywhere (dev 1 (1), fresh 1 (2)); restarts also on contests opened at 0.85 or 0.90
     (dev 1 (1) both, fresh 2 (3) / 1 (3), 29.5 / 29.1 %).
 
+    Tried for babble's Silero share and not kept (dev half-silence share 28.5 %, babble 40.2 %, before
+    ``hold_level``; phase-averaged scenes below -0.02, at phase 0 in brackets): stopping a drain once
+    FrameVad has been sure of silence for 100 / 300 ms and resuming from a zero state where it is
+    needed again: dev 6 (6) / 1 (3), 27.7 / 28.3 % (20 dB half-silence babble down to -0.044; 0 dB white
+    and dishes, where FrameVad dips inside the speech, -0.02 to -0.04); only above 15 dB talker SNR or
+    resuming with the state kept, 28.4 % (babble 39.6-39.8 %) for the same or more losses. Holds of 500 /
+    600 / 800 / 1000 ms: dev 0 / 0 / 2 / 3 below at 27.1 / 26.1 / 25.5 / 25.3 % (babble 37.4 / 34.9 /
+    33.0 / 32.2 %), but 600 ms put 3 of the 48 scenes of seeds 21000-23000 below (mean +0.0136 ->
+    +0.0090) and 500 ms one, and the shared 0 dB dishes mix at -0.054 at phase 0; 600 ms on top of
+    ``hold_level`` still left dev 1 (1) and 21000-23000 1 below. Longer holds above 15 dB talker SNR
+    only (600 / 800 ms) saved 0.3 points. A one-chunk check of a held verdict every 200 / 300 ms at low
+    SNR (instead of a 192 ms replay when the hold expires): dev 7 (7) / 2 (1), 27.4 / 26.3 %. A 64 ms
+    instead of 192 ms low-SNR drain replay when FrameVad's ~300 ms level is within 0.1 of its level at
+    the speech verdict: dev 0 (1), 26.7 % (babble 35.8 %), but fresh 1 (3) and seeds 21000-23000 1 (1),
+    -0.032; only after verdicts of 0.9 / 0.97 or within 0.05, 0 dB dishes of 22000 still at -0.026 to
+    -0.033 (-0.012 without; dev 0 (0) at 27.0 %, babble 36.3 %, for 0.9). Restarting Silero also when
+    it scores 0.15-0.3 / 0.4 / 0.5 (not only a rejection) while FrameVad is sure of speech, at most
+    once a second: dev 0 (1) / 1 (3) / 2 (3), fresh 1 (2) at 0.3.
+
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
     """
@@ -279,6 +317,7 @@ class StreamingVad:
         confident_threshold: float = 0.97,
         hold_threshold: float = 0.7,
         hold_floor: float = 0.25,
+        hold_level: float = 0.5,
         hold_ms: int = 400,
         reject_threshold: float = 0.15,
         rise: float = 0.2,
@@ -310,10 +349,10 @@ class StreamingVad:
                 f"need 0 <= gate_threshold <= confident_threshold, got {gate_threshold!r} and "
                 f"{confident_threshold!r}"
             )
-        if not 0.0 <= hold_floor <= 1.0 or not 0.0 <= hold_threshold <= 1.0:
+        if not 0.0 <= hold_floor <= 1.0 or not 0.0 <= hold_threshold <= 1.0 or not 0.0 <= hold_level <= 1.0:
             raise ConfigError(
-                f"hold_threshold and hold_floor must be in [0, 1] (1 disables holding), got "
-                f"{hold_threshold!r} and {hold_floor!r}"
+                f"hold_threshold, hold_floor and hold_level must be in [0, 1] (1 disables holding), got "
+                f"{hold_threshold!r}, {hold_floor!r} and {hold_level!r}"
             )
         if not 0.0 <= reject_threshold <= hold_threshold or rise < 0.0:
             raise ConfigError(
@@ -349,6 +388,7 @@ class StreamingVad:
             cfg.confident_threshold = confident_threshold
             cfg.hold_threshold = hold_threshold
             cfg.hold_floor = hold_floor
+            cfg.hold_level = hold_level
             cfg.reject_threshold = reject_threshold
             cfg.rise = rise
             cfg.drain_quiet = drain_quiet
