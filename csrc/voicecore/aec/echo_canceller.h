@@ -256,6 +256,7 @@ class EchoCanceller {
   float worse_fg_ = 0.0f;         // smoothed foreground error and mic energy (kWorseForget)
   float worse_mic_ = 0.0f;
   int strong_guard_ = 0;  // far blocks left of the strong-fit move's guard
+  int move_guard_ = 0;    // far blocks left of the post-move talk guard
   int worse_hold_ = 0;            // blocks left without the energy detector
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
