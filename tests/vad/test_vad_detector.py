@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -608,20 +610,27 @@ def test_cascade_low_snr_drain_replays_longer(fresh_scene) -> None:
         _core.CascadeGate(cfg)
 
 
+def _cascade_gains(fresh_scene, noise: str, **old_settings: Any) -> tuple[list[float], list[float]]:
+    """Per 0 dB scene of seeds 9200-9209: cascade F1 minus F1 with old_settings, and the share of
+    Silero's chunks the default cascade ran."""
+    gains, share = [], []
+    for offset in range(10):
+        sc = fresh_scene(offset, noise, 0.0)
+        n = len(sc.labels)
+        hops = np.ascontiguousarray(sc.audio[: n * 160]).reshape(n, 160)
+        y = sc.labels[:n]
+        new, old = StreamingVad("cascade"), StreamingVad("cascade", **old_settings)
+        gains.append(f1_score(new.process_hops(hops) >= 0.5, y) - f1_score(old.process_hops(hops) >= 0.5, y))
+        share.append(new.silero_chunks / (n * 160 // 512))
+    return gains, share
+
+
 def test_cascade_low_snr_drains_with_silero(fresh_scene) -> None:
     # With the real Silero on the ten 0 dB bike test scenes (seeds 9200-9209): mean cascade F1
     # 0.8787 against 0.8690 with 64 ms drain replays everywhere (Silero alone 0.8741), per scene
     # -0.020 to +0.039, at 42 % of Silero's chunks on average against 35 % (at most 47 %): the
     # longer replays are the price, paid only in loud noise.
-    gains, share = [], []
-    for offset in range(10):
-        sc = fresh_scene(offset, "bike", 0.0)
-        n = len(sc.labels)
-        hops = np.ascontiguousarray(sc.audio[: n * 160]).reshape(n, 160)
-        y = sc.labels[:n]
-        new, old = StreamingVad("cascade"), StreamingVad("cascade", low_snr_db=None)
-        gains.append(f1_score(new.process_hops(hops) >= 0.5, y) - f1_score(old.process_hops(hops) >= 0.5, y))
-        share.append(new.silero_chunks / (n * 160 // 512))
+    gains, share = _cascade_gains(fresh_scene, "bike", low_snr_db=None)
     assert np.mean(gains) >= 0.004, gains
     assert max(share) <= 0.5, share
 
@@ -634,15 +643,7 @@ def test_cascade_does_not_hold_speech_on_a_burst_at_low_snr(fresh_scene) -> None
     # 0.8892 against 0.8808 with hold_level=0 (Silero alone 0.8077), per scene -0.018 to +0.080, at
     # 49.7 % of Silero's chunks on average against 48.5 % (at most 57 %). On the 0 dB bike scenes
     # 0.8835 against 0.8843, at 10 dB (four noises) within 0.0003 except babble +0.0025.
-    gains, share = [], []
-    for offset in range(10):
-        sc = fresh_scene(offset, "dishes", 0.0)
-        n = len(sc.labels)
-        hops = np.ascontiguousarray(sc.audio[: n * 160]).reshape(n, 160)
-        y = sc.labels[:n]
-        new, old = StreamingVad("cascade"), StreamingVad("cascade", hold_level=0.0)
-        gains.append(f1_score(new.process_hops(hops) >= 0.5, y) - f1_score(old.process_hops(hops) >= 0.5, y))
-        share.append(new.silero_chunks / (n * 160 // 512))
+    gains, share = _cascade_gains(fresh_scene, "dishes", hold_level=0.0)
     assert np.mean(gains) >= 0.005, gains
     assert min(gains) >= -0.03, gains
     assert max(share) <= 0.6, share
