@@ -59,12 +59,16 @@ def report(case: EchoCase, top: int) -> None:
     erle = aec_eval._db(float(pm[st].sum()), leak)
     erle_wo = aec_eval._db(float(pm[st & ~dt].sum()), float(po[st & ~dt].sum()))
     share_frames = 100 * (st & dt).sum() / st.sum()
-    print(f"{case.name}: ERLE {erle:.2f} dB; {100 * in_dt / leak:.0f} % of the leak in frames flagged double "
-          f"talk ({share_frames:.0f} % of the frames); ERLE without them {erle_wo:.2f} dB")
+    print(
+        f"{case.name}: ERLE {erle:.2f} dB; {100 * in_dt / leak:.0f} % of the leak in frames flagged double "
+        f"talk ({share_frames:.0f} % of the frames); ERLE without them {erle_wo:.2f} dB"
+    )
     idx = np.nonzero(st)[0]
     for f in idx[np.argsort(-po[idx])][:top]:
-        print(f"  t={f / 100:5.2f} s  out/mic {aec_eval._db(float(po[f]), float(pm[f])):6.1f} dB  "
-              f"share {100 * po[f] / leak:5.1f} %  dt={int(dt[f])} edt={int(edt[f])}")
+        print(
+            f"  t={f / 100:5.2f} s  out/mic {aec_eval._db(float(po[f]), float(pm[f])):6.1f} dB  "
+            f"share {100 * po[f] / leak:5.1f} %  dt={int(dt[f])} edt={int(edt[f])}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

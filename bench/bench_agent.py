@@ -79,7 +79,6 @@ def test_bench_session_frame_while_speaking(benchmark, echo_cancellation: bool) 
         def on_played(self, segment_id: int, num_samples: int, now: float) -> None:
             pass
 
-
     pos = [0]
 
     owner = _Owner()

@@ -98,8 +98,10 @@ def stream_factory(name: str, in_rate: int, out_rate: int) -> Callable[[], Calla
             return s.resample_chunk, lambda: s.resample_chunk(np.zeros(0, np.float32), last=True)
         sr = samplerate.Resampler(variant, channels=1)
         ratio = out_rate / in_rate
-        return (lambda c: sr.process(c, ratio, end_of_input=False),
-                lambda: sr.process(np.zeros(0, np.float32), ratio, end_of_input=True))
+        return (
+            lambda c: sr.process(c, ratio, end_of_input=False),
+            lambda: sr.process(np.zeros(0, np.float32), ratio, end_of_input=True),
+        )
 
     return make
 
@@ -116,8 +118,9 @@ def _check(name: str, y: np.ndarray, n_in: int, in_rate: int, out_rate: int) -> 
 
 @pytest.mark.parametrize("name", list(IMPLS))
 @pytest.mark.parametrize(("in_rate", "out_rate"), PAIRS, ids=lambda v: str(v))
-def test_batch(benchmark: Any, request: pytest.FixtureRequest, name: str, in_rate: int,
-                out_rate: int) -> None:
+def test_batch(
+    benchmark: Any, request: pytest.FixtureRequest, name: str, in_rate: int, out_rate: int
+) -> None:
     benchmark.group = f"resample batch {in_rate}->{out_rate}"
     x = _signal(in_rate, _seconds(request.config))
     fn = batch_fn(name, in_rate, out_rate)
@@ -128,8 +131,9 @@ def test_batch(benchmark: Any, request: pytest.FixtureRequest, name: str, in_rat
 
 @pytest.mark.parametrize("name", STREAMING)
 @pytest.mark.parametrize(("in_rate", "out_rate"), PAIRS, ids=lambda v: str(v))
-def test_stream_10ms(benchmark: Any, request: pytest.FixtureRequest, name: str, in_rate: int,
-                      out_rate: int) -> None:
+def test_stream_10ms(
+    benchmark: Any, request: pytest.FixtureRequest, name: str, in_rate: int, out_rate: int
+) -> None:
     benchmark.group = f"resample stream-10ms {in_rate}->{out_rate}"
     seconds = min(_seconds(request.config), 5.0)
     x = _signal(in_rate, seconds)

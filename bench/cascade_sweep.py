@@ -87,9 +87,11 @@ def main() -> int:
     chunks_cascade = chunks_silero = 0
     by_noise: dict[str, list[int]] = {}
     for name in args.set:
-        cases = shared(args.eval_dir) if name == "shared" else [
-            c for seed0, half in SETS[name] for c in scenes(bank, seed0, half)
-        ]
+        cases = (
+            shared(args.eval_dir)
+            if name == "shared"
+            else [c for seed0, half in SETS[name] for c in scenes(bank, seed0, half)]
+        )
         for case, audio, labels in cases:
             deltas = []
             for a in range(args.align):
@@ -122,11 +124,16 @@ def main() -> int:
         print(f"{label}: mean {d.mean():+.4f}, worst {d.min():+.3f}, below -0.02: {int(np.sum(d < -0.02))}")
     for case, deltas in rows:
         if deltas[0] < -0.02 or np.mean(deltas) < -0.02:
-            print(f"  {case:28s} a0 {deltas[0]:+.3f}  mean {np.mean(deltas):+.3f}  "
-                  + " ".join(f"{d:+.3f}" for d in deltas))
+            print(
+                f"  {case:28s} a0 {deltas[0]:+.3f}  mean {np.mean(deltas):+.3f}  "
+                + " ".join(f"{d:+.3f}" for d in deltas)
+            )
     if chunks_silero:
-        print(f"half-silence Silero chunks run by the cascade: {chunks_cascade / chunks_silero:.1%} ("
-              + ", ".join(f"{k} {v[0] / v[1]:.1%}" for k, v in by_noise.items()) + ")")
+        print(
+            f"half-silence Silero chunks run by the cascade: {chunks_cascade / chunks_silero:.1%} ("
+            + ", ".join(f"{k} {v[0] / v[1]:.1%}" for k, v in by_noise.items())
+            + ")"
+        )
     return 0
 
 

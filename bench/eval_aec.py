@@ -52,8 +52,14 @@ def load_corpus_case(d: Path) -> EchoCase:
 
     meta = json.loads((d / "meta.json").read_text())
     return EchoCase(
-        d.name, _read(d / "far.wav"), _read(d / "mic.wav"), _read(d / "nearend_clean.wav"),
-        _read(d / "echo.wav"), FS, meta.get("echo_path_change_s"), meta,
+        d.name,
+        _read(d / "far.wav"),
+        _read(d / "mic.wav"),
+        _read(d / "nearend_clean.wav"),
+        _read(d / "echo.wav"),
+        FS,
+        meta.get("echo_path_change_s"),
+        meta,
     )
 
 
@@ -78,8 +84,10 @@ EXTRA_SPECS: list[tuple[str, dict[str, object]]] = [
     ("x02_st_rt350_d300", {"rt60": 0.35, "delay_ms": (300, 300)}),
     ("x03_delayjump_rt250_d60to160", {"rt60": 0.25, "delay_ms": (60, 160), "change_s": 6.0}),
     ("x04_dt_ser0_rt300_d90", {"rt60": 0.3, "delay_ms": (90, 90), "ser_db": 0.0}),
-    ("x05_dt_ser-5_clip_rt250_d70", {"rt60": 0.25, "delay_ms": (70, 70), "ser_db": -5.0,
-                                     "nonlinearity": "hard_clip"}),
+    (
+        "x05_dt_ser-5_clip_rt250_d70",
+        {"rt60": 0.25, "delay_ms": (70, 70), "ser_db": -5.0, "nonlinearity": "hard_clip"},
+    ),
     ("x06_nearend_only_rt250", {"rt60": 0.25, "near_only": True}),
 ]
 
@@ -218,9 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-extra", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--seeds", default="4242", help="seeds for the extra cases, comma-separated (4242,11,12)")
-    ap.add_argument("--peer-cache", type=Path, default=None,
-                    help="directory for the peers' figures per case, us/frame included (they do not change "
-                         "while ours is tuned)")
+    ap.add_argument(
+        "--peer-cache",
+        type=Path,
+        default=None,
+        help="directory for the peers' figures per case, us/frame included (they do not change "
+        "while ours is tuned)",
+    )
     a = ap.parse_args(argv)
     cases = select_cases(eval_dir(), corpus=True, seeds="" if a.no_extra else a.seeds, only=a.only)
     runners: list[tuple[str, Runner | None]] = [("voicecore", run_ours)]
@@ -247,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             summary.setdefault(name, []).append(m)
             print(f"| {name} | " + " | ".join(fmt(m[k]) for k, _ in COLUMNS) + " |", flush=True)
     print("\n### summary (medians; single talk = cases without near-end speech, double talk = with both)")
-    print("| canceller | ERLE all echo cases dB | ERLE single-talk cases dB | near loss DT dB"
-          " | worst near loss DT dB | segSNR DT dB | leakage near-only dB | us/frame |")
+    print(
+        "| canceller | ERLE all echo cases dB | ERLE single-talk cases dB | near loss DT dB"
+        " | worst near loss DT dB | segSNR DT dB | leakage near-only dB | us/frame |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, ms in summary.items():
         rows = list(zip(cases, ms, strict=True))
@@ -263,9 +277,11 @@ def main(argv: list[str] | None = None) -> int:
 
         losses = [m["near_loss_db"] for m in dt_rows if not math.isnan(m["near_loss_db"])]
         worst = max(losses, default=float("nan"))
-        print(f"| {name} | {fmt(med('erle_db', echo_rows))} | {fmt(med('erle_db', st_rows))} | "
-              f"{fmt(med('near_loss_db', dt_rows))} | {fmt(worst)} | {fmt(med('seg_snr_db', dt_rows))} | "
-              f"{fmt(med('near_loss_db', ne_rows))} | {fmt(med('cost_us', ms))} |")
+        print(
+            f"| {name} | {fmt(med('erle_db', echo_rows))} | {fmt(med('erle_db', st_rows))} | "
+            f"{fmt(med('near_loss_db', dt_rows))} | {fmt(worst)} | {fmt(med('seg_snr_db', dt_rows))} | "
+            f"{fmt(med('near_loss_db', ne_rows))} | {fmt(med('cost_us', ms))} |"
+        )
     return 0
 
 

@@ -35,8 +35,7 @@ import bench_resample as br  # noqa: E402
 from voicecore import Resampler  # noqa: E402
 
 PRESETS = ["quick", "medium", "high", "very_high"]
-THD_PAIRS = [(48000, 16000), (16000, 48000), (44100, 16000), (44100, 48000), (22050, 16000),
-             (24000, 48000)]
+THD_PAIRS = [(48000, 16000), (16000, 48000), (44100, 16000), (44100, 48000), (22050, 16000), (24000, 48000)]
 ALIAS_CASES = [(48000, 16000, 9000.0), (44100, 16000, 9000.0), (22050, 16000, 10000.0)]
 
 
@@ -78,19 +77,28 @@ def quality_row(preset: str) -> dict[str, float]:
 
 def print_quality() -> None:
     print("## Quality (measured; edges as fraction of the lower Nyquist)\n")
-    print("| preset | 0.01 dB passband edge | stopband atten. | THD+N 1 kHz (worst pair) | "
-          "alias rejection (worst) | latency 48k->16k | latency 16k->8k | latency 44.1k->48k |")
+    print(
+        "| preset | 0.01 dB passband edge | stopband atten. | THD+N 1 kHz (worst pair) | "
+        "alias rejection (worst) | latency 48k->16k | latency 16k->8k | latency 44.1k->48k |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for preset in PRESETS:
         q = quality_row(preset)
-        print(f"| {preset} | {q['passband_edge']:.4f} | {q['stopband_db']:.1f} dB | "
-              f"{q['thd_n_db']:.1f} dB | {q['alias_db']:.1f} dB | {q['latency_ms_16k']:.2f} ms | "
-              f"{q['latency_ms_8k']:.2f} ms | {q['latency_ms_44k_48k']:.2f} ms |")
+        print(
+            f"| {preset} | {q['passband_edge']:.4f} | {q['stopband_db']:.1f} dB | "
+            f"{q['thd_n_db']:.1f} dB | {q['alias_db']:.1f} dB | {q['latency_ms_16k']:.2f} ms | "
+            f"{q['latency_ms_8k']:.2f} ms | {q['latency_ms_44k_48k']:.2f} ms |"
+        )
     print("\nPeers through the same THD+N / alias measurement:\n")
     print("| implementation | THD+N 1 kHz (worst pair) | alias rejection (worst) |")
     print("|---|---|---|")
-    for name in ["soxr-HQ", "soxr-VHQ", "samplerate-sinc_best", "samplerate-sinc_medium",
-                 "scipy-resample_poly"]:
+    for name in [
+        "soxr-HQ",
+        "soxr-VHQ",
+        "samplerate-sinc_best",
+        "samplerate-sinc_medium",
+        "scipy-resample_poly",
+    ]:
         thd = max(_thd_fn(_peer_fn(name, a, b), a, b) for a, b in THD_PAIRS)
         alias = max(_alias_fn(_peer_fn(name, a, b), a, b, f) for a, b, f in ALIAS_CASES)
         print(f"| {name} | {thd:.1f} dB | {alias:.1f} dB |")
@@ -120,8 +128,10 @@ def _time_stream(name: str, in_rate: int, out_rate: int, chunks: list[np.ndarray
 
 def print_timing(seconds: float, reps: int) -> None:
     clock = "wall clock" if CLOCK is time.perf_counter else "thread CPU time"
-    print(f"## Speed ({clock}; batch: {seconds:g} s of audio, ms; stream: us per 10 ms chunk; "
-          f"best of {reps}; x = soxr HQ time / this time)\n")
+    print(
+        f"## Speed ({clock}; batch: {seconds:g} s of audio, ms; stream: us per 10 ms chunk; "
+        f"best of {reps}; x = soxr HQ time / this time)\n"
+    )
     names = list(br.IMPLS)
     for in_rate, out_rate in br.PAIRS:
         x = br._signal(in_rate, seconds)
@@ -159,8 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--skip-timing", action="store_true")
     ap.add_argument("--skip-quality", action="store_true")
-    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                    help="wall: time.perf_counter; cpu: time.thread_time")
+    ap.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall: time.perf_counter; cpu: time.thread_time",
+    )
     args = ap.parse_args(argv)
     global CLOCK
     CLOCK = time.perf_counter if args.clock == "wall" else time.thread_time

@@ -190,19 +190,27 @@ def print_tables(results: list[Result]) -> None:
     for r in results:
         tgt = r.auc["webrtc"] + 0.05
         sstar = f"{r.auc['silero*']:.3f}" if "silero*" in r.auc else "-"
-        print(f"| {r.case} | {r.speech_fraction:.2f} | {r.auc['frame']:.3f} | {r.auc['silero']:.3f} | "
-              f"{sstar} | {r.auc['cascade']:.3f} | {r.auc['webrtc']:.3f} | {tgt:.3f} | "
-              f"{'yes' if r.auc['frame'] >= tgt else 'NO'} |")
-    print("\n## F1 at threshold 0.5, and SpeechDetector decision latency in ms (median/p90; "
-          f"min_silence_ms={MIN_SILENCE_MS})\n")
-    print("| case | F1 frame | F1 silero | F1 cascade | F1 webrtc | onset frame | onset silero |"
-          " onset cascade | offset frame | offset silero | offset cascade |")
+        print(
+            f"| {r.case} | {r.speech_fraction:.2f} | {r.auc['frame']:.3f} | {r.auc['silero']:.3f} | "
+            f"{sstar} | {r.auc['cascade']:.3f} | {r.auc['webrtc']:.3f} | {tgt:.3f} | "
+            f"{'yes' if r.auc['frame'] >= tgt else 'NO'} |"
+        )
+    print(
+        "\n## F1 at threshold 0.5, and SpeechDetector decision latency in ms (median/p90; "
+        f"min_silence_ms={MIN_SILENCE_MS})\n"
+    )
+    print(
+        "| case | F1 frame | F1 silero | F1 cascade | F1 webrtc | onset frame | onset silero |"
+        " onset cascade | offset frame | offset silero | offset cascade |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r.case} | {r.f1['frame']:.3f} | {r.f1['silero']:.3f} | {r.f1['cascade']:.3f} | "
-              f"{r.f1['webrtc']:.3f} | {fmt_pair(r.onset_ms['frame'])} | {fmt_pair(r.onset_ms['silero'])} | "
-              f"{fmt_pair(r.onset_ms['cascade'])} | {fmt_pair(r.offset_ms['frame'])} | "
-              f"{fmt_pair(r.offset_ms['silero'])} | {fmt_pair(r.offset_ms['cascade'])} |")
+        print(
+            f"| {r.case} | {r.f1['frame']:.3f} | {r.f1['silero']:.3f} | {r.f1['cascade']:.3f} | "
+            f"{r.f1['webrtc']:.3f} | {fmt_pair(r.onset_ms['frame'])} | {fmt_pair(r.onset_ms['silero'])} | "
+            f"{fmt_pair(r.onset_ms['cascade'])} | {fmt_pair(r.offset_ms['frame'])} | "
+            f"{fmt_pair(r.offset_ms['silero'])} | {fmt_pair(r.offset_ms['cascade'])} |"
+        )
 
 
 def print_cost(results: list[Result], title: str) -> None:
@@ -217,11 +225,13 @@ def print_cost(results: list[Result], title: str) -> None:
     print("Python work included, the state machine's not).\n")
     print("| VAD | us per s of audio | ratio | Silero chunks run |")
     print("|---|---|---|---|")
-    for m, ref, name in (("webrtc", "webrtc", "webrtcvad direct (mean of modes 0-3)"),
-                         ("frame_direct", "webrtc", "FrameVad direct"),
-                         ("frame", "silero", "SpeechDetector frame"),
-                         ("silero", "silero", "SpeechDetector silero"),
-                         ("cascade", "silero", "SpeechDetector cascade")):
+    for m, ref, name in (
+        ("webrtc", "webrtc", "webrtcvad direct (mean of modes 0-3)"),
+        ("frame_direct", "webrtc", "FrameVad direct"),
+        ("frame", "silero", "SpeechDetector frame"),
+        ("silero", "silero", "SpeechDetector silero"),
+        ("cascade", "silero", "SpeechDetector cascade"),
+    ):
         if m not in cpu:
             continue
         ch = f"{chunks[m]}" if m in chunks else "-"
@@ -232,15 +242,19 @@ def print_regular_delta(results: list[Result]) -> None:
     """The two targets per mix in one place, so a run on a new seed base reads at a glance."""
     d = np.array([r.f1["cascade"] - r.f1["silero"] for r in results])
     margin = np.array([r.auc["frame"] - r.auc["webrtc"] for r in results])
-    print("\n## Targets per mix: cascade - Silero F1 (target >= -0.02); FrameVad - webrtc best AUC "
-          "(target >= +0.05)\n")
+    print(
+        "\n## Targets per mix: cascade - Silero F1 (target >= -0.02); FrameVad - webrtc best AUC "
+        "(target >= +0.05)\n"
+    )
     print("| case | dF1 cascade | FrameVad AUC | webrtc best | margin |")
     print("|---|---|---|---|---|")
     for r, dd, mm in zip(results, d, margin, strict=True):
         print(f"| {r.case} | {dd:+.3f} | {r.auc['frame']:.3f} | {r.auc['webrtc']:.3f} | {mm:+.3f} |")
-    print(f"\ndF1: mean {d.mean():+.4f}, worst {d.min():+.3f}, below -0.02: {int(np.sum(d < -0.02))} of "
-          f"{len(d)}; AUC margin: worst {margin.min():+.3f}, below +0.05: {int(np.sum(margin < 0.05))} of "
-          f"{len(d)}")
+    print(
+        f"\ndF1: mean {d.mean():+.4f}, worst {d.min():+.3f}, below -0.02: {int(np.sum(d < -0.02))} of "
+        f"{len(d)}; AUC margin: worst {margin.min():+.3f}, below +0.05: {int(np.sum(margin < 0.05))} of "
+        f"{len(d)}"
+    )
 
 
 def print_cascade_table(results: list[Result], title: str) -> None:
@@ -252,9 +266,11 @@ def print_cascade_table(results: list[Result], title: str) -> None:
     for r in results:
         s = r.f1["silero"]
         ref = max(1, r.silero_chunks["silero"])
-        print(f"| {r.case} | {r.speech_fraction:.2f} | {s:.3f} | {r.f1['cascade']:.3f} | "
-              f"{r.f1['cascade'] - s:+.3f} | {r.silero_chunks['cascade'] / ref:.0%} | "
-              f"{r.cpu_s['cascade'] / r.cpu_s['silero']:.2f}x |")
+        print(
+            f"| {r.case} | {r.speech_fraction:.2f} | {s:.3f} | {r.f1['cascade']:.3f} | "
+            f"{r.f1['cascade'] - s:+.3f} | {r.silero_chunks['cascade'] / ref:.0%} | "
+            f"{r.cpu_s['cascade'] / r.cpu_s['silero']:.2f}x |"
+        )
     print("\nPer noise type (CPU summed over its scenes; worst dF1):\n")
     print("| noise | CPU cascade | chunks | worst dF1 cascade |")
     print("|---|---|---|---|")
@@ -268,8 +284,10 @@ def print_cascade_table(results: list[Result], title: str) -> None:
         chunks = sum(r.silero_chunks["cascade"] for r in rs) / max(
             1, sum(r.silero_chunks["silero"] for r in rs)
         )
-        print(f"| {noise} | {sum(r.cpu_s['cascade'] for r in rs) / sil:.2f}x | {chunks:.0%} | "
-              f"{min(r.f1['cascade'] - r.f1['silero'] for r in rs):+.3f} |")
+        print(
+            f"| {noise} | {sum(r.cpu_s['cascade'] for r in rs) / sil:.2f}x | {chunks:.0%} | "
+            f"{min(r.f1['cascade'] - r.f1['silero'] for r in rs):+.3f} |"
+        )
 
 
 def main() -> int:
@@ -279,12 +297,21 @@ def main() -> int:
     g.add_argument("--shared-only", action="store_true")
     g.add_argument("--extra-only", action="store_true")
     ap.add_argument("--quick", action="store_true", help="skip the baseline-convention Silero column")
-    ap.add_argument("--extra-seed0", type=int, default=EXTRA_SEED0,
-                    help=f"first seed of the 16 extra scenes (default {EXTRA_SEED0})")
+    ap.add_argument(
+        "--extra-seed0",
+        type=int,
+        default=EXTRA_SEED0,
+        help=f"first seed of the 16 extra scenes (default {EXTRA_SEED0})",
+    )
     ap.add_argument("--no-half", action="store_true", help="skip the half-silence sets (seeds 9150..)")
-    ap.add_argument("--held-out", type=int, nargs="*", default=[9600],
-                    help="seed0 of further half-silence sets (never used to tune the cascade); "
-                    "none when given without a value")
+    ap.add_argument(
+        "--held-out",
+        type=int,
+        nargs="*",
+        default=[9600],
+        help="seed0 of further half-silence sets (never used to tune the cascade); "
+        "none when given without a value",
+    )
     args = ap.parse_args()
     if args.eval_dir is None:
         print("eval corpus not found: pass --eval-dir or set VOICECORE_EVAL_DIR", file=sys.stderr)

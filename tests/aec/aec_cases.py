@@ -24,8 +24,16 @@ def read(path: Path) -> np.ndarray:
 def corpus_case(eval_dir: Path, name: str) -> EchoCase:
     d = eval_dir / "aec" / name
     meta = json.loads((d / "meta.json").read_text())
-    return EchoCase(name, read(d / "far.wav"), read(d / "mic.wav"), read(d / "nearend_clean.wav"),
-                    read(d / "echo.wav"), 16000, meta.get("echo_path_change_s"), meta)
+    return EchoCase(
+        name,
+        read(d / "far.wav"),
+        read(d / "mic.wav"),
+        read(d / "nearend_clean.wav"),
+        read(d / "echo.wav"),
+        16000,
+        meta.get("echo_path_change_s"),
+        meta,
+    )
 
 
 def pools(eval_dir: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -57,11 +65,19 @@ def with_delay_jump(case: EchoCase, at_s: float, jump_ms: int) -> EchoCase:
     else:
         later = np.concatenate([case.echo[-k:], np.zeros(-k)])
     w = np.zeros(n)
-    w[int(at_s * case.fs):] = 1.0
+    w[int(at_s * case.fs) :] = 1.0
     echo = case.echo * (1.0 - w) + later * w
     noise = case.mic - case.echo - case.nearend
-    return EchoCase(case.name + "_jump", case.far, echo + case.nearend + noise, case.nearend, echo,
-                    case.fs, at_s, case.meta)
+    return EchoCase(
+        case.name + "_jump",
+        case.far,
+        echo + case.nearend + noise,
+        case.nearend,
+        echo,
+        case.fs,
+        at_s,
+        case.meta,
+    )
 
 
 def run(case: EchoCase, **kw: int) -> np.ndarray:

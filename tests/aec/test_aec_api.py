@@ -64,8 +64,14 @@ def test_mismatched_rates_raise() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"sample_rate_hz": 48000}, {"sample_rate_hz": 44100}, {"frame_ms": 0}, {"frame_ms": 41},
-     {"max_delay_ms": -1}, {"tail_ms": 5}],
+    [
+        {"sample_rate_hz": 48000},
+        {"sample_rate_hz": 44100},
+        {"frame_ms": 0},
+        {"frame_ms": 41},
+        {"max_delay_ms": -1},
+        {"tail_ms": 5},
+    ],
 )
 def test_bad_config_raises_config_error(kwargs: dict[str, int]) -> None:
     with pytest.raises(voicecore.ConfigError):
@@ -88,10 +94,12 @@ def test_cancels_synthetic_echo_at_8_and_16k() -> None:
         far, mic = _signals(rate=rate)
         ec = EchoCanceller(sample_rate_hz=rate)
         f = ec.frame_size
-        out = np.concatenate([
-            (ec.push_far(far[i : i + f]), ec.process_near(mic[i : i + f]))[1]
-            for i in range(0, len(mic) // f * f, f)
-        ])
+        out = np.concatenate(
+            [
+                (ec.push_far(far[i : i + f]), ec.process_near(mic[i : i + f]))[1]
+                for i in range(0, len(mic) // f * f, f)
+            ]
+        )
         assert _erle_tail(mic[: len(out)], out, ec.latency_samples, len(out) // 2) > 20.0
         assert ec.stats["converged"]
         assert abs(ec.stats["delay_ms"] - 30.0) <= 12.0  # bulk estimate, 4 ms steps

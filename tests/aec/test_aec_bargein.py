@@ -94,7 +94,8 @@ def test_next_reply_cancelled_after_barge_in(eval_dir: Path, seed: int) -> None:
     later = _erle(mic, res, echo, near, t_on + 0.3, t_on + 1.3)
     # The estimate stays at the echo path (60 ms + propagation) through the barge-in and the pause.
     jumps = max(delays[int(4.0 * FS / FRAME) : int(RESUME_S * FS / FRAME)]) - min(
-        d for d in delays[int(2.0 * FS / FRAME) : int(4.0 * FS / FRAME)])
+        d for d in delays[int(2.0 * FS / FRAME) : int(4.0 * FS / FRAME)]
+    )
     assert jumps <= 20.0, f"delay estimate moved by {jumps:.0f} ms while the agent was silent"
     assert before >= 20.0, f"single-talk ERLE before the barge-in {before:.1f} dB"
     assert first >= 20.0, f"ERLE in the first 300 ms of the next reply {first:.1f} dB (needs >= 20)"

@@ -56,8 +56,10 @@ def _half_duplex(case: EchoCase) -> np.ndarray:
     return np.concatenate([np.zeros(LATENCY), out[:-LATENCY]])
 
 
-@pytest.mark.parametrize(("name", "min_erle"), [("c01_st_rt150_d20", 30.0), ("c02_st_rt250_d80", 30.0),
-                                                ("c06_dt_ser0_rt250_d50", 15.0)])
+@pytest.mark.parametrize(
+    ("name", "min_erle"),
+    [("c01_st_rt150_d20", 30.0), ("c02_st_rt250_d80", 30.0), ("c06_dt_ser0_rt250_d50", 15.0)],
+)
 def test_passthrough_fails_single_talk_erle(eval_dir: Path, name: str, min_erle: float) -> None:
     case = corpus_case(eval_dir, name)
     m = evaluate_output(case, _passthrough(case))
@@ -65,8 +67,9 @@ def test_passthrough_fails_single_talk_erle(eval_dir: Path, name: str, min_erle:
     assert not _single_talk_ok(m, min_erle), m
 
 
-@pytest.mark.parametrize("name", ["c06_dt_ser0_rt250_d50", "c08_dt_ser+5_rt200_d30",
-                                  "c12_nl_hardclip_dt_ser-5_rt200_d150"])
+@pytest.mark.parametrize(
+    "name", ["c06_dt_ser0_rt250_d50", "c08_dt_ser+5_rt200_d30", "c12_nl_hardclip_dt_ser-5_rt200_d150"]
+)
 @pytest.mark.parametrize("mutant", [_mute, _half_duplex, _passthrough])
 def test_mutants_fail_double_talk(eval_dir: Path, name: str, mutant: object) -> None:
     case = corpus_case(eval_dir, name)
@@ -103,8 +106,9 @@ def test_int16_path_equals_rounded_float_path() -> None:
     rng = np.random.default_rng(3)
     n = 16000
     far = (0.1 * rng.standard_normal(n) * (np.arange(n) % 4000 < 2500)).astype(np.float32)
-    mic = (0.5 * np.concatenate([np.zeros(480, np.float32), far[:-480]])
-           + 1e-3 * rng.standard_normal(n)).astype(np.float32)
+    mic = (
+        0.5 * np.concatenate([np.zeros(480, np.float32), far[:-480]]) + 1e-3 * rng.standard_normal(n)
+    ).astype(np.float32)
     f16 = np.round(far * 32767).astype(np.int16)
     m16 = np.round(mic * 32767).astype(np.int16)
     a, b = EchoCanceller(), EchoCanceller()

@@ -22,11 +22,11 @@ from voicecore.dsp.aec_eval import EchoCase, evaluate_output
 CASE = "c01_st_rt150_d20"
 
 
-
 def _load(eval_dir: Path) -> EchoCase:
     d = eval_dir / "aec" / CASE
-    far, mic, near, echo = (sf.read(str(d / f"{n}.wav"), dtype="float64")[0]
-                            for n in ("far", "mic", "nearend_clean", "echo"))
+    far, mic, near, echo = (
+        sf.read(str(d / f"{n}.wav"), dtype="float64")[0] for n in ("far", "mic", "nearend_clean", "echo")
+    )
     return EchoCase(CASE, far, mic, near, echo, 16000, None, {})
 
 
@@ -64,8 +64,12 @@ np.save(out_dir / "resample.npy", t._resample_here())
 def test_baseline_kernels_match_the_dispatched_ones(eval_dir: Path, tmp_path: Path) -> None:
     here_dir = Path(__file__).resolve().parent
     env = dict(os.environ, VOICECORE_ISA="baseline")
-    subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path), str(eval_dir), CASE, str(here_dir)],
-                   env=env, check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-c", _CHILD, str(tmp_path), str(eval_dir), CASE, str(here_dir)],
+        env=env,
+        check=True,
+        timeout=300,
+    )
 
     # The override must actually take effect, or the comparison below compares a path with itself.
     assert (tmp_path / "isa.txt").read_text() == "scalar"
@@ -95,6 +99,10 @@ def test_unknown_isa_value_is_ignored(tmp_path: Path) -> None:
         pytest.skip("VOICECORE_ISA is set for the whole run")
     out = subprocess.run(
         [sys.executable, "-c", "from voicecore import _core; print(_core.build_info()['isa_paths'])"],
-        env=dict(os.environ, VOICECORE_ISA="bogus"), check=True, capture_output=True, text=True,
-        timeout=120)
+        env=dict(os.environ, VOICECORE_ISA="bogus"),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.stdout.strip() == _core.build_info()["isa_paths"]

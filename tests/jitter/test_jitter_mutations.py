@@ -68,7 +68,9 @@ def test_oracle_fixed_buffer_fails_late_loss(eval_dir: Path, speech, name: str) 
 
 
 def test_generous_fixed_margin_fails_delay_bound(
-    eval_dir: Path, speech, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+    eval_dir: Path,
+    speech,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
     _, x48 = speech
     tr = _load(eval_dir, "pareto_jitter")
@@ -90,7 +92,12 @@ def test_generous_fixed_margin_fails_delay_bound(
     ],
 )
 def test_pinned_target_fails_trace_bounds(
-    eval_dir: Path, speech, name: str, pinned_ms: int, caught_by: str, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+    eval_dir: Path,
+    speech,
+    name: str,
+    pinned_ms: int,
+    caught_by: str,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
     """A non-adapting target fails test_trace_figures' delay/late-loss bounds on some trace."""
     _, x48 = speech

@@ -126,6 +126,7 @@ def test_opus_decoder_in_buffer_plays_stereo() -> None:
     # fitted tone holds most of the channel's power and the other channel's tone is absent.
     t_out = np.arange(len(y)) / 48000
     for ch, (own, other) in enumerate(((220.0, 330.0), (330.0, 220.0))):
+
         def power(f: float, ch: int = ch) -> float:
             basis = np.stack([np.sin(2 * np.pi * f * t_out), np.cos(2 * np.pi * f * t_out)], 1)
             coef = np.linalg.lstsq(basis, y[:, ch], rcond=None)[0]

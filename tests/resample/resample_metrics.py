@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 from voicecore import Resampler
 
 
-def tone(rate_hz: int, freq_hz: float, seconds: float, amplitude: float = 0.5,
-         phase: float = 0.3) -> NDArray[np.float64]:
+def tone(
+    rate_hz: int, freq_hz: float, seconds: float, amplitude: float = 0.5, phase: float = 0.3
+) -> NDArray[np.float64]:
     t = np.arange(round(rate_hz * seconds)) / rate_hz
     return amplitude * np.sin(2 * np.pi * freq_hz * t + phase)
 
@@ -36,27 +37,38 @@ def fit_tone(y: NDArray[np.generic], rate_hz: int, freq_hz: float) -> tuple[floa
     """Amplitude of the tone at freq_hz in y, and the residual once tone and DC are removed."""
     yy = np.asarray(y, dtype=np.float64)
     t = np.arange(len(yy)) / rate_hz
-    basis = np.stack([np.sin(2 * np.pi * freq_hz * t), np.cos(2 * np.pi * freq_hz * t),
-                      np.ones_like(t)], axis=1)
+    basis = np.stack(
+        [np.sin(2 * np.pi * freq_hz * t), np.cos(2 * np.pi * freq_hz * t), np.ones_like(t)], axis=1
+    )
     coef, *_ = np.linalg.lstsq(basis, yy, rcond=None)
     resid = yy - basis @ coef
     return float(math.hypot(coef[0], coef[1])), resid
 
 
 def steady(y: NDArray[np.generic], skip: int) -> NDArray[np.generic]:
-    return y[skip: len(y) - skip]
+    return y[skip : len(y) - skip]
 
 
 def _db(power_ratio: float) -> float:
     return 10 * math.log10(max(power_ratio, 1e-30))
 
 
-def thd_n_db(in_rate: int, out_rate: int, quality: str, freq_hz: float = 1000.0,
-             amplitude: float = 0.5, seconds: float = 0.5, dtype: type = np.float32) -> float:
+def thd_n_db(
+    in_rate: int,
+    out_rate: int,
+    quality: str,
+    freq_hz: float = 1000.0,
+    amplitude: float = 0.5,
+    seconds: float = 0.5,
+    dtype: type = np.float32,
+) -> float:
     r = Resampler(in_rate, out_rate, quality=quality)
     scale = 32767.0 if dtype == np.int16 else 1.0
-    x = np.round(tone(in_rate, freq_hz, seconds, amplitude) * scale) if scale != 1.0 else \
-        tone(in_rate, freq_hz, seconds, amplitude)
+    x = (
+        np.round(tone(in_rate, freq_hz, seconds, amplitude) * scale)
+        if scale != 1.0
+        else tone(in_rate, freq_hz, seconds, amplitude)
+    )
     y = run(r, x.astype(dtype))
     skip = 2 * r.num_taps * out_rate // in_rate + 64
     amp, resid = fit_tone(steady(y, skip), out_rate, freq_hz)
@@ -72,15 +84,16 @@ def gain_db(in_rate: int, out_rate: int, quality: str, freq_hz: float, seconds: 
     return 20 * math.log10(amp / amplitude)
 
 
-def alias_rejection_db(in_rate: int, out_rate: int, quality: str, freq_hz: float,
-                       seconds: float = 0.25) -> float:
+def alias_rejection_db(
+    in_rate: int, out_rate: int, quality: str, freq_hz: float, seconds: float = 0.25
+) -> float:
     """Output power of an input tone at freq_hz > out_rate / 2, relative to the tone (dB)."""
     r = Resampler(in_rate, out_rate, quality=quality)
     amplitude = 0.5
     y = run(r, tone(in_rate, freq_hz, seconds, amplitude).astype(np.float32))
     skip = 2 * r.num_taps * out_rate // in_rate + 64
     ys = np.asarray(steady(y, skip), dtype=np.float64)
-    return _db(float(np.mean(ys ** 2)) / (amplitude * amplitude / 2))
+    return _db(float(np.mean(ys**2)) / (amplitude * amplitude / 2))
 
 
 def prototype_response(r: Resampler) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -47,8 +47,14 @@ def test_thd_n_of_1khz_sine(quality: str, in_rate: int, out_rate: int) -> None:
 @pytest.mark.parametrize("quality", list(SPEC))
 @pytest.mark.parametrize(
     ("in_rate", "out_rate", "freq_hz"),
-    [(48000, 16000, 9000.0), (44100, 16000, 9000.0), (22050, 16000, 10000.0),
-     (48000, 8000, 5000.0), (48000, 16000, 20000.0), (44100, 16000, 15500.0)],
+    [
+        (48000, 16000, 9000.0),
+        (44100, 16000, 9000.0),
+        (22050, 16000, 10000.0),
+        (48000, 8000, 5000.0),
+        (48000, 16000, 20000.0),
+        (44100, 16000, 15500.0),
+    ],
 )
 def test_alias_rejection(quality: str, in_rate: int, out_rate: int, freq_hz: float) -> None:
     limit = SPEC[quality][2]
@@ -57,8 +63,9 @@ def test_alias_rejection(quality: str, in_rate: int, out_rate: int, freq_hz: flo
 
 
 @pytest.mark.parametrize("quality", list(SPEC))
-@pytest.mark.parametrize(("in_rate", "out_rate"), [(48000, 16000), (16000, 48000), (44100, 16000),
-                                                   (24000, 48000)])
+@pytest.mark.parametrize(
+    ("in_rate", "out_rate"), [(48000, 16000), (16000, 48000), (44100, 16000), (24000, 48000)]
+)
 def test_passband_flatness(quality: str, in_rate: int, out_rate: int) -> None:
     flat_to = SPEC[quality][0]
     nyq_low = min(in_rate, out_rate) / 2
@@ -77,8 +84,15 @@ def test_stopband_attenuation(quality: str, in_rate: int, out_rate: int) -> None
 
 
 def test_high_latency_under_5ms_for_voice_rates() -> None:
-    for in_rate, out_rate in [(48000, 16000), (16000, 48000), (44100, 16000), (22050, 16000),
-                              (24000, 48000), (44100, 48000), (16000, 24000)]:
+    for in_rate, out_rate in [
+        (48000, 16000),
+        (16000, 48000),
+        (44100, 16000),
+        (22050, 16000),
+        (24000, 48000),
+        (44100, 48000),
+        (16000, 24000),
+    ]:
         r = Resampler(in_rate, out_rate, quality="high")
         assert r.latency_ms <= 5.0, (in_rate, out_rate, r.latency_ms)
     # Latency is the lookahead: output frame 0 (input time 0) appears together with the

@@ -41,15 +41,23 @@ def _chunked(r: Resampler, x: np.ndarray, sizes: list[int]) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("in_rate", "out_rate", "quality"),
-    [(48000, 16000, "high"), (16000, 48000, "high"), (44100, 16000, "very_high"),
-     (22050, 48000, "quick"), (48000, 44101, "medium"), (16000, 44100, "very_high"),
-     # 1:2 two-rows-by-four-windows kernel; half-band in front of a 320-phase table.
-     (24000, 48000, "high"), (44100, 16000, "high")],
+    [
+        (48000, 16000, "high"),
+        (16000, 48000, "high"),
+        (44100, 16000, "very_high"),
+        (22050, 48000, "quick"),
+        (48000, 44101, "medium"),
+        (16000, 44100, "very_high"),
+        # 1:2 two-rows-by-four-windows kernel; half-band in front of a 320-phase table.
+        (24000, 48000, "high"),
+        (44100, 16000, "high"),
+    ],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.int16])
 @pytest.mark.parametrize("channels", [1, 2])
-def test_chunk_invariance_is_bit_exact(in_rate: int, out_rate: int, quality: str, dtype: type,
-                                       channels: int) -> None:
+def test_chunk_invariance_is_bit_exact(
+    in_rate: int, out_rate: int, quality: str, dtype: type, channels: int
+) -> None:
     x = _signal(in_rate, 0.25, channels, dtype, seed=in_rate + channels)
     ref = m.run(Resampler(in_rate, out_rate, channels, quality), x)
     assert ref.dtype == dtype
@@ -90,8 +98,9 @@ def _ready_outputs(r: Resampler, n_in: int) -> int:
     return max(0, math.ceil(Fraction(n_in - half_k) * r.out_rate_hz / r.in_rate_hz))
 
 
-@pytest.mark.parametrize(("in_rate", "out_rate"), [(8000, 11025), (44100, 16000), (48000, 8000),
-                                                   (16000, 44100), (8000, 48000)])
+@pytest.mark.parametrize(
+    ("in_rate", "out_rate"), [(8000, 11025), (44100, 16000), (48000, 8000), (16000, 44100), (8000, 48000)]
+)
 def test_exact_length_over_a_long_stream(in_rate: int, out_rate: int) -> None:
     # Lengths follow the integer phase arithmetic exactly after every call: no drift.
     r = Resampler(in_rate, out_rate, quality="quick")

@@ -50,9 +50,7 @@ def segments(events: list[vc.SpeechEvent]) -> list[DetectedSegment]:
         ("cascade", "fresh_bike_snr10"),
     ],
 )
-def test_event_timing_on_10db_cases(
-    shared_mix, fresh_scene, mode: str, case: str
-) -> None:
+def test_event_timing_on_10db_cases(shared_mix, fresh_scene, mode: str, case: str) -> None:
     min_silence_ms = 500
     if case.startswith("fresh_"):
         sc = fresh_scene(4, "bike", 10.0)
@@ -398,9 +396,7 @@ def test_cascade_fresh_drain_calls_back_with_reset(fresh_scene) -> None:
         assert lo <= sum(calls) <= hi, (noise, sum(calls))
 
 
-def _pause_false_positives(
-    sc: Scene, window_hops: int, *vads: StreamingVad
-) -> list[tuple[int, float, int]]:
+def _pause_false_positives(sc: Scene, window_hops: int, *vads: StreamingVad) -> list[tuple[int, float, int]]:
     """Per VAD: speech frames reported in the first ``window_hops`` hops of every pause, frame F1 at
     0.5 and Silero chunks run, over one scene."""
     n = len(sc.labels)

@@ -51,9 +51,7 @@ def test_extra_seed_base_draws_other_scenes(eval_vad, source_bank) -> None:
     # on another base must really see other audio, and say so in its case names.
     default = eval_vad.extra_cases(source_bank)
     other = eval_vad.extra_cases(source_bank, seed0=12000)
-    assert [name for name, _, _ in other] == [
-        name.replace("x_", "x_s12000_", 1) for name, _, _ in default
-    ]
+    assert [name for name, _, _ in other] == [name.replace("x_", "x_s12000_", 1) for name, _, _ in default]
     assert len(other) == 16
     for (_, a, _), (_, b, _) in zip(default, other, strict=True):
         assert len(a) != len(b) or not (a == b).all()

@@ -26,8 +26,12 @@ import voicecore as vc
 from voicecore.vad.metrics import DetectedSegment, label_segments, roc_auc, segment_delays
 
 # test_vad_frame.py: mix -> (min AUC, min F1)
-SHARED_BOUNDS = {"white_snr05": (0.94, 0.88), "babble_snr10": (0.86, 0.8), "dishes_snr00": (0.86, 0.75),
-                 "bike_snr10": (0.93, 0.87)}
+SHARED_BOUNDS = {
+    "white_snr05": (0.94, 0.88),
+    "babble_snr10": (0.86, 0.8),
+    "dishes_snr00": (0.86, 0.75),
+    "bike_snr10": (0.93, 0.87),
+}
 PROPOSED_BABBLE_SHARED = 0.88
 
 
@@ -98,11 +102,7 @@ def _proposed_lenient_ok(d, n_truth: int) -> bool:  # noqa: ANN001
 
 def _strict_ok(d, n_truth: int) -> bool:  # noqa: ANN001
     """The assertions test_event_timing_on_10db_cases makes."""
-    return (
-        _proposed_lenient_ok(d, n_truth)
-        and len(d.onset) >= 0.7 * n_truth
-        and d.offset_median_ms <= 550
-    )
+    return _proposed_lenient_ok(d, n_truth) and len(d.onset) >= 0.7 * n_truth and d.offset_median_ms <= 550
 
 
 def test_detector_stuck_at_speech(fresh_scene) -> None:

@@ -114,9 +114,7 @@ class FallbackLLM(_ChainOwner, LLM):
         self, ctx: ChatContext, *, tools: Sequence[FunctionTool] = (), conn: ConnOptions | None = None
     ) -> LLMStream:
         ctx = ctx.copy()
-        return LLMStream(
-            self._chain.first_success("LLM", lambda llm: llm.chat(ctx, tools=tools, conn=conn))
-        )
+        return LLMStream(self._chain.first_success("LLM", lambda llm: llm.chat(ctx, tools=tools, conn=conn)))
 
     def _generate(self, ctx: ChatContext, tools: Sequence[FunctionTool]) -> AsyncIterator[ChatChunk]:
         raise NotImplementedError  # chat() is overridden

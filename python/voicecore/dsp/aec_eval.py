@@ -267,5 +267,13 @@ def make_echo_case(
             nearend = nearend * math.sqrt(pe / pn) * 10 ** ((ser_db or 0.0) / 20)
     mic = echo + nearend + rng.standard_normal(n) * 10 ** (-70 / 20)
     scale = min(1.0, 0.95 / max(float(np.max(np.abs(mic))), float(np.max(np.abs(far))), 1e-9))
-    return EchoCase(name, far * scale, mic * scale, nearend * scale, echo * scale, fs, change_s,
-                    {"rt60": rt60, "delay_ms": delay_ms, "ser_db": ser_db, "nonlinearity": nonlinearity})
+    return EchoCase(
+        name,
+        far * scale,
+        mic * scale,
+        nearend * scale,
+        echo * scale,
+        fs,
+        change_s,
+        {"rt60": rt60, "delay_ms": delay_ms, "ser_db": ser_db, "nonlinearity": nonlinearity},
+    )

@@ -36,6 +36,7 @@ VadMode = Literal["frame", "silero", "cascade"]
 class _Resampler(Protocol):
     def process(self, samples: NDArray[np.float32]) -> NDArray[np.float32]: ...
 
+
 ANALYSIS_RATE_HZ = 16000
 HOP = 160  # 10 ms at the analysis rate
 SILERO_CHUNK = 512
@@ -369,10 +370,16 @@ class StreamingVad:
         if not 0.0 <= contested_report_level <= 1.0:
             raise ConfigError(f"contested_report_level must be in [0, 1], got {contested_report_level!r}")
         durations = {
-            "hold_ms": hold_ms, "gate_hangover_ms": gate_hangover_ms, "warmup_ms": warmup_ms,
-            "recheck_ms": recheck_ms, "refresh_ms": refresh_ms, "refresh_warmup_ms": refresh_warmup_ms,
-            "drain_warmup_ms": drain_warmup_ms, "fresh_probation_chunks": fresh_probation_chunks,
-            "low_snr_warmup_ms": low_snr_warmup_ms, "contest_restart_ms": contest_restart_ms or 0,
+            "hold_ms": hold_ms,
+            "gate_hangover_ms": gate_hangover_ms,
+            "warmup_ms": warmup_ms,
+            "recheck_ms": recheck_ms,
+            "refresh_ms": refresh_ms,
+            "refresh_warmup_ms": refresh_warmup_ms,
+            "drain_warmup_ms": drain_warmup_ms,
+            "fresh_probation_chunks": fresh_probation_chunks,
+            "low_snr_warmup_ms": low_snr_warmup_ms,
+            "contest_restart_ms": contest_restart_ms or 0,
         }
         negative = {k: v for k, v in durations.items() if v < 0}
         if negative:
