@@ -14,6 +14,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 # imports pipecat, so its heavy dependency tree is not needed.
 "$venv/bin/python" -m pip install -q --no-deps 'pipecat-ai>=1.14,<2'
 "$venv/bin/ruff" check python tests bench conftest.py
+"$venv/bin/ruff" format --check python tests bench conftest.py
 "$venv/bin/mypy" python/voicecore
 # The hand-written stubs of the compiled module against the module itself.
 "$venv/bin/python" -m mypy.stubtest voicecore._core --allowlist scripts/stubtest-allowlist.txt
