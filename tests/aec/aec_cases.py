@@ -55,6 +55,25 @@ def generated(eval_dir: Path, name: str, seed: int, stream: int = 7, **spec: obj
     return make_echo_case(name, np.random.default_rng([seed, stream]), far, near, **spec)  # type: ignore[arg-type]
 
 
+def clipped_double_talk(eval_dir: Path, name: str, seed: int, stream: int) -> EchoCase:
+    """The x05 recipe: hard-clipping loudspeaker, RT60 0.25 s, 70 ms, a talker 5 dB under the echo."""
+    return generated(
+        eval_dir,
+        name,
+        seed,
+        stream=stream,
+        rt60=0.25,
+        delay_ms=(70, 70),
+        ser_db=-5.0,
+        nonlinearity="hard_clip",
+    )
+
+
+def room_and_delay_jump(eval_dir: Path, name: str, seed: int) -> EchoCase:
+    """The x03 recipe: a new room and the bulk delay 60 -> 160 ms at 6 s."""
+    return generated(eval_dir, name, seed, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0)
+
+
 def with_delay_jump(case: EchoCase, at_s: float, jump_ms: int) -> EchoCase:
     """The same room with the bulk delay changing by ``jump_ms`` at ``at_s`` (a playout buffer that
     grew, or shrank if negative): the echo after the jump is the echo before it, moved in time."""

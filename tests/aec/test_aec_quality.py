@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from aec_cases import corpus_case, generated, run, with_delay_jump  # noqa: E402
+from aec_cases import (  # noqa: E402
+    clipped_double_talk,
+    corpus_case,
+    generated,
+    room_and_delay_jump,
+    run,
+    with_delay_jump,
+)
 
 from voicecore.dsp.aec import EchoCanceller  # noqa: E402
 from voicecore.dsp.aec_eval import EchoCase, evaluate_output  # noqa: E402
@@ -182,9 +189,7 @@ def test_recovery_after_room_and_delay_change(eval_dir: Path, seed: int) -> None
     match exists, so the power test takes the proposal; the energy detector is then kept from holding
     adaptation for 500 ms (the proposal runs late, displaced onsets look like talk). Measured 0.65 /
     0.5 / 0.5 s; the previous kernel took 2.2 / 1.5 s on two of them."""
-    case = generated(
-        eval_dir, f"gen_room_jump_{seed}", seed, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0
-    )
+    case = room_and_delay_jump(eval_dir, f"gen_room_jump_{seed}", seed)
     m = evaluate_output(case, run(case))
     assert m["recovery_s"] <= 1.0, m
 
@@ -197,9 +202,7 @@ def test_late_delay_proposal_keeps_relearnt_filter(eval_dir: Path, seed: int, mi
     coefficients with it put the partly learnt path blocks off the echo (the filter failed again for
     seconds). Measured 28.8 / 18.8 / 13.8 dB before, 34.9 / 27.1 / 19.7 dB with that change (recovery
     unchanged; 34.9 / 40.5 / 20.0 dB with the relearning threshold ramp below)."""
-    case = generated(
-        eval_dir, f"gen_room_jump_{seed}", seed, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0
-    )
+    case = room_and_delay_jump(eval_dir, f"gen_room_jump_{seed}", seed)
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= min_erle, m
     assert m["recovery_s"] <= 1.0, m
@@ -212,9 +215,7 @@ def test_energy_detector_relearns_after_room_change(eval_dir: Path, seed: int, m
     from the warm-up's 9 dB to 6 dB over a second (as after call start), so the new room's louder
     bins are not taken for talk that holds adaptation and opens the suppressor. Measured 15.9 / 23.4
     / 24.5 dB before, 19.2 / 28.9 / 38.0 dB now."""
-    case = generated(
-        eval_dir, f"gen_room_jump_{seed}", seed, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0
-    )
+    case = room_and_delay_jump(eval_dir, f"gen_room_jump_{seed}", seed)
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= min_erle, m
     assert m["recovery_s"] <= 1.0, m
@@ -226,9 +227,7 @@ def test_power_test_takes_strong_flat_fit_in_louder_room(eval_dir: Path) -> None
     condition held the change although the proposal fitted 3x better; a proposal that fits that well
     for 36 blocks, with a flat per-bin gain to the mic, after the waveform window, now passes.
     Measured 1.15 s / 26.5 dB before, 0.5 s / 28.4 dB now."""
-    case = generated(
-        eval_dir, "gen_room_jump_3111", 3111, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0
-    )
+    case = room_and_delay_jump(eval_dir, "gen_room_jump_3111", 3111)
     m = evaluate_output(case, run(case))
     assert m["recovery_s"] <= 0.8, m
     assert m["erle_db"] >= 25.0, m
@@ -240,9 +239,7 @@ def test_strong_fit_move_keeps_worse_guard(eval_dir: Path) -> None:
     exposes it once the 500 ms retrain window has run out, and the energy detector took the failure
     for talk (the suppressor passed echo). After a strong-fit move the output-worse-than-mic hold may
     start for 1000 further blocks of far activity. Measured 10.4 dB before, 21.0 dB now."""
-    case = generated(
-        eval_dir, "gen_room_jump_3146", 3146, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0
-    )
+    case = room_and_delay_jump(eval_dir, "gen_room_jump_3146", 3146)
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= 18.0, m
     assert m["recovery_s"] <= 1.0, m
@@ -255,9 +252,7 @@ def test_post_move_failure_at_mic_level_is_not_talk(eval_dir: Path, seed: int) -
     1.5x worse-than-mic rule), and the energy detector took that for talk, so the suppressor passed
     echo. For 1000 far-active blocks after a change of over 4 blocks talk may not start while the
     smoothed error is at the mic or above. Measured 16.6 / 22.9 dB before, 37.4 / 41.1 dB now."""
-    case = generated(
-        eval_dir, f"gen_room_jump_{seed}", seed, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0
-    )
+    case = room_and_delay_jump(eval_dir, f"gen_room_jump_{seed}", seed)
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= 30.0, m
     assert m["recovery_s"] <= 1.0, m
@@ -315,16 +310,7 @@ def test_clipped_loudspeaker_nonlinear_residual(
     of double talk claimed at an echo onset 0.1 s after the talker stops (11.1 s). In clipping rooms
     such single bursts decide the figure either way: over seeds 901-912 (hard clip, half with double
     talk) the median rose from 34.4 to 35.6 dB and the worst room from 15.7 to 21.7 dB."""
-    case = generated(
-        eval_dir,
-        f"gen_clip_dt_{seed}",
-        seed,
-        stream=stream,
-        rt60=0.25,
-        delay_ms=(70, 70),
-        ser_db=-5.0,
-        nonlinearity="hard_clip",
-    )
+    case = clipped_double_talk(eval_dir, f"gen_clip_dt_{seed}", seed, stream)
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= min_erle, m
     assert m["near_loss_db"] <= 3.0, m
@@ -342,16 +328,7 @@ def test_clipped_double_talk_energy_detector_alone_keeps_talker(
     like the hangover's tail instead of as single talk. Near loss measured 1.79 / 2.19 / 3.05 dB
     before, 1.41 / 2.01 / 2.81 dB with it (1.32 / 1.90 / 2.65 dB with the halved over-subtraction in
     established talk); single-talk ERLE 24.3 / 37.3 / 43.7 -> 24.3 / 37.2 / 43.1 dB."""
-    case = generated(
-        eval_dir,
-        f"gen_clip_lone_{seed}",
-        seed,
-        stream=5,
-        rt60=0.25,
-        delay_ms=(70, 70),
-        ser_db=-5.0,
-        nonlinearity="hard_clip",
-    )
+    case = clipped_double_talk(eval_dir, f"gen_clip_lone_{seed}", seed, 5)
     m = evaluate_output(case, run(case))
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
@@ -368,16 +345,7 @@ def test_established_double_talk_gentler_suppression(
     hangover and an episode's first 100 ms keep the double-talk values, so the false starts at echo
     onsets after talk do not leak more. Near loss measured 1.67 / 2.32 / 2.45 dB before, 1.44 / 2.07 /
     2.18 dB now; single-talk ERLE unchanged (41.0 / 37.9 / 26.6 dB)."""
-    case = generated(
-        eval_dir,
-        f"gen_clip_fresh_{seed}",
-        seed,
-        stream=5,
-        rt60=0.25,
-        delay_ms=(70, 70),
-        ser_db=-5.0,
-        nonlinearity="hard_clip",
-    )
+    case = clipped_double_talk(eval_dir, f"gen_clip_fresh_{seed}", seed, 5)
     m = evaluate_output(case, run(case))
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
@@ -562,7 +530,7 @@ def test_new_room_not_taken_for_talk(eval_dir: Path, seed: int, min_erle: float)
     old room and its error is louder than the mic for a few hundred ms; blocks where a soft onset let
     it pass the per-block test used to let the energy detector take the displaced echo for talk,
     hold adaptation and open the suppressor. The smoothed test keeps the detector out meanwhile."""
-    case = generated(eval_dir, "jump", seed, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0)
+    case = room_and_delay_jump(eval_dir, "jump", seed)
     out = run(case)
     _, erle = _after_jump(case, out)
     assert erle >= min_erle, erle
@@ -578,16 +546,7 @@ def test_missed_talker_does_not_pull_filter(eval_dir: Path) -> None:
     step 4.16 / 29.6 dB. Worst near loss 3.65 dB (3.26 before)."""
     seg, erle = [], []
     for seed in range(300, 308):
-        case = generated(
-            eval_dir,
-            "dt_clip",
-            seed,
-            stream=8,
-            rt60=0.25,
-            delay_ms=(70, 70),
-            ser_db=-5.0,
-            nonlinearity="hard_clip",
-        )
+        case = clipped_double_talk(eval_dir, "dt_clip", seed, 8)
         m = evaluate_output(case, run(case))
         assert m["near_loss_db"] <= 4.0, (seed, m)
         seg.append(m["seg_snr_db"])
@@ -643,16 +602,7 @@ def test_clipped_talker_under_echo_kept_between_detections(
     blocks, and each of his blocks suppressed as single talk counts in the near loss. Double talk
     now outlasts the last detection by 160 ms, the last 60 ms already at a stronger over-subtraction,
     so the echo after his last word is still removed."""
-    case = generated(
-        eval_dir,
-        f"gen_clip_dt_{seed}",
-        seed,
-        stream=11,
-        rt60=0.25,
-        delay_ms=(70, 70),
-        ser_db=-5.0,
-        nonlinearity="hard_clip",
-    )
+    case = clipped_double_talk(eval_dir, f"gen_clip_dt_{seed}", seed, 11)
     m = evaluate_output(case, run(case))
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
@@ -666,7 +616,7 @@ def test_waveform_delay_test_needs_scored_blocks(eval_dir: Path, seed: int, min_
     waveform test's history restarts, so a large shift had been scored on a block or two only, and a
     quiet block passed its 10 dB test by chance: the delay moved 30-50 blocks off and the echo left
     the filter span until the power test moved it back. Every shift now needs kConfirmBlocks blocks."""
-    case = generated(eval_dir, "jump", seed, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0)
+    case = room_and_delay_jump(eval_dir, "jump", seed)
     erle = evaluate_output(case, run(case))["erle_db"]
     assert erle >= min_erle, erle
 
@@ -683,16 +633,7 @@ def test_hangover_follows_episode_confirmation(
     more keep the talker with the halved over-subtraction of established talk. Near loss measured
     2.53 / 3.95 / 3.03 dB before, 2.28 / 3.72 / 2.81 dB now; single-talk ERLE 44.1 / 28.6 / 43.5 ->
     44.1 / 31.0 / 43.5 dB (seeds 3300-3339: near loss lower in 39 of 40 rooms)."""
-    case = generated(
-        eval_dir,
-        f"gen_clip_episode_{seed}",
-        seed,
-        stream=5,
-        rt60=0.25,
-        delay_ms=(70, 70),
-        ser_db=-5.0,
-        nonlinearity="hard_clip",
-    )
+    case = clipped_double_talk(eval_dir, f"gen_clip_episode_{seed}", seed, 5)
     m = evaluate_output(case, run(case))
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
@@ -707,16 +648,7 @@ def test_late_false_start_hangover_suppressed(
     echo, not a talker: its hangover is suppressed like the tail. Single-talk ERLE measured 24.9 /
     26.0 dB before (one such episode's 160 ms hangover held most of the single-talk output), 30.4 /
     32.1 dB now; near loss 1.59 / 2.34 -> 1.46 / 2.22 dB."""
-    case = generated(
-        eval_dir,
-        f"gen_clip_late_{seed}",
-        seed,
-        stream=5,
-        rt60=0.25,
-        delay_ms=(70, 70),
-        ser_db=-5.0,
-        nonlinearity="hard_clip",
-    )
+    case = clipped_double_talk(eval_dir, f"gen_clip_late_{seed}", seed, 5)
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= min_erle, m
     assert m["near_loss_db"] <= max_loss, m
