@@ -98,6 +98,11 @@ class SpeechEnded:
 SpeechEvent = SpeechStarted | SpeechEnded
 
 
+def _whole_chunks(ms: int) -> int:
+    """A replay of ``ms`` at the analysis rate, in whole Silero chunks (at least one)."""
+    return max(SILERO_CHUNK, ms * ANALYSIS_RATE_HZ // 1000 // SILERO_CHUNK * SILERO_CHUNK)
+
+
 class StreamingVad:
     """Per-10 ms speech probability at 16 kHz for the three modes (the engine of SpeechDetector).
 
@@ -276,35 +281,7 @@ class StreamingVad:
     did no better (the last three worse: each extra chunk from a stale state is another chance to
     misjudge).
 
-    Also tried and not kept (phase-averaged scenes below -0.02, at phase 0 in brackets; before contest
-    restarts and the 0.85 contest level): scoring each resume's replay a second time from a zero
-    state and keeping that state when its probabilities were closer to FrameVad's (mean absolute
-    difference over the replay chunks): on every resume dev 10 (13), fresh 8 (8), 38.5 % of Silero's
-    chunks on the dev half-silence scenes (27.8 % without); on low-SNR drains only dev 4 (6), fresh
-    5 (4), 33.6 %; with the zero state needing to be closer by 0.3 per chunk, dev 1 (1), fresh 2 (2),
-    33.8 % (without: 0 (0), 2 (3), 27.8 %). FrameVad's agreement does not tell the better state at
-    0 dB, and the second run costs as much as a longer replay. Contests at 0.9 reporting the larger
-    of the two everywhere (dev 1 (1), fresh 1 (2)); restarts also on contests opened at 0.85 or 0.90
-    (dev 1 (1) both, fresh 2 (3) / 1 (3), 29.5 / 29.1 %).
-
-    Tried for babble's Silero share and not kept (dev half-silence share 28.5 %, babble 40.2 %, before
-    ``hold_level``; phase-averaged scenes below -0.02, at phase 0 in brackets): stopping a drain once
-    FrameVad has been sure of silence for 100 / 300 ms and resuming from a zero state where it is
-    needed again: dev 6 (6) / 1 (3), 27.7 / 28.3 % (20 dB half-silence babble down to -0.044; 0 dB white
-    and dishes, where FrameVad dips inside the speech, -0.02 to -0.04); only above 15 dB talker SNR or
-    resuming with the state kept, 28.4 % (babble 39.6-39.8 %) for the same or more losses. Holds of 500 /
-    600 / 800 / 1000 ms: dev 0 / 0 / 2 / 3 below at 27.1 / 26.1 / 25.5 / 25.3 % (babble 37.4 / 34.9 /
-    33.0 / 32.2 %), but 600 ms put 3 of the 48 scenes of seeds 21000-23000 below (mean +0.0136 ->
-    +0.0090) and 500 ms one, and the shared 0 dB dishes mix at -0.054 at phase 0; 600 ms on top of
-    ``hold_level`` still left dev 1 (1) and 21000-23000 1 below. Longer holds above 15 dB talker SNR
-    only (600 / 800 ms) saved 0.3 points. A one-chunk check of a held verdict every 200 / 300 ms at low
-    SNR (instead of a 192 ms replay when the hold expires): dev 7 (7) / 2 (1), 27.4 / 26.3 %. A 64 ms
-    instead of 192 ms low-SNR drain replay when FrameVad's ~300 ms level is within 0.1 of its level at
-    the speech verdict: dev 0 (1), 26.7 % (babble 35.8 %), but fresh 1 (3) and seeds 21000-23000 1 (1),
-    -0.032; only after verdicts of 0.9 / 0.97 or within 0.05, 0 dB dishes of 22000 still at -0.026 to
-    -0.033 (-0.012 without; dev 0 (0) at 27.0 %, babble 36.3 %, for 0.9). Restarting Silero also when
-    it scores 0.15-0.3 / 0.4 / 0.5 (not only a rejection) while FrameVad is sure of speech, at most
-    once a second: dev 0 (1) / 1 (3) / 2 (3), fresh 1 (2) at 0.3.
+    Variants tried and not kept, with their figures: ``docs/vad_cascade_experiments.md``.
 
     Not thread-safe; one per stream. ``inference_s`` accumulates the CPU time (``time.process_time``) of
     both models and of this class's own per-hop work.
@@ -405,23 +382,18 @@ class StreamingVad:
             cfg.recheck_samples = recheck_ms * ANALYSIS_RATE_HZ // 1000
             cfg.refresh_samples = refresh_ms * ANALYSIS_RATE_HZ // 1000
             cfg.hangover_samples = gate_hangover_ms * ANALYSIS_RATE_HZ // 1000
-            warmup = (warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
-            cfg.warmup_samples = max(SILERO_CHUNK, warmup)
-            refresh_warmup = (refresh_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
-            cfg.refresh_replay_samples = max(SILERO_CHUNK, refresh_warmup)
+            cfg.warmup_samples = _whole_chunks(warmup_ms)
+            cfg.refresh_replay_samples = _whole_chunks(refresh_warmup_ms)
             cfg.fresh_drain = fresh_drain
             cfg.fresh_peak = fresh_peak
             cfg.fresh_level = fresh_level
             cfg.fresh_probation_chunks = fresh_probation_chunks
-            drain_warmup = (drain_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
-            cfg.drain_warmup_samples = max(SILERO_CHUNK, drain_warmup)
+            cfg.drain_warmup_samples = _whole_chunks(drain_warmup_ms)
             cfg.contested_level = contested_level or 0.0
             cfg.contested_report_level = contested_report_level
-            restart = (contest_restart_ms or 0) * ANALYSIS_RATE_HZ // 1000 // SILERO_CHUNK * SILERO_CHUNK
-            cfg.contest_restart_samples = max(SILERO_CHUNK, restart) if contest_restart_ms else 0
+            cfg.contest_restart_samples = _whole_chunks(contest_restart_ms) if contest_restart_ms else 0
             cfg.low_snr_db = -100.0 if low_snr_db is None else low_snr_db
-            low_warmup = (low_snr_warmup_ms * ANALYSIS_RATE_HZ // 1000) // SILERO_CHUNK * SILERO_CHUNK
-            cfg.low_snr_warmup_samples = max(SILERO_CHUNK, low_warmup)
+            cfg.low_snr_warmup_samples = _whole_chunks(low_snr_warmup_ms)
             # The per-hop gate is C++ (a hop that needs no Silero costs no Python work); it calls
             # back for each Silero chunk, which scores the gate's window buffer in place.
             self._gate = _core.CascadeGate(cfg)
