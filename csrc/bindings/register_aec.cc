@@ -30,8 +30,8 @@ using aec::EchoCanceller;
 // The canceller with the mutex that serialises every call that touches its
 // state (see the file comment).
 struct SharedEchoCanceller {
-  SharedEchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms)
-      : ec(sample_rate_hz, frame_ms, max_delay_ms, tail_ms) {}
+  SharedEchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms, bool clip_model)
+      : ec(sample_rate_hz, frame_ms, max_delay_ms, tail_ms, clip_model) {}
   EchoCanceller ec;
   std::mutex mu;
 };
@@ -127,6 +127,8 @@ py::dict Stats(SharedEchoCanceller& self) {
   d["far_underrun_samples"] = s.far_underrun_samples;
   d["far_dropped_samples"] = s.far_dropped_samples;
   d["blocks"] = s.blocks;
+  d["clip_level"] = s.clip_level;
+  d["clip_correlation"] = s.clip_correlation;
   return d;
 }
 
@@ -135,8 +137,8 @@ py::dict Stats(SharedEchoCanceller& self) {
 void RegisterAec(py::module_& m) {
   // The configuration getters read constants set by the constructor: no lock.
   py::class_<SharedEchoCanceller>(m, "EchoCanceller")
-      .def(py::init<int, int, int, int>(), py::arg("sample_rate_hz"), py::arg("frame_ms"),
-           py::arg("max_delay_ms"), py::arg("tail_ms"))
+      .def(py::init<int, int, int, int, bool>(), py::arg("sample_rate_hz"), py::arg("frame_ms"),
+           py::arg("max_delay_ms"), py::arg("tail_ms"), py::arg("clip_model") = false)
       .def("push_far", &PushFar, py::arg("frame"))
       .def("process_near", &ProcessNear, py::arg("frame"))
       .def("reset",

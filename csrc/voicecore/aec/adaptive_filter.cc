@@ -124,6 +124,14 @@ void AdaptiveFilter::CopyFrom(const AdaptiveFilter& other) {
   RefreshPower();
 }
 
+void AdaptiveFilter::Scale(float factor) {
+  for (std::size_t i = 0; i < re_.size(); ++i) {
+    re_[i] *= factor;
+    im_[i] *= factor;
+  }
+  RefreshPower();
+}
+
 void AdaptiveFilter::RefreshPower() {
   for (std::size_t i = 0; i < re_.size(); ++i) power_[i] = re_[i] * re_[i] + im_[i] * im_[i];
 }

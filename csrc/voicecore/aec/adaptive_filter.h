@@ -68,6 +68,8 @@ class AdaptiveFilter {
   void Shift(int blocks);
 
   void CopyFrom(const AdaptiveFilter& other);
+  // Multiplies every coefficient by `factor` (the reference was rescaled).
+  void Scale(float factor);
   void Reset();
 
   // Energy of each partition's coefficients (num_partitions values), used to

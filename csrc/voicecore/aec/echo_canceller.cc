@@ -75,6 +75,7 @@ constexpr float kErlForget = 0.995f;
 // regression too, and by its last blocks the filters often cancel 6 dB
 // already (s67_x05: 22.5 -> 38.2 dB, the whole leak in false talk at 1.2 s).
 constexpr float kExplainedRatio = 0.25f;
+constexpr float kExplainedRatioClipped = 0.1f;
 constexpr float kTalkStepScale = 0.1f;
 // Soft double-talk step control: within a second of the energy detector's
 // last talk, the background's step is scaled by the suppressor's share of
@@ -261,6 +262,8 @@ constexpr float kMoveGuardRatio = 1.0f;
 constexpr int kMoveGuardMinBlocks = kPowerHedgeBlocks + 1;
 constexpr float kConvergedDb = 10.0f;
 constexpr int kConvergedHoldBlocks = 250;
+// The foreground must remove 3 dB before its error is scored for clipping.
+constexpr float kClipScoreRatio = 0.5f;
 
 int CheckRate(int sample_rate_hz) {
   if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
@@ -319,7 +322,8 @@ float EnergyBy8(const float* x, std::size_t n) {
 }
 }  // namespace
 
-EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms)
+EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms,
+                             bool clip_model)
     : sample_rate_hz_(CheckRate(sample_rate_hz)),
       frame_size_(FrameSize(sample_rate_hz, frame_ms)),
       block_size_(static_cast<std::size_t>(sample_rate_hz / kBlocksPerSecond)),
@@ -335,6 +339,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       foreground_(block_size_, num_partitions_),
       background_(block_size_, num_partitions_),
       suppressor_(block_size_, 0x5eed1234u),
+      clipper_(block_size_, max_delay_blocks_ + num_partitions_ + 2, clip_model),
       far_fifo_(static_cast<std::size_t>(max_delay_ms) * static_cast<std::size_t>(sample_rate_hz) / 1000 +
                     2 * frame_size_ + block_size_,
                 0.0f),
@@ -400,6 +405,7 @@ void EchoCanceller::Reset() {
   foreground_.Reset();
   background_.Reset();
   suppressor_.Reset();
+  clipper_.Reset();
   far_read_ = 0;
   far_count_ = 0;
   near_fill_ = 0;
@@ -814,6 +820,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     std::fill(far_block_.begin() + static_cast<std::ptrdiff_t>(take), far_block_.end(), 0.0f);
     stats_.far_underrun_samples += b - take;
   }
+  if (clipper_.calibrating()) clipper_.PushFar(fft_, far_block_.data());
+  clipper_.Apply(far_block_.data());
   std::copy(far_prev_.begin(), far_prev_.end(), time_.begin());
   std::copy(far_block_.begin(), far_block_.end(), time_.begin() + static_cast<std::ptrdiff_t>(b));
   fft_.ForwardOrZero(time_.data(), spec_.data());
@@ -1018,7 +1026,11 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // blocks off (the envelope proposal runs late): the displaced onsets are
     // not taken for double talk while the filter re-converges.
     if (retrain_blocks_ > 0) --retrain_blocks_;
-    const bool explained = std::min(fg_energy, bg_energy) < kExplainedRatio * near_energy;
+    // Once the clipping is modelled its harmonics no longer reach the error,
+    // and a talker 5 dB under a well-cancelled echo leaves the error only
+    // 6 dB under the mic: the test then needs 10 dB.
+    const float explained_ratio = clipper_.active() ? kExplainedRatioClipped : kExplainedRatio;
+    const bool explained = std::min(fg_energy, bg_energy) < explained_ratio * near_energy;
     // See kWorseForget.
     worse_fg_ += (1.0f - kWorseForget) * (fg_energy - worse_fg_);
     worse_mic_ += (1.0f - kWorseForget) * (near_energy - worse_mic_);
@@ -1056,6 +1068,14 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // background on its false alarms (a clipping loudspeaker) delayed
     // convergence by more than a talker's first second could cost it.
     hold_adapt_ = energy_talk_ && !early;
+    // See ReferenceClipper: scored on far-end single talk once the filter
+    // removes something, so its error holds the distortion rather than a
+    // talker or an unconverged echo.
+    if (clipper_.calibrating() && !energy_talk_ && !lost && !early && worse_hold_ == 0 &&
+        retrain_blocks_ == 0 && erl_blocks_ >= kErlWarmupBlocks &&
+        fg_energy < kClipScoreRatio * near_energy) {
+      clipper_.Score(foreground_, offset_, fft_, error_fg_.data(), echo_fg_.data());
+    }
     ConfirmDelay(near, near_energy, fg_energy);
     {
       const float rate = (1.0f - kErlForget) * (hold_adapt_ && !lost ? 0.1f : 1.0f);
@@ -1143,6 +1163,15 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     erle_mic_ = kStatsForget * erle_mic_ + (1.0f - kStatsForget) * near_energy;
     erle_out_ = kStatsForget * erle_out_ + (1.0f - kStatsForget) * out_energy;
     erle_lin_ = kStatsForget * erle_lin_ + (1.0f - kStatsForget) * fg_energy;
+  }
+  const bool adopt = clipper_.Decide();
+  stats_.clip_correlation = clipper_.best_correlation();
+  if (adopt) {
+    const float factor = clipper_.AdoptInto(far_spectra_);
+    foreground_.Scale(factor);
+    background_.Scale(factor);
+    clipper_.Apply(far_prev_.data());
+    stats_.clip_level = clipper_.level();
   }
   ++stats_.blocks;
   if (since_change_ < kKeepLagsUntilBlocks) ++since_change_;

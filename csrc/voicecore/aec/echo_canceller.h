@@ -70,6 +70,7 @@
 #include "voicecore/aec/aec_kernels.h"
 #include "voicecore/aec/delay_estimator.h"
 #include "voicecore/aec/far_spectrum_buffer.h"
+#include "voicecore/aec/reference_clipper.h"
 #include "voicecore/aec/residual_suppressor.h"
 #include "voicecore/common/real_fft.h"
 
@@ -86,6 +87,11 @@ struct EchoCancellerStats {
   std::uint64_t far_underrun_samples = 0;  // far samples the near side found missing
   std::uint64_t far_dropped_samples = 0;   // far samples dropped because the FIFO was full
   std::uint64_t blocks = 0;
+  // Loudspeaker clip level found in the reference (see ReferenceClipper); 0
+  // while none is adopted.
+  float clip_level = 0.0f;
+  // The best candidate level's correlation with the filter's error (0-1).
+  float clip_correlation = 0.0f;
 };
 
 class EchoCanceller {
@@ -93,7 +99,9 @@ class EchoCanceller {
   // Throws ConfigError for unsupported parameters: sample_rate_hz in {8000,
   // 16000}; frame_ms in 1..40 with a whole number of samples; max_delay_ms in
   // 0..2000; tail_ms in 16..1000.
-  EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms);
+  // clip_model: look for a clipping loudspeaker and model it (ReferenceClipper).
+  EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms,
+                bool clip_model = false);
   EchoCanceller(const EchoCanceller&) = delete;
   EchoCanceller& operator=(const EchoCanceller&) = delete;
 
@@ -138,6 +146,7 @@ class EchoCanceller {
   AdaptiveFilter foreground_;
   AdaptiveFilter background_;
   ResidualSuppressor suppressor_;
+  ReferenceClipper clipper_;
 
   // Far FIFO (ring).
   std::vector<float> far_fifo_;

@@ -68,6 +68,18 @@ float FarSpectrumBuffer::SpanEnergy(std::size_t offset, std::size_t partitions) 
   return e;
 }
 
+void FarSpectrumBuffer::AssignScaled(const FarSpectrumBuffer& other, float s) {
+  const float s2 = s * s;
+  for (std::size_t i = 0; i < re_.size(); ++i) {
+    re_[i] = s * other.re_[i];
+    im_[i] = s * other.im_[i];
+    power_[i] = s2 * other.power_[i];
+  }
+  for (std::size_t i = 0; i < energy_.size(); ++i) energy_[i] = s2 * other.energy_[i];
+  silent_ = other.silent_;
+  newest_ = other.newest_;
+}
+
 void FarSpectrumBuffer::Reset() {
   std::fill(re_.begin(), re_.end(), 0.0f);
   std::fill(im_.begin(), im_.end(), 0.0f);

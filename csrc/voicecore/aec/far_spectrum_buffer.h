@@ -22,6 +22,9 @@ class FarSpectrumBuffer {
   // Appends the newest block's spectrum (split layout, num_bins values each).
   void Push(const float* re, const float* im);
   void Reset();
+  // Becomes a copy of `other` (same bins and depth) with every spectrum
+  // scaled by `s` (powers by s^2).
+  void AssignScaled(const FarSpectrumBuffer& other, float s);
 
   // Spectrum of the block `blocks_ago` blocks before the newest (0 = newest,
   // at most depth() - 1).

@@ -1,0 +1,176 @@
+#include "voicecore/aec/reference_clipper.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "voicecore/aec/aec_common.h"
+
+namespace voicecore::aec {
+namespace {
+
+// Candidate levels: -30 dBFS up to -10 dBFS in 4 dB steps. Below -30 dBFS a
+// loudspeaker would clip ordinary speech into a square wave; above -10 dBFS
+// only the rare peaks of speech mastered near full scale clip, and a clip
+// that rare costs the linear filter little.
+constexpr int kLevels = 6;
+constexpr float kLowestLevel = 0.0316f;
+constexpr float kLevelStepDb = 4.0f;
+// Scored blocks (far-end single talk, about 4 ms each) before a decision,
+// and after which calibration gives up: 1 s and 10 s.
+constexpr int kMinScored = 125;
+constexpr int kMaxScored = 2500;
+// Correlation of the filtered distortion with the foreground error that
+// counts as a clipping loudspeaker. Without clipping it stays near 0 (the
+// error is noise and misadjustment); with the corpus's clipping it is 0.5-0.8.
+constexpr float kAdoptCorrelation = 0.3f;
+// A candidate whose distortion carries less than this share of the error's
+// energy does not clip the signal at all (its level is above the peaks).
+constexpr double kMinDistortion = 1e-4;
+
+}  // namespace
+
+ReferenceClipper::ReferenceClipper(std::size_t block_size, std::size_t depth, bool enabled)
+    : block_size_(block_size),
+      num_bins_(block_size + 1),
+      enabled_(enabled),
+      prev_(block_size, 0.0f),
+      time_(2 * block_size, 0.0f),
+      spec_(block_size + 1),
+      re_(PaddedBins(block_size + 1), 0.0f),
+      im_(PaddedBins(block_size + 1), 0.0f),
+      filtered_(block_size, 0.0f) {
+  for (int k = 0; enabled && k < kLevels; ++k) {
+    candidates_.emplace_back(num_bins_, depth);
+    candidates_.back().level =
+        kLowestLevel * std::pow(10.0f, kLevelStepDb * static_cast<float>(k) / 20.0f);
+  }
+  Reset();
+}
+
+void ReferenceClipper::Reset() {
+  for (Candidate& c : candidates_) {
+    c.history.Reset();
+    c.xz = c.zz = c.er = c.rr = 0.0;
+  }
+  std::fill(prev_.begin(), prev_.end(), 0.0f);
+  xx_ = 0.0;
+  ee_ = 0.0;
+  scored_ = 0;
+  total_scored_ = 0;
+  calibrating_ = enabled_;
+  level_ = 0.0f;
+  scale_ = 1.0f;
+  alpha_ = 1.0f;
+  adopted_ = -1;
+  first_pass_ = -1;
+  best_corr_ = 0.0f;
+}
+
+void ReferenceClipper::Apply(float* block) const {
+  if (level_ <= 0.0f) return;
+  for (std::size_t i = 0; i < block_size_; ++i) {
+    block[i] = scale_ * std::clamp(block[i], -level_, level_);
+  }
+}
+
+void ReferenceClipper::PushFar(RealFft& fft, const float* block) {
+  const std::size_t b = block_size_;
+  for (std::size_t i = 0; i < b; ++i) xx_ += static_cast<double>(block[i]) * block[i];
+  for (Candidate& c : candidates_) {
+    const float l = c.level;
+    double xz = 0.0;
+    double zz = 0.0;
+    for (std::size_t i = 0; i < b; ++i) {
+      time_[i] = std::clamp(prev_[i], -l, l);
+      const float z = std::clamp(block[i], -l, l);
+      time_[b + i] = z;
+      xz += static_cast<double>(block[i]) * z;
+      zz += static_cast<double>(z) * z;
+    }
+    c.xz += xz;
+    c.zz += zz;
+    fft.ForwardOrZero(time_.data(), spec_.data());
+    for (std::size_t k = 0; k < num_bins_; ++k) {
+      re_[k] = spec_[k].real();
+      im_[k] = spec_[k].imag();
+    }
+    c.history.Push(re_.data(), im_.data());
+  }
+  std::copy(block, block + b, prev_.begin());
+}
+
+void ReferenceClipper::Score(AdaptiveFilter& foreground, std::size_t offset, RealFft& fft,
+                             const float* error, const float* echo) {
+  const std::size_t b = block_size_;
+  double ee = 0.0;
+  for (std::size_t i = 0; i < b; ++i) ee += static_cast<double>(error[i]) * error[i];
+  ee_ += ee;
+  for (Candidate& c : candidates_) {
+    foreground.Filter(c.history, offset, re_.data(), im_.data());
+    for (std::size_t k = 0; k < num_bins_; ++k) spec_[k] = {re_[k], im_[k]};
+    fft.Inverse(spec_.data(), time_.data());
+    // The distortion's echo: the filtered clipped signal less the part the
+    // filter already predicts from x.
+    const float a = xx_ > 0.0 ? static_cast<float>(c.xz / xx_) : 1.0f;
+    double er = 0.0;
+    double rr = 0.0;
+    for (std::size_t i = 0; i < b; ++i) {
+      const float r = time_[b + i] - a * echo[i];
+      er += static_cast<double>(error[i]) * r;
+      rr += static_cast<double>(r) * r;
+    }
+    c.er += er;
+    c.rr += rr;
+  }
+  ++scored_;
+  ++total_scored_;
+}
+
+bool ReferenceClipper::Decide() {
+  if (!calibrating_ || scored_ < kMinScored) return false;
+  int best = -1;
+  float best_corr = 0.0f;
+  for (int k = 0; k < kLevels; ++k) {
+    const Candidate& c = candidates_[static_cast<std::size_t>(k)];
+    if (c.rr <= kMinDistortion * ee_) continue;
+    const float corr = static_cast<float>(c.er / std::sqrt(c.rr * ee_));
+    if (corr > best_corr) {
+      best_corr = corr;
+      best = k;
+    }
+  }
+  best_corr_ = best_corr;
+  const bool pass = best >= 0 && best_corr >= kAdoptCorrelation;
+  // A filter still learning leaves a linear residual that can correlate with
+  // a candidate by chance (up to 0.47 on a room that does not clip, in its
+  // first seconds). So the test is made twice, on fresh sums, and the level
+  // must pass both times (the same or a neighbouring candidate).
+  if (pass && (first_pass_ < 0 || std::abs(first_pass_ - best) > 1)) {
+    first_pass_ = best;
+    for (Candidate& c : candidates_) c.er = c.rr = 0.0;
+    ee_ = 0.0;
+    scored_ = 0;
+    return false;
+  }
+  if (!pass && scored_ >= kMinScored) {
+    first_pass_ = -1;
+  }
+  if (pass) {
+    const Candidate& c = candidates_[static_cast<std::size_t>(best)];
+    adopted_ = best;
+    level_ = c.level;
+    scale_ = c.zz > 0.0 ? static_cast<float>(std::sqrt(xx_ / c.zz)) : 1.0f;
+    alpha_ = xx_ > 0.0 ? static_cast<float>(c.xz / xx_) : 1.0f;
+    calibrating_ = false;
+    return true;
+  }
+  if (total_scored_ >= kMaxScored) calibrating_ = false;
+  return false;
+}
+
+float ReferenceClipper::AdoptInto(FarSpectrumBuffer& far) const {
+  far.AssignScaled(candidates_[static_cast<std::size_t>(adopted_)].history, scale_);
+  return 1.0f / (alpha_ * scale_);
+}
+
+}  // namespace voicecore::aec

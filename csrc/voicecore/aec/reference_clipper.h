@@ -1,0 +1,106 @@
+// Hammerstein front end for a clipping loudspeaker or amplifier.
+//
+// A loudspeaker driven into clipping plays clip(x, c) where the agent sent x.
+// The echo is then linear in clip(x, c), not in x: the best linear filter from
+// x leaves the clipped-off distortion in the error (about -8 dB of the echo at
+// the corpus's 2x drive), which the suppressor can only remove by also
+// removing a talker. Given the clipped reference instead, the same filter
+// cancels 15-25 dB more (measured with the true level on 100 generated rooms).
+//
+// The level is found while the call runs. For each candidate level c_k (a
+// log grid of absolute levels: an amplifier clips at a fixed digital level
+// for a given volume) the clipped far signal gets its own spectrum history,
+// and the foreground filter, learnt on x, is applied to it. The part of
+// clip(x, c_k) that x does not explain (its projection on x removed),
+// u_k = clip(x, c_k) - a_k x, passed through the filter, is what the
+// foreground error should contain if the loudspeaker clips at c_k. The
+// candidate whose filtered distortion correlates best with the foreground
+// error over blocks of far-end single talk wins, if that correlation is
+// clearly above chance; a loudspeaker that does not clip leaves an error
+// uncorrelated with every candidate (noise, misadjustment).
+//
+// Once a level is adopted the canceller feeds s * clip(x, c) everywhere x
+// went, with s chosen so that the far power is unchanged (the echo-return
+// gains and detectors learnt on x stay valid), and scales its filters by
+// 1 / (a s) so the echo estimate is continuous. Calibration then stops, and
+// so does its cost (one FFT and one filter pass per candidate per block).
+//
+// Thread contract: not thread-safe; owned by one EchoCanceller.
+#pragma once
+
+#include <complex>
+#include <deque>
+#include <cstddef>
+#include <vector>
+
+#include "voicecore/aec/adaptive_filter.h"
+#include "voicecore/aec/far_spectrum_buffer.h"
+#include "voicecore/common/real_fft.h"
+
+namespace voicecore::aec {
+
+class ReferenceClipper {
+ public:
+  // A disabled clipper never calibrates and allocates no histories.
+  ReferenceClipper(std::size_t block_size, std::size_t depth, bool enabled);
+  ReferenceClipper(const ReferenceClipper&) = delete;
+  ReferenceClipper& operator=(const ReferenceClipper&) = delete;
+
+  void Reset();
+  bool calibrating() const { return calibrating_; }
+  bool active() const { return level_ > 0.0f; }
+  // Adopted clip level (0 while none) and the power-preserving scale.
+  float level() const { return level_; }
+  float scale() const { return scale_; }
+  // Best candidate's correlation so far (diagnostics).
+  float best_correlation() const { return best_corr_; }
+
+  // s * clip(x, c) in place, once a level is adopted.
+  void Apply(float* block) const;
+  // While calibrating: the raw far block (block_size samples), once per block.
+  void PushFar(RealFft& fft, const float* block);
+  // While calibrating: scores the candidates on this block. `error` and
+  // `echo` are the foreground's time-domain error and echo estimate.
+  void Score(AdaptiveFilter& foreground, std::size_t offset, RealFft& fft, const float* error,
+             const float* echo);
+  // After enough scored blocks, decides. Returns true when a level was just
+  // adopted: the caller then calls AdoptInto.
+  bool Decide();
+  // Rebuilds `far` from the adopted candidate's history (scaled by s) and
+  // returns the factor 1 / (a s) for the filters.
+  float AdoptInto(FarSpectrumBuffer& far) const;
+
+ private:
+  struct Candidate {
+    explicit Candidate(std::size_t bins, std::size_t depth) : history(bins, depth) {}
+    float level = 0.0f;
+    FarSpectrumBuffer history;
+    double xz = 0.0;  // sum of x * clip(x, c) over far samples
+    double zz = 0.0;  // sum of clip(x, c)^2
+    double er = 0.0;  // sums over scored blocks: error x filtered distortion
+    double rr = 0.0;
+  };
+  const std::size_t block_size_;
+  const std::size_t num_bins_;
+  const bool enabled_;
+  std::deque<Candidate> candidates_;  // deque: a spectrum history cannot move
+  std::vector<float> prev_;   // previous raw far block
+  std::vector<float> time_;   // 2 blocks
+  std::vector<std::complex<float>> spec_;
+  std::vector<float> re_;
+  std::vector<float> im_;
+  std::vector<float> filtered_;
+  double xx_ = 0.0;  // sum of x^2 over far samples
+  double ee_ = 0.0;  // sum of error^2 over scored blocks
+  int scored_ = 0;        // blocks in the current test
+  int total_scored_ = 0;
+  bool calibrating_ = true;
+  float level_ = 0.0f;
+  float scale_ = 1.0f;
+  float alpha_ = 1.0f;
+  int adopted_ = -1;
+  int first_pass_ = -1;  // candidate that passed the first test
+  float best_corr_ = 0.0f;
+};
+
+}  // namespace voicecore::aec
