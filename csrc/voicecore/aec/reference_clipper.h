@@ -10,9 +10,9 @@
 //
 // Status: opt-in (EchoCanceller clip_model), because the level found while
 // the call runs arrives after 2-11 s, two of about 1800 unclipped generated
-// rooms adopt a level by mistake (s1709_x03 15.3 -> 8.1 dB, s2601_x01 46.2 ->
-// 38.1 dB), and a talker under a well-cancelled clipped echo is still lost
-// more often (double-talk rooms over 3 dB of near-end loss: 36 -> 55 of 894).
+// rooms adopt a level by mistake (s1709_x03 15.3 -> 7.8 dB, s2601_x01 46.2 ->
+// 38.2 dB), and a talker under a well-cancelled clipped echo is still lost
+// more often (double-talk rooms over 3 dB of near-end loss: 36 -> 58 of 894).
 //
 // The level is found while the call runs. For each candidate level c_k (a
 // log grid of absolute levels: an amplifier clips at a fixed digital level
