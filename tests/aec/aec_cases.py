@@ -100,7 +100,11 @@ def with_delay_jump(case: EchoCase, at_s: float, jump_ms: int) -> EchoCase:
 
 
 def run(case: EchoCase, **kw: int) -> np.ndarray:
-    ec = EchoCanceller(**kw)
+    return run_canceller(EchoCanceller(**kw), case)
+
+
+def run_canceller(ec: EchoCanceller, case: EchoCase) -> np.ndarray:
+    """The case through ``ec`` in 10 ms frames (the caller keeps ``ec`` to read its stats)."""
     far, mic = case.far.astype(np.float32), case.mic.astype(np.float32)
     n = len(mic) // FRAME * FRAME
     out = np.zeros(len(mic), np.float32)

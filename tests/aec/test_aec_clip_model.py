@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from aec_cases import FRAME, generated, run  # noqa: E402
+from aec_cases import generated, run, run_canceller  # noqa: E402
 
 from voicecore.dsp.aec import EchoCanceller  # noqa: E402
 from voicecore.dsp.aec_eval import EchoCase, evaluate_output  # noqa: E402
@@ -20,13 +20,7 @@ from voicecore.dsp.aec_eval import EchoCase, evaluate_output  # noqa: E402
 
 def _final_stats(case: EchoCase, clip_model: bool) -> tuple[np.ndarray, float]:
     ec = EchoCanceller(16000, 10, 500, 250, clip_model=clip_model)
-    far, mic = case.far.astype(np.float32), case.mic.astype(np.float32)
-    n = len(mic) // FRAME * FRAME
-    out = np.zeros(len(mic), np.float32)
-    for i in range(0, n, FRAME):
-        ec.push_far(far[i : i + FRAME])
-        out[i : i + FRAME] = ec.process_near(mic[i : i + FRAME])
-    return out.astype(np.float64), ec.stats["clip_level"]
+    return run_canceller(ec, case), ec.stats["clip_level"]
 
 
 def _clipped_room(eval_dir: Path, seed: int) -> EchoCase:
