@@ -915,8 +915,14 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     --converged_hold_;
   }
   // See kWorseRatio.
-  const bool lost = far_active && converged_hold_ > 0 && fg_energy > kWorseRatio * near_energy &&
-                    delay_estimator_.delay_blocks() >= 0 && erl_blocks_ >= kErlWarmupBlocks;
+  // Not once a clip level is modelled: in a clipped room the filter reaches
+  // only 10-15 dB, so an error above the mic there is a talker under the echo
+  // disturbing it far more often than a moved echo, and treating it like call
+  // start (the fallback, no double talk) removed that talker (36 -> 58
+  // double-talk rooms over 3 dB on 15 generated sets; 38 without this test).
+  const bool lost = far_active && !clipper_.active() && converged_hold_ > 0 &&
+                    fg_energy > kWorseRatio * near_energy && delay_estimator_.delay_blocks() >= 0 &&
+                    erl_blocks_ >= kErlWarmupBlocks;
 
   if (far_active) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
