@@ -138,7 +138,7 @@ void RegisterAec(py::module_& m) {
   // The configuration getters read constants set by the constructor: no lock.
   py::class_<SharedEchoCanceller>(m, "EchoCanceller")
       .def(py::init<int, int, int, int, bool>(), py::arg("sample_rate_hz"), py::arg("frame_ms"),
-           py::arg("max_delay_ms"), py::arg("tail_ms"), py::arg("clip_model") = false)
+           py::arg("max_delay_ms"), py::arg("tail_ms"), py::arg("clip_model") = true)
       .def("push_far", &PushFar, py::arg("frame"))
       .def("process_near", &ProcessNear, py::arg("frame"))
       .def("reset",

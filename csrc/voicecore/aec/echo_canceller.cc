@@ -74,8 +74,12 @@ constexpr float kErlForget = 0.995f;
 // The warm-up detector is gated the same way: a clipping loudspeaker fools its
 // regression too, and by its last blocks the filters often cancel 6 dB
 // already (s67_x05: 22.5 -> 38.2 dB, the whole leak in false talk at 1.2 s).
+// Once a clip level is modelled (ReferenceClipper) the rule is off: the
+// harmonics it guarded against no longer reach the error, and a talker 5 dB
+// under a well-cancelled echo leaves the error only 6 dB under the mic, so
+// the rule removed him. On 15 generated sets with the clip model, double-talk
+// rooms over 3 dB: 39 with the rule at 10 dB, 34 without it.
 constexpr float kExplainedRatio = 0.25f;
-constexpr float kExplainedRatioClipped = 0.1f;
 constexpr float kTalkStepScale = 0.1f;
 // Soft double-talk step control: within a second of the energy detector's
 // last talk, the background's step is scaled by the suppressor's share of
@@ -340,6 +344,8 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       background_(block_size_, num_partitions_),
       suppressor_(block_size_, 0x5eed1234u),
       clipper_(block_size_, max_delay_blocks_ + num_partitions_ + 2, clip_model),
+      foreground_before_clip_(block_size_, clip_model ? num_partitions_ : 1),
+      background_before_clip_(block_size_, clip_model ? num_partitions_ : 1),
       far_fifo_(static_cast<std::size_t>(max_delay_ms) * static_cast<std::size_t>(sample_rate_hz) / 1000 +
                     2 * frame_size_ + block_size_,
                 0.0f),
@@ -404,6 +410,8 @@ void EchoCanceller::Reset() {
   delay_estimator_.Reset();
   foreground_.Reset();
   background_.Reset();
+  foreground_before_clip_.Reset();
+  background_before_clip_.Reset();
   suppressor_.Reset();
   clipper_.Reset();
   far_read_ = 0;
@@ -627,7 +635,10 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   confirm_error_ = kConfirmForget * confirm_error_ + error_energy;
   const int current = delay_estimator_.delay_blocks();
   const bool failing = confirm_error_ > kConfirmFailing * confirm_mic_;
-  if (current < 0 || erl_blocks_ < kErlWarmupBlocks || !failing) {
+  // While a clip level is on trial the filter's input has just changed, and
+  // the tests read its re-learning as a moved echo (s2764_x05: 76 -> 72 ms a
+  // second after adoption, 29.0 -> 26.5 dB; kept: 39.0 dB).
+  if (current < 0 || erl_blocks_ < kErlWarmupBlocks || !failing || clipper_.on_trial()) {
     // The waveform test's budget is renewed only after the foreground has
     // worked for a while: in double talk the failure flickers on and off.
     if (++calm_blocks_ >= kWaveMaxBlocks) wave_blocks_ = 0;
@@ -820,7 +831,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     std::fill(far_block_.begin() + static_cast<std::ptrdiff_t>(take), far_block_.end(), 0.0f);
     stats_.far_underrun_samples += b - take;
   }
-  if (clipper_.calibrating()) clipper_.PushFar(fft_, far_block_.data());
+  if (clipper_.tracking()) clipper_.PushFar(fft_, far_block_.data());
   clipper_.Apply(far_block_.data());
   std::copy(far_prev_.begin(), far_prev_.end(), time_.begin());
   std::copy(far_block_.begin(), far_block_.end(), time_.begin() + static_cast<std::ptrdiff_t>(b));
@@ -915,8 +926,15 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     --converged_hold_;
   }
   // See kWorseRatio.
-  const bool lost = far_active && converged_hold_ > 0 && fg_energy > kWorseRatio * near_energy &&
-                    delay_estimator_.delay_blocks() >= 0 && erl_blocks_ >= kErlWarmupBlocks;
+  // Not once a clip level is modelled: in a clipped room the filter reaches
+  // only 10-15 dB, so an error above the mic there is a talker under the echo
+  // disturbing it far more often than a moved echo, and treating it like call
+  // start (the fallback, no double talk) removed that talker (with the clip
+  // model on 15 generated sets, double-talk rooms over 3 dB: 58 with this
+  // state, 38 without).
+  const bool lost = far_active && !clipper_.active() && converged_hold_ > 0 &&
+                    fg_energy > kWorseRatio * near_energy && delay_estimator_.delay_blocks() >= 0 &&
+                    erl_blocks_ >= kErlWarmupBlocks;
 
   if (far_active) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
@@ -1026,11 +1044,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // blocks off (the envelope proposal runs late): the displaced onsets are
     // not taken for double talk while the filter re-converges.
     if (retrain_blocks_ > 0) --retrain_blocks_;
-    // Once the clipping is modelled its harmonics no longer reach the error,
-    // and a talker 5 dB under a well-cancelled echo leaves the error only
-    // 6 dB under the mic: the test then needs 10 dB.
-    const float explained_ratio = clipper_.active() ? kExplainedRatioClipped : kExplainedRatio;
-    const bool explained = std::min(fg_energy, bg_energy) < explained_ratio * near_energy;
+    const bool explained =
+        !clipper_.active() && std::min(fg_energy, bg_energy) < kExplainedRatio * near_energy;
     // See kWorseForget.
     worse_fg_ += (1.0f - kWorseForget) * (fg_energy - worse_fg_);
     worse_mic_ += (1.0f - kWorseForget) * (near_energy - worse_mic_);
@@ -1071,6 +1086,10 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // See ReferenceClipper: scored on far-end single talk once the filter
     // removes something, so its error holds the distortion rather than a
     // talker or an unconverged echo.
+    if (clipper_.tracking() && !energy_talk_ && !lost && !early && worse_hold_ == 0 &&
+        retrain_blocks_ == 0 && erl_blocks_ >= kErlWarmupBlocks) {
+      clipper_.Track(fg_energy, near_energy);
+    }
     if (clipper_.calibrating() && !energy_talk_ && !lost && !early && worse_hold_ == 0 &&
         retrain_blocks_ == 0 && erl_blocks_ >= kErlWarmupBlocks &&
         fg_energy < kClipScoreRatio * near_energy) {
@@ -1167,11 +1186,20 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   const bool adopt = clipper_.Decide();
   stats_.clip_correlation = clipper_.best_correlation();
   if (adopt) {
+    foreground_before_clip_.CopyFrom(foreground_);
+    background_before_clip_.CopyFrom(background_);
     const float factor = clipper_.AdoptInto(far_spectra_);
     foreground_.Scale(factor);
     background_.Scale(factor);
     clipper_.Apply(far_prev_.data());
     stats_.clip_level = clipper_.level();
+  }
+  if (clipper_.TrialVerdict() < 0) {
+    clipper_.RevertInto(far_spectra_);
+    foreground_.CopyFrom(foreground_before_clip_);
+    background_.CopyFrom(background_before_clip_);
+    std::copy(clipper_.raw_prev(), clipper_.raw_prev() + b, far_prev_.begin());
+    stats_.clip_level = 0.0f;
   }
   ++stats_.blocks;
   if (since_change_ < kKeepLagsUntilBlocks) ++since_change_;

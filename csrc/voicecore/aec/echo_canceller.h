@@ -101,7 +101,7 @@ class EchoCanceller {
   // 0..2000; tail_ms in 16..1000.
   // clip_model: look for a clipping loudspeaker and model it (ReferenceClipper).
   EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms,
-                bool clip_model = false);
+                bool clip_model = true);
   EchoCanceller(const EchoCanceller&) = delete;
   EchoCanceller& operator=(const EchoCanceller&) = delete;
 
@@ -147,6 +147,11 @@ class EchoCanceller {
   AdaptiveFilter background_;
   ResidualSuppressor suppressor_;
   ReferenceClipper clipper_;
+  // The filters as they were when a clip level was adopted: a revert
+  // (ReferenceClipper::TrialVerdict) restores them (one partition each when
+  // the clip model is off).
+  AdaptiveFilter foreground_before_clip_;
+  AdaptiveFilter background_before_clip_;
 
   // Far FIFO (ring).
   std::vector<float> far_fifo_;

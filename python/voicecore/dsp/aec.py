@@ -71,7 +71,8 @@ class EchoCancellerStats(TypedDict):
     blocks: int
     clip_level: float
     """Level at which the loudspeaker was found to clip the reference (full scale 1.0); 0 while
-    none is found. From then on the filters model the echo of the clipped reference."""
+    none is found (or after a trial reverted one). From then on the filters model the echo of the
+    clipped reference."""
     clip_correlation: float
     """How well the best clip level explains the linear filter's error (0-1); a level is adopted
     from 0.3."""
@@ -88,12 +89,11 @@ class EchoCanceller:
         frame_ms: frame length; every call takes a positive multiple of ``frame_size`` samples.
         max_delay_ms: largest bulk delay (playback to capture) to search, 0..2000.
         tail_ms: echo tail the adaptive filter models after the bulk delay, 16..1000.
-        clip_model: experimental. Look for a loudspeaker that clips the reference and, once a
-            clip level explains the linear filter's error (``stats["clip_level"]``), cancel the
-            echo of the clipped reference. On generated clipped rooms it raised single-talk ERLE
-            by up to 22 dB (corpus room c09: 26.6 -> 48.1 dB), but the level arrives after 2-11 s,
-            and in double talk under a clipped echo it loses the talker more often; see
-            ``csrc/voicecore/aec/reference_clipper.h``. Off by default until that is fixed.
+        clip_model: look for a loudspeaker that clips the reference and, once a clip level
+            explains the linear filter's error (``stats["clip_level"]``), cancel the echo of the
+            clipped reference (see ``csrc/voicecore/aec/reference_clipper.h``). On by default; on
+            rooms without clipping the output is the same as with it off unless a level is
+            adopted by mistake, which a one-second trial then reverts.
 
     Frames are 1-D ``float32`` in [-1, 1] or ``int16``; ``process_near`` returns the same dtype.
     Wrong length or dtype, NaN/Inf, or a frame tagged with another rate raise
@@ -106,7 +106,7 @@ class EchoCanceller:
         frame_ms: int = 10,
         max_delay_ms: int = 500,
         tail_ms: int = 250,
-        clip_model: bool = False,
+        clip_model: bool = True,
     ) -> None:
         self._impl = _core.EchoCanceller(sample_rate_hz, frame_ms, max_delay_ms, tail_ms, clip_model)
         self._rate = self._impl.sample_rate_hz
