@@ -52,6 +52,15 @@
 // gets the microphone and the filter-free fallback, and no double talk is
 // claimed, so the output is never louder than the microphone (kWorseRatio).
 //
+// Clipping loudspeaker (clip_model, on by default; see ReferenceClipper):
+// while the call runs, candidate clip levels are scored against the
+// foreground's error; once one is adopted, every far block is clipped at it
+// (and rescaled to the same power) before its FFT, so the filters model the
+// echo of what the loudspeaker actually played. A one-second trial reverts a
+// level that made the filter worse. While a level is modelled, the "lost"
+// state and the rule that a well-cancelled block is never talk are off (both
+// removed a talker under a clipped echo).
+//
 // Latency: one block of overlap-add in the suppressor plus the frame-to-block
 // buffering (block - gcd(frame, block) samples): 6 ms for 10 ms frames at 8
 // and 16 kHz.
