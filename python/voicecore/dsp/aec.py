@@ -75,7 +75,7 @@ class EchoCancellerStats(TypedDict):
     clipped reference."""
     clip_correlation: float
     """How well the best clip level explains the linear filter's error (0-1); a level is adopted
-    from 0.3."""
+    from 0.2."""
 
 
 Audio = NDArray[np.float32] | NDArray[np.int16]
