@@ -39,8 +39,9 @@
 // to the mic is 3 dB worse over the next second than just before, the level
 // was wrong (a still-converging filter can correlate by chance): the raw far
 // history and the filters from before the adoption are restored, and the
-// model stays off for the call. This caught both false adoptions seen on the
-// generated sets (s2601_x01: 37.9 -> 42.1 dB, default 46.2; s1709_x03: 7.8 ->
+// model stays off for the call. At a 0.3 adoption threshold, before the
+// kCappedRatio gate, this caught both false adoptions seen on the generated
+// sets (s2601_x01: 37.9 -> 42.1 dB, default 46.2; s1709_x03: 7.8 ->
 // 15.6 dB, default 15.3).
 //
 // Thread contract: not thread-safe; owned by one EchoCanceller.
