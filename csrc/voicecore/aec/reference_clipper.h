@@ -100,8 +100,9 @@ class ReferenceClipper {
   void Track(float error_energy, float mic_energy);
   // The trial: the filter's single-talk error relative to the mic over the
   // 1 s after adoption (past a 200 ms settling time), against the same ratio
-  // just before it. A level that does not lower it was a wrong adoption:
-  // returns -1 (revert), 1 (keep; the trial ends), 0 (undecided).
+  // just before it. A level that made it 3 dB worse (kTrialWorse) was a
+  // wrong adoption: returns -1 (revert), 1 (keep; the trial ends), 0
+  // (undecided).
   int TrialVerdict();
   // Restores the raw far history into `far`; the clipper then stays off for
   // the rest of the call (the caller restores its filters).
@@ -126,7 +127,6 @@ class ReferenceClipper {
   std::vector<std::complex<float>> spec_;
   std::vector<float> re_;
   std::vector<float> im_;
-  std::vector<float> filtered_;
   FarSpectrumBuffer raw_;  // raw far spectra while on trial
   bool trial_ = false;
   int trial_blocks_ = 0;
