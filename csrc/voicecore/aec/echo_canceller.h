@@ -59,7 +59,8 @@
 // echo of what the loudspeaker actually played. A one-second trial reverts a
 // level that made the filter worse. While a level is modelled, the "lost"
 // state and the rule that a well-cancelled block is never talk are off (both
-// removed a talker under a clipped echo).
+// removed a talker under a clipped echo), and the energy detector takes talk
+// from 5 dB over the predicted echo instead of 6 dB.
 //
 // Latency: one block of overlap-add in the suppressor plus the frame-to-block
 // buffering (block - gcd(frame, block) samples): 6 ms for 10 ms frames at 8
