@@ -335,6 +335,14 @@ def test_clipped_double_talk_energy_detector_alone_keeps_talker(
     assert m["erle_db"] >= min_erle, m
 
 
+def _raw_reference_clipped_room(eval_dir: Path, tag: str, seed: int) -> dict[str, float]:
+    """Figures of an x05-recipe room (stream 5) with the clip model off: the suppressor tests below
+    measure their own mechanism on the raw reference (the clip model moves these rooms' figures both
+    ways; see test_aec_clip_model.py)."""
+    case = clipped_double_talk(eval_dir, f"{tag}{seed}", seed, 5)
+    return evaluate_output(case, run(case, clip_model=False))
+
+
 @pytest.mark.parametrize(
     ("seed", "max_loss", "min_erle"), [(2101, 1.55, 40.0), (2104, 2.2, 37.0), (2106, 2.3, 26.0)]
 )
@@ -346,10 +354,8 @@ def test_established_double_talk_gentler_suppression(
     hangover and an episode's first 100 ms keep the double-talk values, so the false starts at echo
     onsets after talk do not leak more. Near loss measured 1.67 / 2.32 / 2.45 dB before, 1.44 / 2.07 /
     2.18 dB now; single-talk ERLE unchanged (41.0 / 37.9 / 26.6 dB).
-    Run with clip_model=False: this tests the suppressor's mechanism on the raw reference (the
-    clip model changes these rooms' figures both ways; see test_aec_clip_model.py)."""
-    case = clipped_double_talk(eval_dir, f"gen_clip_fresh_{seed}", seed, 5)
-    m = evaluate_output(case, run(case, clip_model=False))
+    Clip model off (see _raw_reference_clipped_room)."""
+    m = _raw_reference_clipped_room(eval_dir, "gen_clip_fresh_", seed)
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
 
@@ -636,10 +642,8 @@ def test_hangover_follows_episode_confirmation(
     more keep the talker with the halved over-subtraction of established talk. Near loss measured
     2.53 / 3.95 / 3.03 dB before, 2.28 / 3.72 / 2.81 dB now; single-talk ERLE 44.1 / 28.6 / 43.5 ->
     44.1 / 31.0 / 43.5 dB (seeds 3300-3339: near loss lower in 39 of 40 rooms).
-    Run with clip_model=False: this tests the suppressor's mechanism on the raw reference (the
-    clip model changes these rooms' figures both ways; see test_aec_clip_model.py)."""
-    case = clipped_double_talk(eval_dir, f"gen_clip_episode_{seed}", seed, 5)
-    m = evaluate_output(case, run(case, clip_model=False))
+    Clip model off (see _raw_reference_clipped_room)."""
+    m = _raw_reference_clipped_room(eval_dir, "gen_clip_episode_", seed)
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
 
@@ -653,10 +657,8 @@ def test_late_false_start_hangover_suppressed(
     echo, not a talker: its hangover is suppressed like the tail. Single-talk ERLE measured 24.9 /
     26.0 dB before (one such episode's 160 ms hangover held most of the single-talk output), 30.4 /
     32.1 dB now; near loss 1.59 / 2.34 -> 1.46 / 2.22 dB.
-    Run with clip_model=False: this tests the suppressor's mechanism on the raw reference (the
-    clip model changes these rooms' figures both ways; see test_aec_clip_model.py)."""
-    case = clipped_double_talk(eval_dir, f"gen_clip_late_{seed}", seed, 5)
-    m = evaluate_output(case, run(case, clip_model=False))
+    Clip model off (see _raw_reference_clipped_room)."""
+    m = _raw_reference_clipped_room(eval_dir, "gen_clip_late_", seed)
     assert m["erle_db"] >= min_erle, m
     assert m["near_loss_db"] <= max_loss, m
 

@@ -74,9 +74,8 @@ class ReferenceClipper {
   // The last raw far block PushFar saw.
   const float* raw_prev() const { return prev_.data(); }
   bool active() const { return level_ > 0.0f; }
-  // Adopted clip level (0 while none) and the power-preserving scale.
+  // Adopted clip level (0 while none).
   float level() const { return level_; }
-  float scale() const { return scale_; }
   // Best candidate's correlation so far (diagnostics).
   float best_correlation() const { return best_corr_; }
 
