@@ -192,7 +192,9 @@ def _cached(cache: Path | None, case: EchoCase, peer: str) -> dict[str, float] |
 
     if cache is None or not _cache_path(cache, case, peer).exists():
         return None
-    return {k: float(v) for k, v in json.loads(_cache_path(cache, case, peer).read_text()).items()}
+    m = {k: float(v) for k, v in json.loads(_cache_path(cache, case, peer).read_text()).items()}
+    # Figures from before a column was added are measured again.
+    return m if all(k in m for k, _ in COLUMNS) else None
 
 
 def _store(cache: Path | None, case: EchoCase, peer: str, m: dict[str, float]) -> None:
@@ -208,6 +210,7 @@ COLUMNS = [
     ("ceiling_db", "ceiling dB"),
     ("t20_s", "t20 s"),
     ("recovery_s", "recovery s"),
+    ("recovery_active_s", "recovery active s"),
     ("near_loss_db", "near loss dB"),
     ("seg_snr_db", "segSNR dB"),
     ("cost_us", "us/frame"),

@@ -90,19 +90,28 @@ def _linear_loss(out: F64, near: F64, mask: NDArray[np.bool_], fs: int) -> float
     return -_db(est, float(np.sum(s_nn)))
 
 
-def _windowed_erle_times(
+def _first_window_end(
     mic: F64, out: F64, st: NDArray[np.bool_], hop: int, start_frame: int, end_frame: int, target_db: float
-) -> float:
-    """Seconds from ``start_frame`` until the ERLE over a 200 ms window of single-talk frames first
-    reaches ``target_db``; nan if never before ``end_frame``."""
+) -> int | None:
+    """End frame of the first 200 ms window of single-talk frames (stepped by 50 ms from
+    ``start_frame``) whose ERLE reaches ``target_db``; None if none before ``end_frame``."""
     pm, po = _frame_power(mic, hop), _frame_power(out, hop)
     for f in range(start_frame, end_frame - 20 + 1, 5):
         sel = st[f : f + 20]
         if sel.sum() < 8:
             continue
         if _db(float(pm[f : f + 20][sel].sum()), float(po[f : f + 20][sel].sum())) >= target_db:
-            return (f + 20 - start_frame) * 0.01  # frames are 10 ms
-    return float("nan")
+            return f + 20
+    return None
+
+
+def _windowed_erle_times(
+    mic: F64, out: F64, st: NDArray[np.bool_], hop: int, start_frame: int, end_frame: int, target_db: float
+) -> float:
+    """Seconds from ``start_frame`` until the ERLE over a 200 ms window of single-talk frames first
+    reaches ``target_db``; nan if never before ``end_frame``."""
+    end = _first_window_end(mic, out, st, hop, start_frame, end_frame, target_db)
+    return float("nan") if end is None else (end - start_frame) * 0.01  # frames are 10 ms
 
 
 def evaluate_output(case: EchoCase, out: NDArray[np.floating], skip_s: float = 1.0) -> dict[str, float]:
@@ -110,6 +119,7 @@ def evaluate_output(case: EchoCase, out: NDArray[np.floating], skip_s: float = 1
 
     Returns erle_db, ceiling_db, t20_s (from the far end's first speech), recovery_s (after
     ``case.change_s``; time until the windowed ERLE is back at min(20 dB, ceiling - 3 dB)),
+    recovery_active_s (the echo-active single-talk seconds within that time),
     near_loss_db (double talk, or near-end only), seg_snr_db (double-talk frames), and lag_ms.
     """
     fs = case.fs
@@ -145,9 +155,13 @@ def evaluate_output(case: EchoCase, out: NDArray[np.floating], skip_s: float = 1
         res["t20_s"] = float("nan")
     if case.change_s is not None:
         target = min(20.0, res["ceiling_db"] - 3.0) if not math.isnan(res["ceiling_db"]) else 20.0
-        res["recovery_s"] = _windowed_erle_times(mic, o, st, hop, change_f, n_frames, target)
+        end = _first_window_end(mic, o, st, hop, change_f, n_frames, target)
+        res["recovery_s"] = float("nan") if end is None else (end - change_f) * 0.01
+        # Echo-active single-talk time in the same span: a far end that pauses right after the
+        # change leaves nothing to re-learn from, and recovery_s then counts the pause.
+        res["recovery_active_s"] = float("nan") if end is None else float(st[change_f:end].sum()) * 0.01
     else:
-        res["recovery_s"] = float("nan")
+        res["recovery_s"] = res["recovery_active_s"] = float("nan")
     has_echo = bool(np.any(echo_on))
     talk = near_on & (echo_on if has_echo else np.ones_like(near_on))
     talk[:skip] = False
