@@ -248,10 +248,10 @@ constexpr float kWorseRatio = 1.5f;
 // the talker and 7 dB of ERLE without that gate).
 constexpr float kWorseForget = 0.93f;
 constexpr int kWorseHoldBlocks = 25;
-// More than a second after the energy detector last found talk (kSoftWindowBlocks),
-// the smoothed test starts when the error merely reaches the mic: with no
-// talker to add to it, a converged filter's error at the mic level is a moved
-// echo path. After a new room and +100 ms, the error sat at 1-1.5x the mic for
+// After a second of far-end activity without talk from the energy detector
+// (kSoftWindowBlocks), the smoothed test starts when the error merely reaches
+// the mic: with no talker to add to it, a converged filter's error at the mic
+// level is a moved echo path. After a new room and +100 ms, the error sat at 1-1.5x the mic for
 // 300-400 ms, under kWorseRatio, while both talk detectors took the displaced
 // echo for talk and the suppressor passed it (s808_x03: 20.2 -> 23.5 dB,
 // s2629_x03 12.9 -> 43.8 dB). Within that second a talker may have pulled the
