@@ -251,21 +251,21 @@ constexpr int kWorseHoldBlocks = 25;
 // After a second of far-end activity without talk from the energy detector
 // (kSoftWindowBlocks), the smoothed test starts when the error merely reaches
 // the mic: with no talker to add to it, a converged filter's error at the mic
-// level is a moved echo path. After a new room and +100 ms, the error sat at 1-1.5x the mic for
-// 300-400 ms, under kWorseRatio, while both talk detectors took the displaced
-// echo for talk and the suppressor passed it (s808_x03: 20.2 -> 23.5 dB,
-// s2629_x03 12.9 -> 43.8 dB). Within that second a talker may have pulled the
-// filter, and its error near the mic is his: the same test at 1.0 there took
-// double-talk rooms over 3 dB of near loss from 11 to 35 of 894 and put linear
-// double-talk rooms 20-30 dB lower (s2665_x04 36.2 -> 5.2 dB).
+// level is a moved echo path. After a new room and +100 ms, the error sat at
+// 1-1.5x the mic for 300-400 ms, under kWorseRatio, while both talk detectors
+// took the displaced echo for talk and the suppressor passed it (s808_x03:
+// 20.2 -> 23.5 dB, s2629_x03 12.9 -> 43.8 dB). Within that second a talker may
+// have pulled the filter, and its error near the mic is his: the same test at
+// 1.0 there took double-talk rooms over 3 dB of near loss from 11 to 35 of 894
+// and put linear double-talk rooms 20-30 dB lower (s2665_x04 36.2 -> 5.2 dB).
 // While the test holds in such a quiet second the suppressor is also re-armed
 // as for a lost filter (its fallback share back to 1, any talk hangover
 // ended), though it keeps the filter's estimate: the share had fallen while
 // the old room was cancelled and covered little of the moved echo. 15
-// generated sets: 248 rooms changed, none worse, up to +6.5 dB
-// (s1800_x03), x03 median 29.9 -> 30.5 dB, near loss at most +0.011 dB,
-// rooms below AEC3 unchanged; unseen seeds 5000-5099: 20 x03/x02 rooms
-// better by 1-10 dB (s5072_x03 36.8 -> 47.0 dB). In double talk as well it
+// generated sets: 248 rooms changed, none worse, up to +6.5 dB (s1800_x03),
+// x03 median 29.9 -> 30.5 dB, near loss at most +0.011 dB, rooms below AEC3
+// unchanged; unseen seeds 5000-5099 and 6000-6099: 20 and 23 rooms better by
+// 1-10 dB (s5072_x03 36.8 -> 47.0 dB), none worse. In double talk as well it
 // put one more room over 3 dB of near loss (s2689_x05 2.90 -> 3.42 dB).
 constexpr float kWorseQuietRatio = 1.0f;
 // After a strong-fit move (kStrongFitRatio) the hedged shift can leave the old
@@ -792,10 +792,10 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   // true ones from a converged filter, and the rest within 2.2 s of a first
   // move. 15 generated sets: 7 rooms better (s2740_x04 14.9 -> 38.3,
   // s2698_x02 14.3 -> 37.0, s2626_x02 13.3 -> 45.5 dB), none worse by
-  // more than 0.11 dB, below AEC3 37 -> 35, double talk unchanged but
-  // s40_x04 (near loss 1.66 -> 2.05 dB); unseen seeds 7000-7299 (x01, x02,
-  // x04, x05): 5 better (s7248_x04 7.8 -> 47.3 dB; s7250_x05 near loss
-  // 8.82 -> 2.61 dB), none worse.
+  // more than 0.11 dB, below AEC3 37 -> 35, double-talk rooms over 3 dB
+  // unchanged (s40_x04's near loss 1.66 -> 2.05 dB); unseen seeds 7000-7299
+  // (x01, x02, x04, x05): 5 better (s7248_x04 7.8 -> 47.3 dB; s7250_x05
+  // near loss 8.82 -> 2.61 dB), none worse.
   const bool plain_allowed = converged_hold_ > 0 || since_change_ < kKeepLagsUntilBlocks;
   if (confirm_blocks_ >= kConfirmBlocks && ((plain && plain_allowed) || strong_fit)) {
     // The envelope proposal runs late (reverberation only delays the
