@@ -1140,13 +1140,10 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // See ReferenceClipper: scored on far-end single talk once the filter
     // removes something, so its error holds the distortion rather than a
     // talker or an unconverged echo.
-    if (clipper_.tracking() && !energy_talk_ && !lost && !early && worse_hold_ == 0 &&
-        retrain_blocks_ == 0 && erl_blocks_ >= kErlWarmupBlocks) {
-      clipper_.Track(fg_energy, near_energy);
-    }
-    if (clipper_.calibrating() && !energy_talk_ && !lost && !early && worse_hold_ == 0 &&
-        retrain_blocks_ == 0 && erl_blocks_ >= kErlWarmupBlocks &&
-        fg_energy < kClipScoreRatio * near_energy) {
+    const bool clip_single_talk = !energy_talk_ && !lost && !early && worse_hold_ == 0 &&
+                                  retrain_blocks_ == 0 && erl_blocks_ >= kErlWarmupBlocks;
+    if (clipper_.tracking() && clip_single_talk) clipper_.Track(fg_energy, near_energy);
+    if (clipper_.calibrating() && clip_single_talk && fg_energy < kClipScoreRatio * near_energy) {
       clipper_.Score(foreground_, offset_, fft_, error_fg_.data(), echo_fg_.data());
     }
     ConfirmDelay(near, near_energy, fg_energy);

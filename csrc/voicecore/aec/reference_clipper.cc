@@ -190,9 +190,7 @@ bool ReferenceClipper::Decide() {
     scored_ = 0;
     return false;
   }
-  if (!pass && scored_ >= kMinScored) {
-    first_pass_ = -1;
-  }
+  if (!pass) first_pass_ = -1;
   if (pass) {
     const Candidate& c = candidates_[static_cast<std::size_t>(best)];
     adopted_ = best;

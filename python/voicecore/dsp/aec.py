@@ -93,7 +93,9 @@ class EchoCanceller:
             explains the linear filter's error (``stats["clip_level"]``), cancel the echo of the
             clipped reference (see ``csrc/voicecore/aec/reference_clipper.h``). On by default; on
             rooms without clipping the output is the same as with it off unless a level is
-            adopted by mistake, which a one-second trial then reverts.
+            adopted by mistake. A one-second trial reverts a level that makes the linear filter
+            worse, but not every wrong one (a level adopted while the filter was still young can
+            stay, and the double-talk rules change with it).
 
     Frames are 1-D ``float32`` in [-1, 1] or ``int16``; ``process_near`` returns the same dtype.
     Wrong length or dtype, NaN/Inf, or a frame tagged with another rate raise
