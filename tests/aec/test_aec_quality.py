@@ -593,6 +593,30 @@ def test_no_delay_move_keeps_clipped_talker(eval_dir: Path) -> None:
     assert m["erle_db"] >= 28.0, m
 
 
+# Measured ERLE / near loss (dB): before 35.7 / 0.94, 39.0 / 1.42, 33.6 / 1.27; now 43.7 / 0.94,
+# 45.0 / 1.42, 38.0 / 1.27.
+@pytest.mark.parametrize(
+    ("seed", "clipped", "min_erle", "max_loss"),
+    [(5033, True, 40.5, 1.1), (6019, False, 42.5, 1.6), (6067, False, 36.0, 1.45)],
+)
+def test_echo_alone_in_the_hangover_is_suppressed(
+    eval_dir: Path, seed: int, clipped: bool, min_erle: float, max_loss: float
+) -> None:
+    """Double talk in the x05 (clipping, SER -5 dB) and x04 (SER 0 dB) recipes, unseen seeds. After
+    the talker's last word the hangover passed the echo at the tail's gentle over-subtraction; once
+    the error is echo alone for three blocks it is now suppressed as single talk, and the talker's
+    loss is unchanged."""
+    if clipped:
+        case = clipped_double_talk(eval_dir, f"gen_clip_hangover_{seed}", seed, 4)
+    else:
+        case = generated(
+            eval_dir, f"gen_dt_hangover_{seed}", seed, stream=3, rt60=0.3, delay_ms=(90, 90), ser_db=0.0
+        )
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= min_erle, m
+    assert m["near_loss_db"] <= max_loss, m
+
+
 def test_missed_talker_does_not_pull_filter(eval_dir: Path) -> None:
     """Eight clipping rooms in double talk at SER -5 dB (seeds 300-307, no table uses them). The
     energy detector misses a third of a talker under the echo, and each missed block used to adapt

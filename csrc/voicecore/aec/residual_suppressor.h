@@ -119,6 +119,7 @@ class ResidualSuppressor {
   int episode_gap_ = 0;    // blocks without talk before the current talk began
   int since_agree_ = 1 << 20;  // blocks since both detectors last agreed
   int since_talk_ = 1 << 20;   // blocks since double talk last started or was renewed
+  int echo_run_ = 0;  // blocks in a row of echo alone in the hangover (kEchoOnlyShare)
   float leakage_ = 0.0f;
   float coherent_share_ = 1.0f;
   bool near_talk_ = false;
