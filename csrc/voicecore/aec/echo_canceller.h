@@ -71,6 +71,7 @@
 // never allocate.
 #pragma once
 
+#include <array>
 #include <complex>
 #include <cstddef>
 #include <cstdint>
@@ -282,6 +283,10 @@ class EchoCanceller {
   int strong_guard_ = 0;  // far blocks left of the strong-fit move's guard
   int move_guard_ = 0;    // far blocks left of the post-move talk guard
   int worse_hold_ = 0;            // blocks left without the energy detector
+  // Linear ERLE (stats) of the last 25 blocks (100 ms), a ring: see kQuietLostErleDb.
+  std::array<float, 25> erle_history_{};
+  std::size_t erle_history_pos_ = 0;
+  int quiet_lost_blocks_ = 0;  // blocks left of a moved-path episode (kQuietLostErleDb)
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
   float erle_lin_ = 0.0f;
