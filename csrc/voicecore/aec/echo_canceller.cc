@@ -1132,9 +1132,11 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     worse_fg_ += (1.0f - kWorseForget) * (fg_energy - worse_fg_);
     worse_mic_ += (1.0f - kWorseForget) * (near_energy - worse_mic_);
     if (strong_guard_ > 0 && far_active) --strong_guard_;
-    const float worse_ratio = since_talk_ >= kSoftWindowBlocks ? kWorseQuietRatio : kWorseRatio;
+    // A second of far activity without talk from the energy detector.
+    const bool quiet_second = since_talk_ >= kSoftWindowBlocks;
+    const float worse_ratio = quiet_second ? kWorseQuietRatio : kWorseRatio;
     // See kQuietLostErleDb. The ring's next slot is its oldest: 25 blocks ago.
-    const bool quiet_block_lost = lost && since_talk_ >= kSoftWindowBlocks;
+    const bool quiet_block_lost = lost && quiet_second;
     const bool quiet_lost =
         quiet_block_lost && (quiet_lost_blocks_ > 0 ||
                              erle_history_[(erle_history_pos_ + 1) % erle_history_.size()] > kQuietLostErleDb);
