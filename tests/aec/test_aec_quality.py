@@ -838,6 +838,30 @@ def test_quiet_echo_fallback_floor(
         assert m["near_loss_db"] <= max_loss, m
 
 
+# Measured ERLE / near loss (dB) before: 44.5 / 1.448, 42.8 / 0.549, 37.6 / 1.008; now 52.9 / 1.450,
+# 49.0 / 0.551, 43.6 / 1.008.
+@pytest.mark.parametrize(
+    ("seed", "clipped", "min_erle", "max_loss"),
+    [(5089, False, 49.0, 1.5), (7154, False, 46.0, 0.6), (6058, True, 41.0, 1.05)],
+)
+def test_echo_between_turns_gets_the_quiet_floor(
+    eval_dir: Path, seed: int, clipped: bool, min_erle: float, max_loss: float
+) -> None:
+    """Unseen seeds of the x04 (SER 0 dB) and x05 (clipping, SER -5 dB) recipes. From 400 ms after
+    the last double talk, a block neither detector takes for talk and whose mic is over 0.9 coherent
+    with the echo estimates gets the fallback's 0.5 floor: the echo between the talker's turns is
+    removed, and the talker keeps his level."""
+    if clipped:
+        case = clipped_double_talk(eval_dir, f"gen_clip_turns_floor_{seed}", seed, 4)
+    else:
+        case = generated(
+            eval_dir, f"gen_dt_turns_floor_{seed}", seed, stream=3, rt60=0.3, delay_ms=(90, 90), ser_db=0.0
+        )
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= min_erle, m
+    assert m["near_loss_db"] <= max_loss, m
+
+
 @pytest.mark.parametrize(("seed", "min_erle", "max_loss"), [(3509, 43.0, 0.60), (3515, 42.5, 0.65)])
 def test_fallback_floor_after_talk(eval_dir: Path, seed: int, min_erle: float, max_loss: float) -> None:
     """Double talk at SER 0 dB (0.3 s room, 90 ms; seeds 3500-3515 unseen by the eval tables). The
