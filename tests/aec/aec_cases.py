@@ -69,6 +69,21 @@ def clipped_double_talk(eval_dir: Path, name: str, seed: int, stream: int) -> Ec
     )
 
 
+# The generated recipes of bench/eval_aec.py by name: the seed's stream and the room.
+RECIPES: dict[str, tuple[int, dict[str, object]]] = {
+    "x01": (0, {"rt60": 0.2, "delay_ms": (40, 40)}),
+    "x02": (1, {"rt60": 0.35, "delay_ms": (300, 300)}),
+    "x04": (3, {"rt60": 0.3, "delay_ms": (90, 90), "ser_db": 0.0}),
+    "x05": (4, {"rt60": 0.25, "delay_ms": (70, 70), "ser_db": -5.0, "nonlinearity": "hard_clip"}),
+}
+
+
+def recipe_case(eval_dir: Path, name: str, seed: int, recipe: str) -> EchoCase:
+    """The room the eval tables call s<seed>_<recipe>."""
+    stream, spec = RECIPES[recipe]
+    return generated(eval_dir, name, seed, stream=stream, **spec)
+
+
 def room_and_delay_jump(eval_dir: Path, name: str, seed: int) -> EchoCase:
     """The x03 recipe: a new room and the bulk delay 60 -> 160 ms at 6 s."""
     return generated(eval_dir, name, seed, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0)

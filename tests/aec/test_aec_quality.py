@@ -17,6 +17,7 @@ from aec_cases import (  # noqa: E402
     clipped_double_talk,
     corpus_case,
     generated,
+    recipe_case,
     room_and_delay_jump,
     run,
     run_canceller,
@@ -796,14 +797,7 @@ def test_fallback_floor_when_only_coherence_flags_talk(
     coherence detector alone took the block for talk and the fallback's share floor stepped aside
     exactly where it was needed. The floor now steps aside only where both detectors agree, and the
     talkers keep their level."""
-    if recipe == "x01":
-        case = generated(eval_dir, f"gen_st_coh_floor_{seed}", seed, stream=0, rt60=0.2, delay_ms=(40, 40))
-    elif recipe == "x04":
-        case = generated(
-            eval_dir, f"gen_dt_coh_floor_{seed}", seed, stream=3, rt60=0.3, delay_ms=(90, 90), ser_db=0.0
-        )
-    else:
-        case = clipped_double_talk(eval_dir, f"gen_clip_coh_floor_{seed}", seed, 4)
+    case = recipe_case(eval_dir, f"gen_coh_floor_{seed}", seed, recipe)
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= min_erle, m
     if case.nearend.any():
@@ -822,16 +816,7 @@ def test_quiet_echo_fallback_floor(
     recipes. Two seconds after the last double talk, in blocks neither detector takes for talk and
     whose mic is mostly coherent with the echo estimates, the fallback's share floor is 0.5: the
     residual the filters' own estimates under-state is removed, and the talker keeps his level."""
-    if recipe == "x01":
-        case = generated(eval_dir, f"gen_st_quiet_floor_{seed}", seed, stream=0, rt60=0.2, delay_ms=(40, 40))
-    elif recipe == "x02":
-        case = generated(
-            eval_dir, f"gen_st_quiet_floor_{seed}", seed, stream=1, rt60=0.35, delay_ms=(300, 300)
-        )
-    else:
-        case = generated(
-            eval_dir, f"gen_dt_quiet_floor_{seed}", seed, stream=3, rt60=0.3, delay_ms=(90, 90), ser_db=0.0
-        )
+    case = recipe_case(eval_dir, f"gen_quiet_floor_{seed}", seed, recipe)
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= min_erle, m
     if case.nearend.any():
@@ -841,22 +826,17 @@ def test_quiet_echo_fallback_floor(
 # Measured ERLE / near loss (dB) before: 44.5 / 1.448, 42.8 / 0.549, 37.6 / 1.008; now 52.9 / 1.450,
 # 49.0 / 0.551, 43.6 / 1.008.
 @pytest.mark.parametrize(
-    ("seed", "clipped", "min_erle", "max_loss"),
-    [(5089, False, 49.0, 1.5), (7154, False, 46.0, 0.6), (6058, True, 41.0, 1.05)],
+    ("seed", "recipe", "min_erle", "max_loss"),
+    [(5089, "x04", 49.0, 1.5), (7154, "x04", 46.0, 0.6), (6058, "x05", 41.0, 1.05)],
 )
 def test_echo_between_turns_gets_the_quiet_floor(
-    eval_dir: Path, seed: int, clipped: bool, min_erle: float, max_loss: float
+    eval_dir: Path, seed: int, recipe: str, min_erle: float, max_loss: float
 ) -> None:
     """Unseen seeds of the x04 (SER 0 dB) and x05 (clipping, SER -5 dB) recipes. From 400 ms after
     the last double talk, a block neither detector takes for talk and whose mic is over 0.9 coherent
     with the echo estimates gets the fallback's 0.5 floor: the echo between the talker's turns is
     removed, and the talker keeps his level."""
-    if clipped:
-        case = clipped_double_talk(eval_dir, f"gen_clip_turns_floor_{seed}", seed, 4)
-    else:
-        case = generated(
-            eval_dir, f"gen_dt_turns_floor_{seed}", seed, stream=3, rt60=0.3, delay_ms=(90, 90), ser_db=0.0
-        )
+    case = recipe_case(eval_dir, f"gen_turns_floor_{seed}", seed, recipe)
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= min_erle, m
     assert m["near_loss_db"] <= max_loss, m

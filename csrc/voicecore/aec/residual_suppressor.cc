@@ -525,14 +525,16 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
                                        : fresh      ? kLeakOverFresh
                                        : near_talk_ ? kLeakOverDoubleTalk
                                                     : kOverSingleTalk);
-  // See kFallbackFloor.
-  // See kQuietFallbackFloor.
+  // See kFallbackFloor and kQuietFallbackFloor.
   const bool quiet_echo = !external_talk && !coherence_talk &&
                           ((since_talk_ >= kQuietBlocks && coherent_share_ >= kQuietEchoShare) ||
                            (since_talk_ > kLoneTalkBlocks && coherent_share_ >= kSoonEchoShare));
-  const float share_floor = quiet_echo                                   ? kQuietFallbackFloor
-                            : since_talk_ > kLoneTalkBlocks && !agree ? kFallbackFloor
-                                                                      : 0.0f;
+  float share_floor = 0.0f;
+  if (quiet_echo) {
+    share_floor = kQuietFallbackFloor;
+  } else if (since_talk_ > kLoneTalkBlocks && !agree) {
+    share_floor = kFallbackFloor;
+  }
   float* spec = reinterpret_cast<float*>(error_spec_.data());
   // One body for four bins at a time (Float4) and for the scalar tail (float).
   auto gain_bins = [&](auto lanes, std::size_t k) {

@@ -22,7 +22,9 @@
 // ratio in single talk, and by ~200 ms time decay, so a room the filter never
 // learns (or a headset without echo, with a talker) is not held down for
 // long. It is subtracted in single talk only, so a detected talker keeps his
-// level; as the filter converges the share drops towards its ERLE.
+// level; as the filter converges the share drops towards its ERLE. Outside
+// talk the share has floors (kFallbackFloor, kQuietFallbackFloor): the
+// filter's own residual estimates lag content it has not converged on.
 //
 // Analysis and synthesis use a sqrt-Hann window over two blocks with 50 %
 // overlap, which adds one block of latency.
