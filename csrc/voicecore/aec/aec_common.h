@@ -11,6 +11,11 @@ namespace voicecore::aec {
 // frame-to-block buffering) under 10 ms.
 inline constexpr int kBlocksPerSecond = 250;
 
+// Echo-return gain assumed where none has been learnt (the fallback echo
+// estimate, see ResidualSuppressor; the ceiling of the warm-up gain, see
+// EchoReturnGain): +3 dB, louder than most loudspeaker-microphone couplings.
+inline constexpr float kFallbackGain = 2.0f;
+
 // Spectra are stored as split real/imaginary arrays padded to a multiple of 8
 // so the per-bin loops vectorise without a scalar tail.
 inline constexpr std::size_t PaddedBins(std::size_t bins) { return (bins + 7) & ~std::size_t{7}; }

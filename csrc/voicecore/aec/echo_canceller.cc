@@ -46,12 +46,12 @@ constexpr float kStatsForget = 0.99f;
 // mic energy. The echo-return gain is learnt over ~0.8 s. In its second
 // second (right after the warm-up detector hands over) that gain rests on
 // little data, and a clipping loudspeaker's echo read as talk there; the
-// threshold falls from the warm-up's kEarlyExcess to 6 dB over that second
+// threshold falls from the warm-up's EchoReturnGain::kWarmupExcess to 6 dB over that second
 // (337 generated cases: below AEC3 by 3 dB 14 -> 13, single-talk median
 // +0.5 dB, several x02 rooms +8-15 dB; double-talk loss unchanged).
 // A confirmed delay change (a new room, as a rule) leaves the gain in the
 // same state: learnt for the old room and re-learning for kRetrainBlocks
-// without the detector. The same fall from kEarlyExcess follows over the
+// without the detector. The same fall from EchoReturnGain::kWarmupExcess follows over the
 // next second; at 6 dB straight away, the new room's louder bins read as
 // talk, held adaptation and opened the suppressor (x03 rooms, new room and
 // +100 ms: s42_x03 19.7 -> 40.2 dB, s81_x03 26.2 -> 40.0 dB; single-talk
@@ -104,38 +104,17 @@ constexpr float kSoftShare = 0.9f;
 constexpr int kSoftWindowBlocks = 250;
 constexpr int kErlWarmupBlocks = 250;
 constexpr float kTiny = 1e-12f;
-// Fallback echo estimate (see ResidualSuppressor): a fixed echo-return gain of
-// +3 dB (louder than most loudspeaker-microphone couplings) until the learnt
-// gain has had its first second; before the delay is known, the far power is
-// peak-held with a decay of 0.98 per block (-9 dB over the 500 ms default
-// maximum delay), so any delay in range is covered.
-constexpr float kFallbackGain = 2.0f;
+// Fallback echo estimate (see ResidualSuppressor): kFallbackGain until the
+// learnt gain has had its first second; before the delay is known, the far
+// power is peak-held with a decay of 0.98 per block (-9 dB over the 500 ms
+// default maximum delay), so any delay in range is covered.
 constexpr float kFallbackPeakDecay = 0.98f;
-// Warm-up energy detector (until the learnt gain has its first second): the
-// echo-return gain per bin is the regression slope of the mic power on the far
-// power over the span (smoothed over ~50 blocks, 200 ms, from the delay's
-// first lock; pooled over +-2 bins, since one bin's slope over so few blocks
-// is noisy). A near-end talker adds power that does not follow the far end's
-// fluctuations, so the slope stays the echo's even when the talker is there
-// from the first block, where a plain power ratio would learn the talker as
-// echo. Single talk must not read as talk (the suppressor then lets the
-// not-yet-cancelled echo through), so the rule is stricter than later: it
-// decides only once it has had its time constant of data, a bin counts only
-// 9 dB over the prediction, and talk needs two blocks in a row. The
-// prediction has a floor of 0.5 x the fallback's gain x the far power (a bin
-// counts only over 8x the far power itself): a clipping loudspeaker's echo
-// follows no power-linear model (compression, harmonics), and with a floor of
-// 0.3 it still read as talk in three of seven clipped generated rooms, but it
-// stays under the loudspeaker's coupling. The far power
-// is weighted like the step (uniform over the span plus the prior, while the
-// filter is empty): the delay estimate can run a few blocks late, and the
-// prior alone then misses the echo's onsets, which read as talk.
-constexpr float kEarlyForget = 0.98f;
-constexpr int kEarlyMinBlocks = 50;
-constexpr float kEarlyExcess = 8.0f;
+// Warm-up energy detector (until the learnt gain has its first second; see
+// EchoReturnGain::WarmupExcess): single talk must not read as talk (the
+// suppressor then lets the not-yet-cancelled echo through), so the rule is
+// stricter than later: a bin counts only 9 dB over the prediction, and talk
+// needs two blocks in a row.
 constexpr int kEarlyRunBlocks = 2;
-constexpr float kEarlyFloor = 0.5f;
-constexpr std::size_t kEarlyPoolBins = 2;
 constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;  // ~3 dB/s at 250 blocks/s
 constexpr float kNoiseSmooth = 0.3f;
@@ -423,8 +402,6 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       error_bg_(block_size_, 0.0f),
       far_power_sum_(PaddedBins(num_bins_), 0.0f),
       far_power_prior_(PaddedBins(num_bins_), 0.0f),
-      fallback_power_(num_bins_, 0.0f),
-      peak_far_(num_bins_, 0.0f),
       gain_re_(PaddedBins(num_bins_), 0.0f),
       gain_im_(PaddedBins(num_bins_), 0.0f),
       out_block_(block_size_, 0.0f),
@@ -440,14 +417,12 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       bg_im_(PaddedBins(num_bins_), 0.0f),
       partition_weights_(num_partitions_, 1.0f),
       echo_power_(PaddedBins(num_bins_), 0.0f),
-      erl_num_(num_bins_, 0.0f),
-      erl_den_(num_bins_, 0.0f),
-      early_num_(num_bins_, 0.0f),
-      early_den_(num_bins_, 0.0f),
-      early_mf_(num_bins_, 0.0f),
-      early_mm_(num_bins_, 0.0f),
+      fallback_power_(num_bins_, 0.0f),
+      peak_far_(num_bins_, 0.0f),
+      echo_return_(num_bins_),
       near_smooth_(num_bins_, 0.0f),
       near_noise_(num_bins_, 0.0f),
+      noise_floor_(num_bins_, 0.0f),
       prior_(num_partitions_, 0.0f),
       confirm_power_(num_bins_, 0.0f),
       confirm_diff_(num_bins_, 0.0f),
@@ -482,18 +457,13 @@ void EchoCanceller::Reset() {
   std::fill(near_prev_.begin(), near_prev_.end(), 0.0f);
   offset_ = 0;
   SetPrior(kMarginBlocks);
-  std::fill(erl_num_.begin(), erl_num_.end(), 0.0f);
+  echo_return_.Reset();
   std::fill(peak_far_.begin(), peak_far_.end(), 0.0f);
   fallback_far_blocks_ = 0;
-  std::fill(erl_den_.begin(), erl_den_.end(), 0.0f);
-  std::fill(early_num_.begin(), early_num_.end(), 0.0f);
-  std::fill(early_den_.begin(), early_den_.end(), 0.0f);
-  std::fill(early_mf_.begin(), early_mf_.end(), 0.0f);
-  std::fill(early_mm_.begin(), early_mm_.end(), 0.0f);
-  early_blocks_ = 0;
   early_run_ = 0;
   std::fill(near_smooth_.begin(), near_smooth_.end(), 0.0f);
   std::fill(near_noise_.begin(), near_noise_.end(), 0.0f);
+  std::fill(noise_floor_.begin(), noise_floor_.end(), 0.0f);
   noise_init_ = false;
   confirm_lag_ = -1;
   wave_blocks_ = 0;
@@ -786,7 +756,7 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   float dist_current = 0.0f;
   float dist_candidate = 0.0f;
   for (std::size_t k = 0; k < num_bins_; ++k) {
-    const float floor = kNoiseBias * near_noise_[k] + kTiny;
+    const float floor = noise_floor_[k] + kTiny;
     const float mic = std::log(near_smooth_[k] + floor);
     const float dc = std::log(echo_power_[k] + floor) - mic;
     over_current += std::max(0.0f, dc);
@@ -945,6 +915,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     near_smooth_[k] = sm;
     const float nk = noise_init_ ? near_noise_[k] : sm;
     near_noise_[k] = sm < nk ? nk + kNoiseFall * (sm - nk) : nk * kNoiseRise;
+    noise_floor_[k] = kNoiseBias * near_noise_[k];
   }
   noise_init_ = true;
   std::copy(near, near + b, near_prev_.begin());
@@ -1053,50 +1024,13 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // speech puts bins far above that prediction; an echo path change (same
     // device, same room) barely moves the broadband gain, so it is not taken
     // for double talk and adaptation continues at full speed.
-    float excess = 0.0f;
-    float mic_total = 0.0f;
-    bool learnt = false;
     // Before the learnt gain has its first second, the warm-up detector
-    // decides (see kEarlyForget), once the delay is known.
+    // decides, once the delay is known.
     const bool early = erl_blocks_ < kErlWarmupBlocks && delay_estimator_.delay_blocks() >= 0;
+    EchoReturnGain::Excess excess;
     if (early) {
-      const float a = early_blocks_ == 0 ? 1.0f : 1.0f - kEarlyForget;
-      for (std::size_t k = 0; k < num_bins_; ++k) {
-        const float f = far_power_sum_[k];
-        const float m = near_power_[k];
-        early_mf_[k] += a * (f - early_mf_[k]);
-        early_mm_[k] += a * (m - early_mm_[k]);
-        const float df = f - early_mf_[k];
-        early_num_[k] += a * (df * (m - early_mm_[k]) - early_num_[k]);
-        early_den_[k] += a * (df * df - early_den_[k]);
-      }
-      // Sliding sums over bins k-2..k+2. A negative slope is noise; one above
-      // the fallback's gain is louder than any coupling the fallback assumes.
-      const std::size_t w = kEarlyPoolBins;
-      float num = 0.0f;
-      float den = 0.0f;
-      for (std::size_t k = 0; k < std::min(w, num_bins_); ++k) {
-        num += early_num_[k];
-        den += early_den_[k];
-      }
-      for (std::size_t k = 0; k < num_bins_; ++k) {
-        if (k + w < num_bins_) {
-          num += early_num_[k + w];
-          den += early_den_[k + w];
-        }
-        if (k > w) {
-          num -= early_num_[k - w - 1];
-          den -= early_den_[k - w - 1];
-        }
-        const float gain = std::clamp(std::max(num, 0.0f) / (den + kTiny), 0.0f, kFallbackGain);
-        const float predicted = std::max(gain * far_power_sum_[k],
-                                         kEarlyFloor * kFallbackGain * far_power_prior_[k]) +
-                                kNoiseBias * near_noise_[k];
-        excess += std::max(0.0f, near_power_[k] - kEarlyExcess * predicted);
-        mic_total += near_power_[k];
-      }
-      ++early_blocks_;
-      learnt = early_blocks_ > kEarlyMinBlocks;
+      excess = echo_return_.WarmupExcess(near_power_.data(), far_power_sum_.data(),
+                                         far_power_prior_.data(), noise_floor_.data());
     } else {
       // See kTalkExcess.
       const float since_start = static_cast<float>(erl_blocks_ - kErlWarmupBlocks);
@@ -1104,20 +1038,9 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       const float young = std::clamp(
           1.0f - std::min(since_start, since_relearn) / static_cast<float>(kErlWarmupBlocks), 0.0f, 1.0f);
       const float base_excess = clipper_.active() ? kTalkExcessClipped : kTalkExcess;
-      const float talk_excess = base_excess + young * (kEarlyExcess - base_excess);
-      for (std::size_t k = 0; k < num_bins_; ++k) {
-        mic_total += near_power_[k];
-        if (erl_den_[k] > kTiny) {
-          learnt = true;
-          // Sensor and room noise is not near-end speech: a bin counts only
-          // above the predicted echo plus the noise floor. Without the floor,
-          // the noise in the far end's pauses (the echo prediction near zero
-          // while the span still holds far samples) read as double talk.
-          const float predicted = erl_num_[k] / erl_den_[k] * far_power_prior_[k] +
-                                  kNoiseBias * near_noise_[k];
-          excess += std::max(0.0f, near_power_[k] - talk_excess * predicted);
-        }
-      }
+      const float talk_excess = base_excess + young * (EchoReturnGain::kWarmupExcess - base_excess);
+      excess = echo_return_.LearntExcess(near_power_.data(), far_power_prior_.data(), noise_floor_.data(),
+                                         talk_excess);
     }
     // The gain is bootstrapped over the first second of far activity (no
     // detection yet), then keeps learning, 10x slower while the detector fires
@@ -1155,9 +1078,9 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       talk_hangover_ = 0;
       suppress_hangover_ = 0;
     }
-    bool talk_now = !lost && !move_block && worse_hold_ == 0 && learnt &&
+    bool talk_now = !lost && !move_block && worse_hold_ == 0 && excess.decided &&
                     (early || erl_blocks_ >= kErlWarmupBlocks) && retrain_blocks_ == 0 &&
-                    excess > kTalkFraction * mic_total && !explained;
+                    excess.excess > kTalkFraction * excess.mic_total && !explained;
     if (early) {
       early_run_ = talk_now ? early_run_ + 1 : 0;
       talk_now = early_run_ >= kEarlyRunBlocks;
@@ -1188,16 +1111,13 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     ConfirmDelay(near, near_energy, fg_energy);
     {
       const float rate = (1.0f - kErlForget) * (hold_adapt_ && !lost ? 0.1f : 1.0f);
-      for (std::size_t k = 0; k < num_bins_; ++k) {
-        erl_num_[k] += rate * (near_power_[k] - erl_num_[k]);
-        erl_den_[k] += rate * (far_power_prior_[k] - erl_den_[k]);
-      }
+      echo_return_.Learn(near_power_.data(), far_power_prior_.data(), rate);
     }
     {
       const bool locked = delay_estimator_.delay_blocks() >= 0;
       const bool learnt_gain = erl_blocks_ > kErlWarmupBlocks;
       for (std::size_t k = 0; k < num_bins_; ++k) {
-        const float gain = learnt_gain && erl_den_[k] > kTiny ? erl_num_[k] / erl_den_[k] : kFallbackGain;
+        const float gain = learnt_gain ? echo_return_.Gain(k, kFallbackGain) : kFallbackGain;
         fallback_power_[k] = lost     ? gain * peak_far_[k]
                              : locked ? gain * far_power_prior_[k]
                                       : kFallbackGain * peak_far_[k];

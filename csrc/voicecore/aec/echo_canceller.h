@@ -23,7 +23,7 @@
 // been clearly smaller for a few blocks. A background that has diverged far
 // beyond the foreground is reset to it. An energy double-talk detector that
 // does not depend on the filters (mic power per bin against the far power
-// times a learnt echo-return gain) slows the background tenfold and blocks
+// times a learnt echo-return gain, EchoReturnGain) slows the background tenfold and blocks
 // copies while the near end talks, so a talker cannot be fitted into the echo
 // path; a block the filters already cancel by 6 dB or more is never taken for
 // talk (the power predictor's false alarms fall there: clipping harmonics,
@@ -80,6 +80,7 @@
 #include "voicecore/aec/adaptive_filter.h"
 #include "voicecore/aec/aec_kernels.h"
 #include "voicecore/aec/delay_estimator.h"
+#include "voicecore/aec/echo_return_gain.h"
 #include "voicecore/aec/far_spectrum_buffer.h"
 #include "voicecore/aec/reference_clipper.h"
 #include "voicecore/aec/residual_suppressor.h"
@@ -214,19 +215,12 @@ class EchoCanceller {
   std::vector<float> fallback_power_;
   std::vector<float> peak_far_;
   std::size_t fallback_far_blocks_ = 0;  // far-active blocks since the start
-  std::vector<float> erl_num_;  // smoothed mic power per bin (far end alone)
-  std::vector<float> erl_den_;  // smoothed far power over the span, same blocks
-  // Warm-up echo-return gain per bin (see kEarlyForget): the smoothed
-  // covariance of mic and far power over the span, the far power's variance,
-  // and their means.
-  std::vector<float> early_num_;
-  std::vector<float> early_den_;
-  std::vector<float> early_mf_;
-  std::vector<float> early_mm_;
-  int early_blocks_ = 0;  // blocks the warm-up detector has seen
-  int early_run_ = 0;     // consecutive blocks it found talk
+  // The energy double-talk detector's echo predictor (and the fallback's gain).
+  EchoReturnGain echo_return_;
+  int early_run_ = 0;     // consecutive blocks the warm-up detector found talk
   std::vector<float> near_smooth_;  // mic power per bin smoothed over ~3 blocks
   std::vector<float> near_noise_;   // its minimum-tracked floor
+  std::vector<float> noise_floor_;  // kNoiseBias x near_noise_: added to echo predictions
   bool noise_init_ = false;
   int confirm_lag_ = -1;  // the delay candidate under test
   float confirm_mic_ = 0.0f;    // smoothed mic and foreground error energy
