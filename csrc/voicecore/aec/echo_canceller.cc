@@ -132,7 +132,7 @@ constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
 // Strong fit: the power test also passes without the current estimate being
 // louder than the mic when the proposal fits under kStrongFitRatio of the
 // current's distance over kStrongFitBlocks blocks, the failure has outlived
-// the waveform test's window (kWaveMaxBlocks), and the proposal's per-bin log
+// the waveform test's window (EchoMoveCheck), and the proposal's per-bin log
 // ratio to the mic is flat (mean absolute deviation from its own mean under
 // kStrongFitShape nats per bin). A new room louder than the old one leaves the
 // current estimate under the mic (by 0.01-0.15 nats per bin on s808_x03), so
@@ -151,17 +151,6 @@ constexpr float kConfirmFailing = 0.25f;  // the foreground removes under 6 dB
 constexpr float kStrongFitRatio = 0.35f;
 constexpr int kStrongFitBlocks = 36;
 constexpr float kStrongFitShape = 0.45f;  // nats per bin, smoothed
-// Waveform test: the shifted echo estimate must leave 10 dB less than the
-// microphone (and the foreground) over the blocks since the failure began.
-// Each shift must have been scored on kConfirmBlocks blocks itself: the
-// history restarts at every delay change, so a large shift had been scored on
-// the last block or two only, and one quiet block (an echo tail) passed the
-// 10 dB test by chance. In a clipping room in double talk, where the filter
-// fails on and off, that moved a right delay 36 blocks late and the echo left
-// the filter span (s1501_x05: 18 -> 54 blocks, 13.6 -> 38.1 dB, AEC3 20.5);
-// in four generated x03 rooms it made moves of 34-49 blocks on one block.
-constexpr float kWaveRatio = 0.1f;
-constexpr int kWaveMaxBlocks = 50;
 // A power-test change is placed this many blocks before the proposal.
 constexpr int kPowerHedgeBlocks = 4;
 // A power-test change normally moves the window with the coefficients (the
@@ -341,26 +330,6 @@ std::size_t CheckedPartitions(int tail_ms) {
 
 float Db(float num, float den) { return 10.0f * std::log10((num + kTiny) / (den + kTiny)); }
 
-// Block sums for the waveform test (ConfirmDelay), in eight interleaved
-// partial sums added in lane order (block sizes are multiples of 8). A stored
-// block energy is computed this same way, so it equals a recomputed one.
-float SumLanes8(Float4 lo, Float4 hi) {
-  float lanes[8];
-  Store4(lanes, lo);
-  Store4(lanes + 4, hi);
-  float s = 0.0f;
-  for (float v : lanes) s += v;
-  return s;
-}
-float EnergyBy8(const float* x, std::size_t n) {
-  Float4 lo = Splat4(0.0f), hi = Splat4(0.0f);
-  for (std::size_t i = 0; i < n; i += 8) {
-    const Float4 a = Load4(x + i), b = Load4(x + i + 4);
-    lo = lo + a * a;
-    hi = hi + b * b;
-  }
-  return SumLanes8(lo, hi);
-}
 }  // namespace
 
 EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms,
@@ -427,13 +396,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       confirm_power_(num_bins_, 0.0f),
       confirm_diff_(num_bins_, 0.0f),
       refine_energy_(num_partitions_, 0.0f),
-      history_blocks_(max_delay_blocks_ + 1),
-      near_history_(history_blocks_ * block_size_, 0.0f),
-      echo_history_(history_blocks_ * block_size_, 0.0f),
-      near_history_energy_(history_blocks_, 0.0f),
-      wave_error_(2 * history_blocks_, 0.0f),
-      wave_ref_(2 * history_blocks_, 0.0f),
-      wave_count_(2 * history_blocks_, 0),
+      move_check_(block_size_, max_delay_blocks_),
       echo_none_(block_size_, 0.0f) {
   Reset();
 }
@@ -466,13 +429,7 @@ void EchoCanceller::Reset() {
   std::fill(noise_floor_.begin(), noise_floor_.end(), 0.0f);
   noise_init_ = false;
   confirm_lag_ = -1;
-  wave_blocks_ = 0;
-  calm_blocks_ = 0;
-  std::fill(near_history_.begin(), near_history_.end(), 0.0f);
-  std::fill(echo_history_.begin(), echo_history_.end(), 0.0f);
-  std::fill(near_history_energy_.begin(), near_history_energy_.end(), 0.0f);
-  history_pos_ = 0;
-  history_valid_ = 0;
+  move_check_.Reset();
   echo_moved_ = 0;
   retrain_blocks_ = 0;
   since_change_ = kKeepLagsUntilBlocks;
@@ -644,15 +601,9 @@ std::size_t EchoCanceller::OffsetFor(int delay_blocks) const {
 // is at the right delay).
 //
 // 1. Waveform test (a pure delay change, the common case: a playout buffer
-//    grew or shrank). If the echo path only moved in time by `shift` blocks,
-//    the microphone now holds what the foreground predicted `shift` blocks
-//    ago (for a shorter delay, it held `-shift` blocks ago what the foreground
-//    predicts now). Every shift in range is scored from a history of the
-//    foreground's echo estimates, one block of multiply-adds each, so the
-//    filter is moved by exactly the right number of blocks and keeps working.
-//    It must hold from the start of the failure: the background soon learns
-//    some of the displaced echo inside its window and the foreground's
-//    predictions change.
+//    grew or shrank; see EchoMoveCheck): the microphone now holds what the
+//    foreground predicted some blocks ago, and the filter is moved by exactly
+//    that many blocks.
 // 2. Power test (the room changed too): the delay estimator's short-memory
 //    proposal is taken when the foreground's power-domain echo estimate at
 //    the current delay exceeds what the microphone holds (far speech went
@@ -670,72 +621,14 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   // the tests read its re-learning as a moved echo (s2764_x05: 76 -> 72 ms a
   // second after adoption, 29.0 -> 26.5 dB; kept: 39.0 dB).
   if (current < 0 || erl_blocks_ < kErlWarmupBlocks || !failing || clipper_.on_trial()) {
-    // The waveform test's budget is renewed only after the foreground has
-    // worked for a while: in double talk the failure flickers on and off.
-    if (++calm_blocks_ >= kWaveMaxBlocks) wave_blocks_ = 0;
+    move_check_.Calm();
     confirm_lag_ = -1;
     return;
   }
-  calm_blocks_ = 0;
-  if (wave_blocks_ == 0) {
-    std::fill(wave_error_.begin(), wave_error_.end(), 0.0f);
-    std::fill(wave_ref_.begin(), wave_ref_.end(), 0.0f);
-    std::fill(wave_count_.begin(), wave_count_.end(), 0);
-  }
-  if (wave_blocks_ <= kWaveMaxBlocks) ++wave_blocks_;
-  const std::size_t b = block_size_;
-  const int max_shift = static_cast<int>(history_blocks_) - 1;
-  // history_pos_ holds the previous block (this one is stored afterwards).
-  // A pure move shows within a few dozen blocks of the failure; past that
-  // (double talk, a changed room) the test is not run, which bounds its cost.
-  const int valid = wave_blocks_ > kWaveMaxBlocks
-                        ? 0
-                        : std::min(max_shift, static_cast<int>(history_valid_));
-  for (int back = 3; back <= valid; ++back) {
-    const std::size_t slot =
-        Wrap(history_pos_ + history_blocks_ + 1 - static_cast<std::size_t>(back), history_blocks_);
-    const float* past_echo = echo_history_.data() + slot * b;
-    const float* past_near = near_history_.data() + slot * b;
-    // Sums as in EnergyBy8; the past block's own energy was stored with it.
-    Float4 later_lo = Splat4(0.0f), later_hi = later_lo;  // the delay grew by `back` blocks
-    Float4 earlier_lo = later_lo, earlier_hi = later_lo;  // it shrank by `back` blocks
-    for (std::size_t i = 0; i < b; i += 8) {
-      const Float4 d1lo = Load4(near + i) - Load4(past_echo + i);
-      const Float4 d1hi = Load4(near + i + 4) - Load4(past_echo + i + 4);
-      const Float4 d2lo = Load4(past_near + i) - Load4(echo_fg_.data() + i);
-      const Float4 d2hi = Load4(past_near + i + 4) - Load4(echo_fg_.data() + i + 4);
-      later_lo = later_lo + d1lo * d1lo;
-      later_hi = later_hi + d1hi * d1hi;
-      earlier_lo = earlier_lo + d2lo * d2lo;
-      earlier_hi = earlier_hi + d2hi * d2hi;
-    }
-    const float later = SumLanes8(later_lo, later_hi);
-    const float earlier = SumLanes8(earlier_lo, earlier_hi);
-    const float past_mic = near_history_energy_[slot];
-    const std::size_t up = static_cast<std::size_t>(max_shift + back);
-    const std::size_t down = static_cast<std::size_t>(max_shift - back);
-    wave_error_[up] += later;
-    wave_ref_[up] += std::min(near_energy, error_energy);
-    wave_error_[down] += earlier;
-    wave_ref_[down] += past_mic;
-    ++wave_count_[up];
-    ++wave_count_[down];
-  }
-  if (wave_blocks_ >= kConfirmBlocks && wave_blocks_ <= kWaveMaxBlocks) {
-    int best = 0;
-    float best_ratio = kWaveRatio;
-    for (std::size_t w = 0; w < wave_error_.size(); ++w) {
-      if (wave_ref_[w] <= kTiny || wave_count_[w] < kConfirmBlocks) continue;
-      const float ratio = wave_error_[w] / wave_ref_[w];
-      if (ratio < best_ratio) {
-        best_ratio = ratio;
-        best = static_cast<int>(w) - max_shift;
-      }
-    }
-    if (best != 0) {
-      TakeDelay(current + best);
-      return;
-    }
+  const int moved = move_check_.Score(near, echo_fg_.data(), near_energy, error_energy);
+  if (moved != 0) {
+    TakeDelay(current + moved);
+    return;
   }
 
   const int cand = delay_estimator_.fast_best();
@@ -778,7 +671,7 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
   const float bins = static_cast<float>(num_bins_) / (1.0f - kConfirmForget);
   const bool plain = confirm_over_ > kConfirmOver * bins && confirm_candidate_ < kConfirmRatio * confirm_current_;
   // See kStrongFitRatio.
-  const bool strong_fit = wave_blocks_ > kWaveMaxBlocks && confirm_blocks_ >= kStrongFitBlocks &&
+  const bool strong_fit = move_check_.exhausted() && confirm_blocks_ >= kStrongFitBlocks &&
                           confirm_candidate_ < kStrongFitRatio * confirm_current_ &&
                           confirm_shape_ < kStrongFitShape * bins;
   // A plain fit moves the delay only from a filter that was converged within
@@ -856,11 +749,7 @@ void EchoCanceller::TakeDelay(int delay_blocks) {
   if (std::abs(echo_moved_) >= kMoveGuardMinBlocks) move_guard_ = kMoveGuardBlocks;  // see kMoveGuardBlocks
   energy_talk_ = false;
   confirm_lag_ = -1;
-  wave_blocks_ = 0;
-  calm_blocks_ = 0;
-  // Echo estimates from before the move would pass the waveform test again,
-  // and the moved filter's failure is judged afresh.
-  history_valid_ = 0;
+  move_check_.Restart();
   confirm_mic_ = 0.0f;
   confirm_error_ = 0.0f;
 }
@@ -1165,13 +1054,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     }
   }
 
-  // Near and foreground echo history for the waveform test (ConfirmDelay).
-  history_pos_ = Next(history_pos_, history_blocks_);
-  ++history_valid_;
-  std::copy(near, near + b, near_history_.begin() + static_cast<std::ptrdiff_t>(history_pos_ * b));
-  near_history_energy_[history_pos_] = EnergyBy8(near, b);
-  std::copy(echo_fg_.begin(), echo_fg_.end(),
-            echo_history_.begin() + static_cast<std::ptrdiff_t>(history_pos_ * b));
+  move_check_.Store(near, echo_fg_.data());
 
   if (!far_active) {
     std::fill(echo_power_.begin(), echo_power_.end(), 0.0f);

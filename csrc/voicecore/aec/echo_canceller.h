@@ -80,6 +80,7 @@
 #include "voicecore/aec/adaptive_filter.h"
 #include "voicecore/aec/aec_kernels.h"
 #include "voicecore/aec/delay_estimator.h"
+#include "voicecore/aec/echo_move_check.h"
 #include "voicecore/aec/echo_return_gain.h"
 #include "voicecore/aec/far_spectrum_buffer.h"
 #include "voicecore/aec/reference_clipper.h"
@@ -248,19 +249,7 @@ class EchoCanceller {
   std::vector<float> refine_energy_;  // foreground partition energies (RefineDelay)
   int refine_runs_ = 0;
   int refine_moved_ = 0;
-  // The last history_blocks_ near blocks and foreground echo estimates (ring),
-  // and per tried shift (-max..max) the waveform test's sums.
-  std::size_t history_blocks_;
-  std::size_t history_pos_ = 0;
-  std::size_t history_valid_ = 0;  // blocks stored since the last delay change
-  std::vector<float> near_history_;
-  std::vector<float> echo_history_;
-  std::vector<float> near_history_energy_;  // per stored block (EnergyBy8)
-  std::vector<float> wave_error_;
-  std::vector<float> wave_ref_;
-  std::vector<int> wave_count_;  // blocks each shift was scored on
-  int wave_blocks_ = 0;  // blocks scored since the foreground began failing
-  int calm_blocks_ = 0;  // far-active blocks the foreground has not failed
+  EchoMoveCheck move_check_;  // ConfirmDelay's waveform test
 
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
   int echo_moved_ = 0;      // blocks the echo moved in a confirmed delay change
