@@ -1034,25 +1034,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     --suppress_hangover_;
   }
 
-  // Two-path decision.
-  smooth_fg_ = kTwoPathSmoothing * smooth_fg_ + (1.0f - kTwoPathSmoothing) * fg_energy;
-  smooth_bg_ = kTwoPathSmoothing * smooth_bg_ + (1.0f - kTwoPathSmoothing) * bg_energy;
-  if (far_active) {
-    bg_better_runs_ =
-        !hold_adapt_ && smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
-    if (bg_better_runs_ >= kCopyRuns) {
-      foreground_.CopyFrom(background_);
-      foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
-      smooth_fg_ = smooth_bg_;
-      bg_better_runs_ = 0;
-    }
-    bg_worse_runs_ = smooth_bg_ > kDivergedRatio * smooth_fg_ + kTiny ? bg_worse_runs_ + 1 : 0;
-    if (bg_worse_runs_ >= kDivergedRuns) {
-      background_.CopyFrom(foreground_);
-      smooth_bg_ = smooth_fg_;
-      bg_worse_runs_ = 0;
-    }
-  }
+  TwoPathDecision(far_active, fg_energy, bg_energy);
 
   move_check_.Store(near, echo_fg_.data());
 
@@ -1078,6 +1060,38 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     erle_out_ = kStatsForget * erle_out_ + (1.0f - kStatsForget) * out_energy;
     erle_lin_ = kStatsForget * erle_lin_ + (1.0f - kStatsForget) * fg_energy;
   }
+  StepClipModel();
+  ++stats_.blocks;
+  if (since_change_ < kKeepLagsUntilBlocks) ++since_change_;
+  UpdateStats();
+}
+
+// The foreground is replaced by the background once the background's error
+// has been clearly smaller for kCopyRuns blocks; a background that diverged
+// far beyond the foreground is reset to it.
+void EchoCanceller::TwoPathDecision(bool far_active, float fg_energy, float bg_energy) {
+  smooth_fg_ = kTwoPathSmoothing * smooth_fg_ + (1.0f - kTwoPathSmoothing) * fg_energy;
+  smooth_bg_ = kTwoPathSmoothing * smooth_bg_ + (1.0f - kTwoPathSmoothing) * bg_energy;
+  if (!far_active) return;
+  bg_better_runs_ = !hold_adapt_ && smooth_bg_ < kCopyRatio * smooth_fg_ ? bg_better_runs_ + 1 : 0;
+  if (bg_better_runs_ >= kCopyRuns) {
+    foreground_.CopyFrom(background_);
+    foreground_.PowerEstimate(far_spectra_, offset_, echo_power_.data());
+    smooth_fg_ = smooth_bg_;
+    bg_better_runs_ = 0;
+  }
+  bg_worse_runs_ = smooth_bg_ > kDivergedRatio * smooth_fg_ + kTiny ? bg_worse_runs_ + 1 : 0;
+  if (bg_worse_runs_ >= kDivergedRuns) {
+    background_.CopyFrom(foreground_);
+    smooth_bg_ = smooth_fg_;
+    bg_worse_runs_ = 0;
+  }
+}
+
+// The clip model's decision and trial (see ReferenceClipper): an adopted
+// level replaces the far history and rescales the filters; a level that made
+// the filter worse is reverted with the filters from before it.
+void EchoCanceller::StepClipModel() {
   const bool adopt = clipper_.Decide();
   stats_.clip_correlation = clipper_.best_correlation();
   if (adopt) {
@@ -1093,11 +1107,12 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     clipper_.RevertInto(far_spectra_);
     foreground_.CopyFrom(foreground_before_clip_);
     background_.CopyFrom(background_before_clip_);
-    std::copy(clipper_.raw_prev(), clipper_.raw_prev() + b, far_prev_.begin());
+    std::copy(clipper_.raw_prev(), clipper_.raw_prev() + block_size_, far_prev_.begin());
     stats_.clip_level = 0.0f;
   }
-  ++stats_.blocks;
-  if (since_change_ < kKeepLagsUntilBlocks) ++since_change_;
+}
+
+void EchoCanceller::UpdateStats() {
   const int d = delay_estimator_.delay_blocks();
   stats_.delay_ms = d < 0 ? -1.0f : static_cast<float>(d) * 1000.0f / kBlocksPerSecond;
   stats_.erle_db = Db(erle_mic_, erle_out_);

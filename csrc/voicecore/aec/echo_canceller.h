@@ -136,6 +136,9 @@ class EchoCanceller {
  private:
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
+  void TwoPathDecision(bool far_active, float fg_energy, float bg_energy);
+  void StepClipModel();
+  void UpdateStats();
   void UpdateOffset();
   void ConfirmDelay(const float* near, float near_energy, float error_energy);
   void TakeDelay(int delay_blocks);
