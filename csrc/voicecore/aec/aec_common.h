@@ -11,6 +11,10 @@ namespace voicecore::aec {
 // frame-to-block buffering) under 10 ms.
 inline constexpr int kBlocksPerSecond = 250;
 
+// Guard for power ratios and logarithms (powers are in squared full-scale
+// units per bin, so 1e-12 is far below any signal).
+inline constexpr float kTiny = 1e-12f;
+
 // Echo-return gain assumed where none has been learnt (the fallback echo
 // estimate, see ResidualSuppressor; the ceiling of the warm-up gain, see
 // EchoReturnGain): +3 dB, louder than most loudspeaker-microphone couplings.

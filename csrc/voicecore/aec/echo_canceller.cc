@@ -103,7 +103,6 @@ constexpr float kTalkStepScale = 0.1f;
 constexpr float kSoftShare = 0.9f;
 constexpr int kSoftWindowBlocks = 250;
 constexpr int kErlWarmupBlocks = 250;
-constexpr float kTiny = 1e-12f;
 // Fallback echo estimate (see ResidualSuppressor): kFallbackGain until the
 // learnt gain has had its first second; before the delay is known, the far
 // power is peak-held with a decay of 0.98 per block (-9 dB over the 500 ms

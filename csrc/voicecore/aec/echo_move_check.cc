@@ -8,7 +8,6 @@
 namespace voicecore::aec {
 namespace {
 
-constexpr float kTiny = 1e-12f;
 // The shifted echo estimate must leave 10 dB less than the microphone (and
 // the foreground) over the blocks since the failure began. Each shift must
 // have been scored on kMinBlocks blocks itself: the history restarts at every

@@ -7,7 +7,6 @@
 namespace voicecore::aec {
 namespace {
 
-constexpr float kTiny = 1e-12f;
 // Warm-up form. It decides only once it has had its time constant of data
 // (kEarlyForget, kEarlyMinBlocks). The prediction has a floor of 0.5 x the
 // fallback's gain x the far power (a bin counts only over 8x the far power

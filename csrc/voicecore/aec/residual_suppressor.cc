@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "voicecore/aec/aec_common.h"
 #include "voicecore/common/vec4.h"
 
 namespace voicecore::aec {
@@ -12,7 +13,6 @@ namespace {
 constexpr float kMinGain = 0.003f;         // -50 dB
 constexpr float kNoiseFall = 0.2f;
 constexpr float kNoiseRise = 1.003f;       // ~3 dB/s at 250 blocks/s
-constexpr float kTiny = 1e-12f;
 // Spectral smoothing for the coherences (~20 ms).
 constexpr float kCohForget = 0.8f;
 // Coherence below this is estimation bias (about 1 / effective averages).
