@@ -17,27 +17,27 @@
 // while it played; pushing later only adds bulk delay, which the delay
 // estimator follows up to max_delay_ms.
 //
-// The foreground/background pair ("two-path", as in MDF): the background
-// filter adapts with a proportionate NLMS step; the foreground filter produces
-// the output and is replaced by the background when the background's error has
-// been clearly smaller for a few blocks. A background that has diverged far
-// beyond the foreground is reset to it. An energy double-talk detector that
-// does not depend on the filters (mic power per bin against the far power
-// times a learnt echo-return gain, EchoReturnGain) slows the background tenfold and blocks
+// The foreground/background pair ("two-path", as in MDF): the background filter
+// adapts with a proportionate NLMS step; the foreground filter produces the
+// output and is replaced by the background when the background's error has been
+// clearly smaller for a few blocks. A background that has diverged far beyond
+// the foreground is reset to it. An energy double-talk detector that does not
+// depend on the filters (mic power per bin against the far power times a learnt
+// echo-return gain, EchoReturnGain) slows the background tenfold and blocks
 // copies while the near end talks, so a talker cannot be fitted into the echo
 // path; a block the filters already cancel by 6 dB or more is never taken for
 // talk (the power predictor's false alarms fall there: clipping harmonics,
-// misplaced onsets); an echo path change keeps the broadband gain, is not taken for double
-// talk, and the background re-converges at full speed and takes over. Within
-// a second of the detector's last talk, the background's step also
+// misplaced onsets); an echo path change keeps the broadband gain, is not taken
+// for double talk, and the background re-converges at full speed and takes
+// over. Within a second of the detector's last talk, the background's step also
 // follows the share of the mic coherent with the echo estimates, so a talker
-// the detector misses (under the echo) still cannot pull the filter. Until
-// that gain has had its first second of far speech, a warm-up detector takes
-// its place from the delay's first lock: there the gain per bin is the
-// regression slope of the mic power on the far power, which a talker present
-// from the call's first words does not inflate (he does not follow the far
-// end's fluctuations), so a user who barges in on the agent's first reply is
-// not removed as echo.
+// the detector misses (under the echo) still cannot pull the filter. Until that
+// gain has had its first second of far speech, a warm-up detector takes its
+// place from the delay's first lock: there the gain per bin is the regression
+// slope of the mic power on the far power, which a talker present from the
+// call's first words does not inflate (he does not follow the far end's
+// fluctuations), so a user who barges in on the agent's first reply is not
+// removed as echo.
 //
 // Delay changes: the estimator's first lock is taken directly; later changes
 // are confirmed against the microphone while the foreground fails (see
