@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from voicecore.dsp.aec import EchoCanceller
-from voicecore.dsp.aec_eval import EchoCase, evaluate_output, make_echo_case
+from voicecore.dsp.aec_eval import AEC_RECIPES, EchoCase, evaluate_output, make_echo_case
 
 REPO = Path(__file__).resolve().parent.parent
 FS = 16000
@@ -78,25 +78,11 @@ def speech_pools(root: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return far, near
 
 
-# Extra cases: other seeds and parameters than the corpus (never tune to the shared files alone).
-EXTRA_SPECS: list[tuple[str, dict[str, object]]] = [
-    ("x01_st_rt200_d40", {"rt60": 0.2, "delay_ms": (40, 40)}),
-    ("x02_st_rt350_d300", {"rt60": 0.35, "delay_ms": (300, 300)}),
-    ("x03_delayjump_rt250_d60to160", {"rt60": 0.25, "delay_ms": (60, 160), "change_s": 6.0}),
-    ("x04_dt_ser0_rt300_d90", {"rt60": 0.3, "delay_ms": (90, 90), "ser_db": 0.0}),
-    (
-        "x05_dt_ser-5_clip_rt250_d70",
-        {"rt60": 0.25, "delay_ms": (70, 70), "ser_db": -5.0, "nonlinearity": "hard_clip"},
-    ),
-    ("x06_nearend_only_rt250", {"rt60": 0.25, "near_only": True}),
-]
-
-
 def extra_cases(root: Path, seed: int = 4242) -> list[EchoCase]:
     far, near = speech_pools(root)
     return [
         make_echo_case(name, np.random.default_rng([seed, i]), far, near, **spec)  # type: ignore[arg-type]
-        for i, (name, spec) in enumerate(EXTRA_SPECS)
+        for i, (name, spec) in enumerate(AEC_RECIPES)
     ]
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import soundfile as sf
 
 from voicecore.dsp.aec import EchoCanceller
-from voicecore.dsp.aec_eval import EchoCase, make_echo_case
+from voicecore.dsp.aec_eval import AEC_RECIPES, EchoCase, make_echo_case
 
 FRAME = 160
 
@@ -55,38 +55,21 @@ def generated(eval_dir: Path, name: str, seed: int, stream: int = 7, **spec: obj
     return make_echo_case(name, np.random.default_rng([seed, stream]), far, near, **spec)  # type: ignore[arg-type]
 
 
+def recipe_case(eval_dir: Path, name: str, seed: int, recipe: str, stream: int | None = None) -> EchoCase:
+    """The room of AEC_RECIPES that the eval tables call s<seed>_<recipe> (``recipe``: "x01".."x06");
+    another ``stream`` draws another room of the same recipe."""
+    index, spec = next((i, s) for i, (n, s) in enumerate(AEC_RECIPES) if n.startswith(recipe + "_"))
+    return generated(eval_dir, name, seed, stream=index if stream is None else stream, **spec)
+
+
 def clipped_double_talk(eval_dir: Path, name: str, seed: int, stream: int) -> EchoCase:
     """The x05 recipe: hard-clipping loudspeaker, RT60 0.25 s, 70 ms, a talker 5 dB under the echo."""
-    return generated(
-        eval_dir,
-        name,
-        seed,
-        stream=stream,
-        rt60=0.25,
-        delay_ms=(70, 70),
-        ser_db=-5.0,
-        nonlinearity="hard_clip",
-    )
-
-
-# The generated recipes of bench/eval_aec.py by name: the seed's stream and the room.
-RECIPES: dict[str, tuple[int, dict[str, object]]] = {
-    "x01": (0, {"rt60": 0.2, "delay_ms": (40, 40)}),
-    "x02": (1, {"rt60": 0.35, "delay_ms": (300, 300)}),
-    "x04": (3, {"rt60": 0.3, "delay_ms": (90, 90), "ser_db": 0.0}),
-    "x05": (4, {"rt60": 0.25, "delay_ms": (70, 70), "ser_db": -5.0, "nonlinearity": "hard_clip"}),
-}
-
-
-def recipe_case(eval_dir: Path, name: str, seed: int, recipe: str) -> EchoCase:
-    """The room the eval tables call s<seed>_<recipe>."""
-    stream, spec = RECIPES[recipe]
-    return generated(eval_dir, name, seed, stream=stream, **spec)
+    return recipe_case(eval_dir, name, seed, "x05", stream)
 
 
 def room_and_delay_jump(eval_dir: Path, name: str, seed: int) -> EchoCase:
     """The x03 recipe: a new room and the bulk delay 60 -> 160 ms at 6 s."""
-    return generated(eval_dir, name, seed, stream=2, rt60=0.25, delay_ms=(60, 160), change_s=6.0)
+    return recipe_case(eval_dir, name, seed, "x03")
 
 
 def with_delay_jump(case: EchoCase, at_s: float, jump_ms: int) -> EchoCase:

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 
-__all__ = ["EchoCase", "evaluate_output", "exp_decay_rir", "make_echo_case"]
+__all__ = ["AEC_RECIPES", "EchoCase", "evaluate_output", "exp_decay_rir", "make_echo_case"]
 
 
 @dataclass
@@ -211,6 +211,22 @@ def _concat(rng: np.random.Generator, pool: list[F64], n: int, fs: int, gap: tup
 def _conv(x: F64, h: F64, n: int) -> F64:
     size = 1 << int(math.ceil(math.log2(len(x) + len(h))))
     return np.asarray(np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[:n], np.float64)
+
+
+# The generated rooms of bench/eval_aec.py and the AEC tests, beyond the corpus (never tune to the
+# shared files alone). Room s<seed>_<name> is make_echo_case(name, default_rng([seed, index]), ...)
+# with its index in this list.
+AEC_RECIPES: list[tuple[str, dict[str, object]]] = [
+    ("x01_st_rt200_d40", {"rt60": 0.2, "delay_ms": (40, 40)}),
+    ("x02_st_rt350_d300", {"rt60": 0.35, "delay_ms": (300, 300)}),
+    ("x03_delayjump_rt250_d60to160", {"rt60": 0.25, "delay_ms": (60, 160), "change_s": 6.0}),
+    ("x04_dt_ser0_rt300_d90", {"rt60": 0.3, "delay_ms": (90, 90), "ser_db": 0.0}),
+    (
+        "x05_dt_ser-5_clip_rt250_d70",
+        {"rt60": 0.25, "delay_ms": (70, 70), "ser_db": -5.0, "nonlinearity": "hard_clip"},
+    ),
+    ("x06_nearend_only_rt250", {"rt60": 0.25, "near_only": True}),
+]
 
 
 def make_echo_case(
