@@ -8,7 +8,9 @@
 #include <pybind11/pybind11.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -31,16 +33,24 @@ bool IsLittleEndian() {
   return first == 1;
 }
 
-// True if any float is NaN or +-Inf (all exponent bits set). Written as a
-// branch-free OR so it vectorises; it reads every sample once.
-bool HasNonFinite(const float* x, std::size_t n) {
+// The first sample that is NaN, +-Inf or of magnitude 65536 or more (exponent
+// field 143 or above), or n if there is none. A branch-free OR over the bits
+// first, so the common case vectorises and reads every sample once; beyond
+// +-65536 (a float stream in int16 scale peaks at 32768) a sample is not
+// audio, and near float's range the filter's sums overflow to Inf.
+std::size_t FirstUnusable(const float* x, std::size_t n) {
+  constexpr std::uint32_t kLargeBits = 0x47800000u;  // 65536.0f
   std::uint32_t bad = 0;
   for (std::size_t i = 0; i < n; ++i) {
     std::uint32_t bits;
     std::memcpy(&bits, x + i, sizeof(bits));
-    bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+    bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) >= kLargeBits);
   }
-  return bad != 0;
+  if (bad == 0) return n;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i]) || std::fabs(x[i]) >= 65536.0f) return i;
+  }
+  return n;
 }
 
 // Owns the kernel plus the Python-facing stream state (layout of the last
@@ -83,9 +93,21 @@ class PyResampler {
     const auto channels = static_cast<std::size_t>(impl_->num_channels());
     const SampleFormat format = is_f32 ? SampleFormat::kFloat32 : SampleFormat::kInt16;
     impl_->CheckFormat(format);
-    if (is_f32 && HasNonFinite(static_cast<const float*>(x.data()), frames * channels)) {
-      throw AudioFormatError(
-          "x contains NaN or Inf samples; clean the signal (e.g. np.nan_to_num) before resampling");
+    if (is_f32) {
+      const auto* samples = static_cast<const float*>(x.data());
+      const std::size_t n = frames * channels;
+      const std::size_t bad = FirstUnusable(samples, n);
+      if (bad < n && !std::isfinite(samples[bad])) {
+        throw AudioFormatError(
+            "x contains NaN or Inf samples; clean the signal (e.g. np.nan_to_num) before resampling");
+      }
+      if (bad < n) {
+        char value[32];
+        std::snprintf(value, sizeof value, "%g", static_cast<double>(samples[bad]));
+        throw AudioFormatError(std::string("x has the value ") + value +
+                               " (magnitude 65536 or more); float audio is full scale +-1: pass int16 PCM "
+                               "as int16, or divide it by 32768");
+      }
     }
     const int ndim = static_cast<int>(x.ndim());
     last_ndim_ = ndim;

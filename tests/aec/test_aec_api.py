@@ -38,6 +38,12 @@ def _signals(seconds: float = 3.0, seed: int = 5, rate: int = 16000) -> tuple[np
         (np.zeros((160, 2), np.float32), "1-D"),
         (np.full(160, np.nan, np.float32), "NaN or Inf"),
         (np.r_[np.zeros(159, np.float32), np.float32(np.inf)], "NaN or Inf"),
+        # Finite but not audio: 3e38 used to pass and turned the next blocks' output into NaN.
+        (np.full(160, 3e38, np.float32), "value 3e\\+38 at sample 0 .magnitude 65536"),
+        (
+            np.r_[np.zeros(10, np.float32), np.float32(-65536.0), np.zeros(149, np.float32)],
+            "-65536 at sample 10",
+        ),
     ],
 )
 def test_bad_frames_raise_audio_format_error(frame: np.ndarray, match: str) -> None:
@@ -48,6 +54,17 @@ def test_bad_frames_raise_audio_format_error(frame: np.ndarray, match: str) -> N
         ec.push_far(frame)
     # A rejected frame consumed nothing: the canceller still works.
     assert ec.process_near(np.zeros(160, np.float32)).shape == (160,)
+
+
+def test_int16_scaled_float_frames_are_still_taken() -> None:
+    """The magnitude bound sits above int16 scale: a float stream at +-32768 is the caller's scaling
+    mistake, not garbage, and is processed (finite output, nothing rejected)."""
+    rng = np.random.default_rng(4)
+    ec = EchoCanceller()
+    for _ in range(50):
+        frame = np.clip(rng.standard_normal(160) * 8000, -32768, 32767).astype(np.float32)
+        ec.push_far(frame)
+        assert np.all(np.isfinite(ec.process_near(frame)))
     assert ec.far_buffered == 0
 
 

@@ -89,6 +89,21 @@ def test_nan_and_inf_are_rejected_before_any_state_change() -> None:
     np.testing.assert_array_equal(got, ref[: len(got)])
 
 
+def test_samples_beyond_65536_are_rejected_before_any_state_change() -> None:
+    # Near float's range the filter's sums overflowed to Inf (3e38 in, Inf out).
+    r = Resampler(48000, 16000)
+    good = np.ones(4800, np.float32)
+    ref = np.concatenate([Resampler(48000, 16000).process(good), Resampler(48000, 16000).flush()])
+    for bad_value in (3e38, -65536.0, 1e6):
+        bad = good.copy()
+        bad[99] = bad_value
+        with pytest.raises(AudioFormatError, match="magnitude 65536 or more"):
+            r.process(bad)
+    got = r.process(good)
+    np.testing.assert_array_equal(got, ref[: len(got)])
+    assert np.all(np.isfinite(Resampler(48000, 16000).process(np.full(480, 32768.0, np.float32))))
+
+
 def test_mixed_dtypes_within_a_stream() -> None:
     r = Resampler(48000, 16000)
     r.process(np.zeros(480, np.int16))

@@ -98,8 +98,9 @@ class EchoCanceller:
             stay, and the double-talk rules change with it).
 
     Frames are 1-D ``float32`` in [-1, 1] or ``int16``; ``process_near`` returns the same dtype.
-    Wrong length or dtype, NaN/Inf, or a frame tagged with another rate raise
-    :class:`voicecore.AudioFormatError`.
+    Wrong length or dtype, NaN/Inf, a float sample of magnitude 65536 or more (not audio in any
+    scale: float audio in int16 scale peaks at 32768), or a frame tagged with another rate raise
+    :class:`voicecore.AudioFormatError`, and the rejected frame changes nothing.
     """
 
     def __init__(

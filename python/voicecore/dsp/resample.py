@@ -77,8 +77,9 @@ class Resampler(_core.Resampler):
     scale and rounded half-to-even with saturation. An empty input returns an empty array of
     the same dtype and layout. It raises :class:`voicecore.AudioFormatError` for any other
     dtype (float64 included: nothing is converted silently), a non-contiguous array, a wrong
-    channel count, NaN/Inf samples, or a dtype different from the one the stream started with
-    (the first non-empty call after construction, :meth:`reset` or :meth:`flush` fixes it).
+    channel count, NaN/Inf samples or float samples of magnitude 65536 or more, or a dtype
+    different from the one the stream started with (the first non-empty call after
+    construction, :meth:`reset` or :meth:`flush` fixes it).
 
     ``flush()`` emits the delayed tail in the stream's dtype and layout, then resets the
     stream. With nothing processed since the last flush/reset it returns an empty ``float32``
