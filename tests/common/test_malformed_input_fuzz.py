@@ -87,6 +87,12 @@ class Calls:
         self.accepted += 1
         return out
 
+    def assert_clean(self) -> None:
+        """No defect, and both paths (accepted and rejected calls) were exercised."""
+        assert not self.defects, self.defects[:5]
+        assert self.rejected > 0
+        assert self.accepted > 0
+
 
 def _describe(args: tuple[Any, ...]) -> str:
     parts = []
@@ -126,9 +132,7 @@ def test_echo_canceller_survives_malformed_frames(seed: int) -> None:
         assert out.shape == (n,)
         assert np.all(np.isfinite(out)), "a rejected call left the canceller broken"
         assert np.isfinite(ec.stats["erle_db"])
-    assert not calls.defects, calls.defects[:5]
-    assert calls.rejected > 0
-    assert calls.accepted > 0
+    calls.assert_clean()
 
 
 @pytest.mark.parametrize("seed", [11, 12])
@@ -147,9 +151,7 @@ def test_resampler_survives_malformed_blocks(seed: int) -> None:
         out = rs.process(good)
         assert out.size > 0
         assert np.all(np.isfinite(out)), "a rejected call left the resampler broken"
-    assert not calls.defects, calls.defects[:5]
-    assert calls.rejected > 0
-    assert calls.accepted > 0
+    calls.assert_clean()
 
 
 @pytest.mark.parametrize("seed", [11, 12])
@@ -167,9 +169,7 @@ def test_vads_survive_malformed_frames(seed: int) -> None:
             p = calls("SileroVad.process", sv.process, _frame(r, rng, sv.chunk_size))
             assert p is None or 0.0 <= p <= 1.0
         assert 0.0 <= sv.process(np.zeros(sv.chunk_size, np.float32)) <= 1.0
-    assert not calls.defects, calls.defects[:5]
-    assert calls.rejected > 0
-    assert calls.accepted > 0
+    calls.assert_clean()
 
 
 @pytest.mark.parametrize("mode", ["frame", "cascade"])
@@ -195,9 +195,7 @@ def test_speech_detector_survives_malformed_pushes(mode: str) -> None:
         calls("push", det.push, bad, 8000)  # the rate does not match the stream's: rejected
     assert det.stream_time_s == accepted, "a rejected push moved the detector's clock"
     assert isinstance(det.flush(), list)
-    assert not calls.defects, calls.defects[:5]
-    assert calls.rejected > 0
-    assert calls.accepted > 0
+    calls.assert_clean()
 
 
 def test_jitter_buffer_survives_malformed_packets() -> None:
@@ -220,6 +218,4 @@ def test_jitter_buffer_survives_malformed_packets() -> None:
                 assert np.all(np.isfinite(frame.samples))
         frame = jb.get(now + 20.0)
         assert frame.samples.shape == (jb.frame_samples,), "a rejected call left the buffer broken"
-    assert not calls.defects, calls.defects[:5]
-    assert calls.rejected > 0
-    assert calls.accepted > 0
+    calls.assert_clean()
