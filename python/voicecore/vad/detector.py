@@ -49,6 +49,9 @@ RELEASE_THRESHOLD: dict[str, float] = {"frame": 0.8, "silero": 0.9, "cascade": 0
 HELD_CAP = 0.85
 MIN_INPUT_RATE_HZ = 8000
 MAX_INPUT_RATE_HZ = 192000
+# Float samples at or beyond this magnitude are not audio in any scale (int16-scaled float peaks at
+# 32768); the echo canceller and the resampler reject them too, so a push is refused whatever its rate.
+MAX_FLOAT_SAMPLE = 65536.0
 
 
 @dataclass(frozen=True)
@@ -667,8 +670,18 @@ class SpeechDetector:
                 f"sample rate changed mid-stream from {self._rate} to {sample_rate_hz} Hz; "
                 "call reset() before switching rates"
             )
-        if not np.isfinite(samples).all():
-            raise AudioFormatError("samples contain NaN or Inf; clean the audio (np.nan_to_num) first")
+        if samples.dtype == np.float32 and samples.size:
+            usable = np.abs(samples) < MAX_FLOAT_SAMPLE  # False for NaN and Inf too
+            if not usable.all():
+                bad = samples[~usable]
+                if not np.isfinite(bad).all():
+                    raise AudioFormatError(
+                        "samples contain NaN or Inf; clean the audio (np.nan_to_num) first"
+                    )
+                raise AudioFormatError(
+                    f"samples contain the value {float(bad[0]):g} (magnitude {MAX_FLOAT_SAMPLE:g} or more); "
+                    "float audio is full scale +-1: pass int16 PCM as int16, or divide it by 32768"
+                )
 
     def _to_analysis_rate(self, samples: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.float32]:
         if sample_rate_hz == ANALYSIS_RATE_HZ:
@@ -698,7 +711,8 @@ class SpeechDetector:
             sample_rate_hz: their rate; fixed by the first push until :meth:`reset`.
 
         Raises:
-            AudioFormatError: wrong dtype/shape, NaN/Inf, or a rate change mid-stream.
+            AudioFormatError: wrong dtype/shape, NaN/Inf or a float sample of magnitude 65536 or
+                more, or a rate change mid-stream.
             ConfigError: unsupported rate.
         """
         self._check(samples, sample_rate_hz)
