@@ -62,6 +62,12 @@
 // removed a talker under a clipped echo), and the energy detector takes talk
 // from 5 dB over the predicted echo instead of 6 dB.
 //
+// Far low-band bursts (FarLowBand): the filters never learn the band below
+// ~60 Hz, which speech barely excites, so the echo of a far burst there (a
+// plosive's pop) reads as a talker to both detectors. While one can be
+// echoing, the lowest bin is suppressed against the far power in it, in
+// every talk state.
+//
 // Latency: one block of overlap-add in the suppressor plus the frame-to-block
 // buffering (block - gcd(frame, block) samples): 6 ms for 10 ms frames at 8
 // and 16 kHz.
@@ -81,6 +87,7 @@
 #include "voicecore/aec/aec_kernels.h"
 #include "voicecore/aec/delay_estimator.h"
 #include "voicecore/aec/echo_move_check.h"
+#include "voicecore/aec/far_low_band.h"
 #include "voicecore/aec/echo_return_gain.h"
 #include "voicecore/aec/far_spectrum_buffer.h"
 #include "voicecore/aec/reference_clipper.h"
@@ -253,6 +260,7 @@ class EchoCanceller {
   int refine_runs_ = 0;
   int refine_moved_ = 0;
   EchoMoveCheck move_check_;  // ConfirmDelay's waveform test
+  FarLowBand far_low_band_;
 
   std::size_t offset_ = 0;  // far blocks between the newest and partition 0
   int echo_moved_ = 0;      // blocks the echo moved in a confirmed delay change

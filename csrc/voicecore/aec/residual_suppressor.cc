@@ -332,7 +332,7 @@ float ResidualSuppressor::NextUniform() {
 void ResidualSuppressor::Process(const float* near, const float* echo,
                                  const float* shadow_echo, const float* echo_power,
                                  const float* fallback_power, bool fallback_fade, bool far_active,
-                                 bool external_talk, bool rearm, float* out) {
+                                 bool external_talk, bool rearm, float low_bin_echo, float* out) {
   const std::size_t b = block_size_;
   for (std::size_t n = 0; n < b; ++n) {
     time_[n] = prev_echo_[n] * window_[n];
@@ -572,7 +572,17 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     const V fallback = far_active && !talkish ? MaxN(share, SplatN<V>(share_floor)) * fp : zero;
     const V g_fb = 1.0f - kFallbackOver * fallback / (pe + kTiny);
     // std::clamp(std::min({g_coh, g_res, g_fb}), kMinGain, 1.0f), spelt out.
-    const V g_min = MinN(MinN(g_coh, g_res), g_fb);
+    V g_min = MinN(MinN(g_coh, g_res), g_fb);
+    // The lowest bin against a far low-band burst (see FarLowBand), in lane 0
+    // of the first group.
+    if (k == 0 && low_bin_echo > 0.0f) {
+      const float g_low = 1.0f - kFallbackOver * low_bin_echo / (error_power_[0] + kTiny);
+      if constexpr (sizeof(V) == sizeof(float)) {
+        g_min = std::min(g_min, g_low);
+      } else {
+        g_min[0] = std::min(g_min[0], g_low);
+      }
+    }
     const V g = g_min < kMinGain ? SplatN<V>(kMinGain) : (1.0f < g_min ? SplatN<V>(1.0f) : g_min);
     StoreN(gain_.data() + k, g);
     // Comfort noise fills what the gain removed, at the noise floor's level.
