@@ -17,6 +17,7 @@
 
 #include "bindings/numpy_views.h"
 #include "voicecore/common/errors.h"
+#include "voicecore/common/sample_checks.h"
 #include "voicecore/resample/resampler.h"
 
 namespace voicecore::bindings {
@@ -31,26 +32,6 @@ bool IsLittleEndian() {
   unsigned char first;
   std::memcpy(&first, &probe, 1);
   return first == 1;
-}
-
-// The first sample that is NaN, +-Inf or of magnitude 65536 or more (exponent
-// field 143 or above), or n if there is none. A branch-free OR over the bits
-// first, so the common case vectorises and reads every sample once; beyond
-// +-65536 (a float stream in int16 scale peaks at 32768) a sample is not
-// audio, and near float's range the filter's sums overflow to Inf.
-std::size_t FirstUnusable(const float* x, std::size_t n) {
-  constexpr std::uint32_t kLargeBits = 0x47800000u;  // 65536.0f
-  std::uint32_t bad = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t bits;
-    std::memcpy(&bits, x + i, sizeof(bits));
-    bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) >= kLargeBits);
-  }
-  if (bad == 0) return n;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(x[i]) || std::fabs(x[i]) >= 65536.0f) return i;
-  }
-  return n;
 }
 
 // Owns the kernel plus the Python-facing stream state (layout of the last
@@ -96,7 +77,7 @@ class PyResampler {
     if (is_f32) {
       const auto* samples = static_cast<const float*>(x.data());
       const std::size_t n = frames * channels;
-      const std::size_t bad = FirstUnusable(samples, n);
+      const std::size_t bad = FirstUnusableSample(samples, n);  // see kMaxSampleMagnitude
       if (bad < n && !std::isfinite(samples[bad])) {
         throw AudioFormatError(
             "x contains NaN or Inf samples; clean the signal (e.g. np.nan_to_num) before resampling");

@@ -783,6 +783,18 @@ def test_fallback_floor_at_a_tenth_keeps_talker(
     assert m["near_loss_db"] <= max_loss, m
 
 
+def assert_recipe_room(
+    eval_dir: Path, name: str, seed: int, recipe: str, min_erle: float, max_loss: float
+) -> None:
+    """A room of an eval recipe (``recipe_case``): single-talk ERLE at least ``min_erle``, and near loss
+    at most ``max_loss`` where there is a talker."""
+    case = recipe_case(eval_dir, name, seed, recipe)
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= min_erle, m
+    if case.nearend.any():
+        assert m["near_loss_db"] <= max_loss, m
+
+
 # Session 12's share-floor rules, each on unseen seeds of the eval recipes; ERLE (dB) before / now,
 # near loss (dB) where there is a talker.
 # only-coherence: 37.4 / 52.2, 36.6 / 52.1, 29.6 / 41.6 (loss 0.955 both), 30.5 / 43.5 (1.871 / 1.873).
@@ -815,11 +827,7 @@ def test_fallback_floor_in_echo_the_filter_under_states(
     - quiet-2s: two seconds after the last double talk, a block neither detector flags and whose mic
       is over 0.8 coherent with the echo estimates gets a floor of 0.5 (0.1 otherwise).
     - between-turns: the same from 400 ms after talk where the mic is over 0.9 coherent."""
-    case = recipe_case(eval_dir, f"gen_floor_{recipe}_{seed}", seed, recipe)
-    m = evaluate_output(case, run(case))
-    assert m["erle_db"] >= min_erle, m
-    if case.nearend.any():
-        assert m["near_loss_db"] <= max_loss, m
+    assert_recipe_room(eval_dir, f"gen_floor_{recipe}_{seed}", seed, recipe, min_erle, max_loss)
 
 
 @pytest.mark.parametrize(("seed", "min_erle", "max_loss"), [(3509, 43.0, 0.60), (3515, 42.5, 0.65)])
@@ -871,8 +879,4 @@ def test_far_low_band_burst_is_not_taken_for_talk(
     block. During such a burst (FarLowBand) the lowest bin is now suppressed against the far power
     there whatever the talk state, so the rest of the call's single-talk ERLE is not decided by it,
     and a talker keeps his level (near loss +0.0026 dB mean over 1000 unseen double-talk rooms)."""
-    case = recipe_case(eval_dir, f"gen_low_band_{recipe}_{seed}", seed, recipe)
-    m = evaluate_output(case, run(case))
-    assert m["erle_db"] >= min_erle, m
-    if case.nearend.any():
-        assert m["near_loss_db"] <= max_loss, m
+    assert_recipe_room(eval_dir, f"gen_low_band_{recipe}_{seed}", seed, recipe, min_erle, max_loss)

@@ -1,7 +1,6 @@
 #include "voicecore/aec/echo_canceller.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -11,6 +10,7 @@
 
 #include "voicecore/aec/aec_common.h"
 #include "voicecore/common/errors.h"
+#include "voicecore/common/sample_checks.h"
 #include "voicecore/common/vec4.h"
 
 namespace voicecore::aec {
@@ -34,11 +34,6 @@ namespace {
 // only during bursts: 27 and 13, with 26 rooms worse. A gain of 4: 387
 // better, below AEC3 25, near loss at most +0.053 dB.
 constexpr float kLowBandGain = 1.0f;
-// Input samples at or beyond this magnitude are rejected (CheckFrames); the
-// bit pattern is its exponent field, so the test is one compare per sample.
-constexpr float kLargeSample = 65536.0f;
-constexpr std::uint32_t kLargeSampleBits = 0x47800000u;
-static_assert(std::bit_cast<std::uint32_t>(kLargeSample) == kLargeSampleBits);
 // Partitions kept before the estimated bulk delay (32 ms): in long reverb the
 // envelope-based estimate can lock onto a reverberant peak 8-28 ms after the
 // direct sound, and the filter must still cover the onset. These partitions
@@ -502,31 +497,19 @@ void EchoCanceller::CheckFrames(const float* samples, std::size_t n, const char*
                            std::to_string(sample_rate_hz_) +
                            " Hz); check the sample rate and frame length of the stream");
   }
-  // An exponent test on the bits first (it vectorises, std::isfinite in a
-  // loop with an early exit does not); the first bad sample is looked for
-  // only when there is one. Beyond +-65536 (a float stream in int16 scale
-  // peaks at 32768) a sample is not audio, and the filters' power sums of
-  // such a frame overflow to NaN for the blocks that follow it.
-  std::uint32_t bad = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t bits;
-    std::memcpy(&bits, samples + i, sizeof bits);
-    bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) >= kLargeSampleBits);
+  // See kMaxSampleMagnitude: the filters' power sums of such a frame
+  // overflowed to NaN for the blocks that follow it.
+  const std::size_t bad = FirstUnusableSample(samples, n);
+  if (bad == n) return;
+  if (!std::isfinite(samples[bad])) {
+    throw AudioFormatError(std::string(what) + " contains NaN or Inf at sample " + std::to_string(bad) +
+                           "; pass finite float samples in [-1, 1]");
   }
-  if (bad == 0) return;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(samples[i])) {
-      throw AudioFormatError(std::string(what) + " contains NaN or Inf at sample " + std::to_string(i) +
-                             "; pass finite float samples in [-1, 1]");
-    }
-    if (std::fabs(samples[i]) >= kLargeSample) {
-      char value[32];
-      std::snprintf(value, sizeof value, "%g", static_cast<double>(samples[i]));
-      throw AudioFormatError(std::string(what) + " has the value " + value + " at sample " + std::to_string(i) +
-                             " (magnitude 65536 or more); pass float samples in [-1, 1] (int16 PCM as int16, "
-                             "or divided by 32768)");
-    }
-  }
+  char value[32];
+  std::snprintf(value, sizeof value, "%g", static_cast<double>(samples[bad]));
+  throw AudioFormatError(std::string(what) + " has the value " + value + " at sample " + std::to_string(bad) +
+                         " (magnitude 65536 or more); pass float samples in [-1, 1] (int16 PCM as int16, "
+                         "or divided by 32768)");
 }
 
 void EchoCanceller::PushFar(const float* samples, std::size_t n) {
