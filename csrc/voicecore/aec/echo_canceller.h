@@ -48,7 +48,9 @@
 // Near-end speech passes neither test, so long double talk cannot drag the
 // estimate (and the filter window) away. Until a change is confirmed, a
 // block whose foreground error is louder than the microphone (the estimate
-// adds more echo than it removes) is handled like call start: the suppressor
+// adds more echo than it removes), or, just after the filter cancelled well,
+// near it and anti-correlated with the estimate (the old echo, which the mic
+// no longer holds), is handled like call start: the suppressor
 // gets the microphone and the filter-free fallback, and no double talk is
 // claimed, so the output is never louder than the microphone (kWorseRatio).
 //
@@ -281,6 +283,11 @@ class EchoCanceller {
   std::array<float, 25> erle_history_{};
   std::size_t erle_history_pos_ = 0;
   int quiet_lost_blocks_ = 0;  // blocks left of a moved-path episode (kQuietLostErleDb)
+  // Smoothed error x estimate, estimate and error energies, mic energy (kDisplacedForget).
+  float displaced_ey_ = 0.0f;
+  float displaced_yy_ = 0.0f;
+  float displaced_error_ = 0.0f;
+  float displaced_mic_ = 0.0f;
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
   float erle_lin_ = 0.0f;
