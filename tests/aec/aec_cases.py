@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -101,12 +102,17 @@ def run(case: EchoCase, **kw: int) -> np.ndarray:
     return run_canceller(EchoCanceller(**kw), case)
 
 
-def run_canceller(ec: EchoCanceller, case: EchoCase) -> np.ndarray:
-    """The case through ``ec`` in 10 ms frames (the caller keeps ``ec`` to read its stats)."""
+def run_canceller(
+    ec: EchoCanceller, case: EchoCase, each_frame: Callable[[], None] | None = None
+) -> np.ndarray:
+    """The case through ``ec`` in 10 ms frames (the caller keeps ``ec`` to read its stats;
+    ``each_frame`` is called after every frame, to follow them)."""
     far, mic = case.far.astype(np.float32), case.mic.astype(np.float32)
     n = len(mic) // FRAME * FRAME
     out = np.zeros(len(mic), np.float32)
     for i in range(0, n, FRAME):
         ec.push_far(far[i : i + FRAME])
         out[i : i + FRAME] = ec.process_near(mic[i : i + FRAME])
+        if each_frame is not None:
+            each_frame()
     return out.astype(np.float64)

@@ -899,12 +899,16 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   float near_energy = 0.0f;
   float fg_energy = 0.0f;
   float bg_energy = 0.0f;
+  float fg_cross = 0.0f;  // error x estimate (kDisplacedForget)
+  float fg_echo = 0.0f;   // estimate energy
   for (std::size_t i = 0; i < b; ++i) {
     error_fg_[i] = near[i] - echo_fg_[i];
     error_bg_[i] = near[i] - echo_bg_[i];
     near_energy += near[i] * near[i];
     fg_energy += error_fg_[i] * error_fg_[i];
     bg_energy += error_bg_[i] * error_bg_[i];
+    fg_cross += error_fg_[i] * echo_fg_[i];
+    fg_echo += echo_fg_[i] * echo_fg_[i];
   }
 
   if (stats_.linear_erle_db > kConvergedDb) {
@@ -920,23 +924,16 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   // model on 15 generated sets, double-talk rooms over 3 dB: 58 with this
   // state, 38 without).
   far_low_band_.Update(delay_estimator_.delay_blocks(), far_active);
+  // See kQuietLostErleDb. The ring's next slot is its oldest: 25 blocks ago.
+  const bool cancelled_before = erle_history_[(erle_history_pos_ + 1) % erle_history_.size()] > kQuietLostErleDb;
   // See kDisplacedForget.
-  {
-    float ey = 0.0f;
-    float yy = 0.0f;
-    for (std::size_t i = 0; i < b; ++i) {
-      ey += error_fg_[i] * echo_fg_[i];
-      yy += echo_fg_[i] * echo_fg_[i];
-    }
-    displaced_ey_ = kDisplacedForget * displaced_ey_ + ey;
-    displaced_yy_ = kDisplacedForget * displaced_yy_ + yy;
-    displaced_error_ = kDisplacedForget * displaced_error_ + fg_energy;
-    displaced_mic_ = kDisplacedForget * displaced_mic_ + near_energy;
-  }
+  displaced_ey_ = kDisplacedForget * displaced_ey_ + fg_cross;
+  displaced_yy_ = kDisplacedForget * displaced_yy_ + fg_echo;
+  displaced_error_ = kDisplacedForget * displaced_error_ + fg_energy;
+  displaced_mic_ = kDisplacedForget * displaced_mic_ + near_energy;
   const bool displaced =
-      displaced_error_ > kDisplacedErrorRatio * displaced_mic_ &&
-      displaced_ey_ < -kDisplacedCorrelation * std::sqrt(displaced_yy_ * displaced_error_) &&
-      erle_history_[(erle_history_pos_ + 1) % erle_history_.size()] > kQuietLostErleDb;
+      cancelled_before && displaced_error_ > kDisplacedErrorRatio * displaced_mic_ &&
+      displaced_ey_ < -kDisplacedCorrelation * std::sqrt(displaced_yy_ * displaced_error_);
   const bool lost = far_active && !clipper_.active() && converged_hold_ > 0 &&
                     (fg_energy > kWorseRatio * near_energy || displaced) &&
                     delay_estimator_.delay_blocks() >= 0 && erl_blocks_ >= kErlWarmupBlocks;
@@ -1011,11 +1008,9 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // A second of far activity without talk from the energy detector.
     const bool quiet_second = since_talk_ >= kSoftWindowBlocks;
     const float worse_ratio = quiet_second ? kWorseQuietRatio : kWorseRatio;
-    // See kQuietLostErleDb. The ring's next slot is its oldest: 25 blocks ago.
+    // See kQuietLostErleDb.
     const bool quiet_block_lost = lost && quiet_second;
-    const bool quiet_lost =
-        quiet_block_lost && (quiet_lost_blocks_ > 0 ||
-                             erle_history_[(erle_history_pos_ + 1) % erle_history_.size()] > kQuietLostErleDb);
+    const bool quiet_lost = quiet_block_lost && (quiet_lost_blocks_ > 0 || cancelled_before);
     if (quiet_lost ||
         (worse_fg_ > worse_ratio * worse_mic_ && (worse_hold_ > 0 || converged_hold_ > 0 || strong_guard_ > 0))) {
       if (quiet_block_lost && quiet_lost_blocks_ == 0) quiet_lost_blocks_ = kQuietLostBlocks;
