@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -37,22 +36,6 @@ def corpus_case(eval_dir: Path, name: str) -> EchoCase:
         meta.get("echo_path_change_s"),
         meta,
     )
-
-
-def regenerate_corpus(eval_dir: Path, seed: int, out: Path) -> Path:
-    """The corpus's AEC cases (c01-c13) as its own generator (``make_corpus.py``) writes them with
-    another seed, under ``out``; returns ``out`` (use it as corpus_case's eval_dir). The generator
-    needs pyroomacoustics (a test dependency) for the rooms the shared corpus was made with."""
-    if (out / "aec" / "cases.csv").exists():
-        return out
-    spec = importlib.util.spec_from_file_location(f"make_corpus_{seed}", eval_dir / "make_corpus.py")
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    assert gen.HAVE_PRA, "pyroomacoustics is missing: pip install -e '.[test]'"
-    gen.SEED = seed
-    gen.build_aec(gen.Sources(str(eval_dir / "sources")), str(out))
-    return out
 
 
 def pools(eval_dir: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
