@@ -5,7 +5,11 @@ Runs every case in ``../shared/eval/aec/`` plus extra cases generated here with 
 (the one in ``shared/eval/BASELINES.md``).
 
     python bench/eval_aec.py [--only c01,c05] [--no-extra] [--no-peers] [--seeds 4242,11,12]
-                             [--peer-cache /tmp/aec-peers]
+                             [--peer-cache /tmp/aec-peers] [--corpus-seeds 1,2,3]
+
+``--corpus-seeds`` adds the corpus's own 13 cases as its generator (``make_corpus.py``, which needs
+pyroomacoustics) writes them with other seeds, named ``k<seed>_c01...``; the last table then counts,
+per case type, the rooms that miss the issue's per-room targets.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import csv
 import math
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from voicecore.dsp.aec import EchoCanceller
-from voicecore.dsp.aec_eval import AEC_RECIPES, EchoCase, evaluate_output, make_echo_case
+from voicecore.dsp.aec_eval import AEC_RECIPES, EchoCase, evaluate_output, make_echo_case, regenerate_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 FS = 16000
@@ -98,6 +103,15 @@ def select_cases(root: Path, corpus: bool, seeds: str, only: str) -> list[EchoCa
         cases += extra
     if only:
         cases = [c for c in cases if any(c.name.startswith(p) for p in only.split(","))]
+    return cases
+
+
+def regenerated_cases(root: Path, seed: int, cache: Path) -> list[EchoCase]:
+    """The corpus's AEC cases as ``make_corpus.py`` writes them with ``seed`` (kept under ``cache``)."""
+    out = regenerate_corpus(root, seed, cache / f"seed{seed}")
+    cases = [load_corpus_case(d) for d in sorted((out / "aec").glob("c*")) if d.is_dir()]
+    for c in cases:
+        c.name = f"k{seed}_{c.name}"
     return cases
 
 
@@ -222,8 +236,21 @@ def main(argv: list[str] | None = None) -> int:
         help="directory for the peers' figures per case, us/frame included (they do not change "
         "while ours is tuned)",
     )
+    ap.add_argument("--corpus-seeds", default="", help="seeds for make_corpus.py's AEC cases (1,2,3)")
+    ap.add_argument(
+        "--corpus-cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "voicecore-regenerated-corpus",
+        help="where the regenerated cases are written",
+    )
     a = ap.parse_args(argv)
     cases = select_cases(eval_dir(), corpus=True, seeds="" if a.no_extra else a.seeds, only=a.only)
+    for seed in (int(v) for v in a.corpus_seeds.split(",") if v):
+        cases += [
+            c
+            for c in regenerated_cases(eval_dir(), seed, a.corpus_cache)
+            if not a.only or any(c.name.split("_", 1)[1].startswith(p) for p in a.only.split(","))
+        ]
     runners: list[tuple[str, Runner | None]] = [("voicecore", run_ours)]
     if not a.no_peers:
         runners += [("AEC3 (livekit)", make_aec3()), ("Speex (4096)", make_speex())]
@@ -271,7 +298,30 @@ def main(argv: list[str] | None = None) -> int:
             f"{fmt(med('near_loss_db', dt_rows))} | {fmt(worst)} | {fmt(med('seg_snr_db', dt_rows))} | "
             f"{fmt(med('near_loss_db', ne_rows))} | {fmt(med('cost_us', ms))} |"
         )
+    if "AEC3 (livekit)" in summary:
+        print_target_misses(cases, summary["voicecore"], summary["AEC3 (livekit)"])
     return 0
+
+
+def print_target_misses(
+    cases: list[EchoCase], ours: list[dict[str, float]], aec3: list[dict[str, float]]
+) -> None:
+    """Per case type (the name without its seed prefix): rooms whose single-talk ERLE is more than
+    3 dB below AEC3's, and double-talk rooms with a near-end loss over 3 dB."""
+    kinds: dict[str, list[int]] = {}
+    for c, o, w in zip(cases, ours, aec3, strict=True):
+        kind = c.name.split("_", 1)[1][:3] if c.name[0] in "sk" and c.name[1].isdigit() else c.name[:3]
+        row = kinds.setdefault(kind, [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += int(o["erle_db"] < w["erle_db"] - 3.0)
+        if np.any(c.echo) and np.any(c.nearend):
+            row[2] += 1
+            row[3] += int(o["near_loss_db"] > 3.0)
+    print("\n### per-room targets by case type (rooms missing them / rooms)")
+    print("| type | ERLE > 3 dB below AEC3 | near loss over 3 dB |")
+    print("|---|---|---|")
+    for kind, (n, below, ndt, loss) in sorted(kinds.items()):
+        print(f"| {kind} | {below} / {n} | {loss} / {ndt} |" if ndt else f"| {kind} | {below} / {n} | — |")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ def read(path: Path) -> np.ndarray:
 
 
 def corpus_case(eval_dir: Path, name: str) -> EchoCase:
+    """A case of the corpus in ``eval_dir`` (the shared one, or one regenerate_corpus wrote)."""
     d = eval_dir / "aec" / name
     meta = json.loads((d / "meta.json").read_text())
     return EchoCase(

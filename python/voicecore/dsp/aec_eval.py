@@ -17,15 +17,24 @@ power (and above -70 dBFS). "Near end talks": the same rule on ``nearend_clean``
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 
-__all__ = ["AEC_RECIPES", "EchoCase", "evaluate_output", "exp_decay_rir", "make_echo_case"]
+__all__ = [
+    "AEC_RECIPES",
+    "EchoCase",
+    "evaluate_output",
+    "exp_decay_rir",
+    "make_echo_case",
+    "regenerate_corpus",
+]
 
 
 @dataclass
@@ -307,3 +316,23 @@ def make_echo_case(
         change_s,
         {"rt60": rt60, "delay_ms": delay_ms, "ser_db": ser_db, "nonlinearity": nonlinearity},
     )
+
+
+def regenerate_corpus(eval_dir: Path, seed: int, out: Path) -> Path:
+    """Writes the corpus's AEC cases (c01-c13) under ``out / "aec"`` as the corpus's own generator
+    (``eval_dir / "make_corpus.py"``) makes them with another ``seed``: other rooms, talkers, prompts,
+    delays and levels from the same recipes. Returns ``out``; a finished ``out`` is reused. The
+    generator needs pyroomacoustics for the rooms the shared corpus was made with (otherwise it would
+    silently fall back to other impulse responses), so its absence is an error."""
+    if (out / "aec" / "cases.csv").exists():
+        return out
+    spec = importlib.util.spec_from_file_location(f"make_corpus_{seed}", eval_dir / "make_corpus.py")
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(eval_dir / "make_corpus.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    if not gen.HAVE_PRA:
+        raise RuntimeError("regenerating the corpus needs pyroomacoustics: pip install -e '.[test]'")
+    vars(gen)["SEED"] = seed  # the generator reads it at call time (rng_for)
+    gen.build_aec(gen.Sources(str(eval_dir / "sources")), str(out))
+    return out
