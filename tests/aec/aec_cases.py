@@ -117,3 +117,11 @@ def run_canceller(
         if each_frame is not None:
             each_frame()
     return out.astype(np.float64)
+
+
+def run_following_delay(case: EchoCase) -> tuple[np.ndarray, list[float]]:
+    """The case through a default canceller, and its delay estimate (ms) after every 10 ms frame."""
+    ec = EchoCanceller(16000, 10, 500, 250)
+    delays: list[float] = []
+    out = run_canceller(ec, case, lambda: delays.append(ec.stats["delay_ms"]))
+    return out, delays
