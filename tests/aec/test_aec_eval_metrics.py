@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from voicecore.dsp.aec_eval import EchoCase, evaluate_output
+import numpy as np
+import pytest
+
+from voicecore.dsp.aec_eval import EchoCase, evaluate_output, regenerate_corpus
+from voicecore.errors import ConfigError
 
 FS = 16000
 
@@ -44,3 +48,9 @@ def test_recovery_active_time_counts_a_slow_canceller() -> None:
     m = evaluate_output(case, _output(case, 9.0))
     assert m["recovery_active_s"] >= 1.8, m
     assert m["recovery_s"] >= 3.0, m
+
+
+def test_regenerate_corpus_needs_the_generator(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no corpus generator"):
+        regenerate_corpus(tmp_path, 1, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from voicecore.errors import ConfigError
+
 F64 = NDArray[np.float64]
 
 __all__ = [
@@ -326,13 +328,14 @@ def regenerate_corpus(eval_dir: Path, seed: int, out: Path) -> Path:
     silently fall back to other impulse responses), so its absence is an error."""
     if (out / "aec" / "cases.csv").exists():
         return out
-    spec = importlib.util.spec_from_file_location(f"make_corpus_{seed}", eval_dir / "make_corpus.py")
+    script = eval_dir / "make_corpus.py"
+    spec = importlib.util.spec_from_file_location(f"make_corpus_{seed}", script) if script.is_file() else None
     if spec is None or spec.loader is None:
-        raise FileNotFoundError(eval_dir / "make_corpus.py")
+        raise ConfigError(f"no corpus generator at {script}: pass the eval corpus folder")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     if not gen.HAVE_PRA:
-        raise RuntimeError("regenerating the corpus needs pyroomacoustics: pip install -e '.[test]'")
+        raise ConfigError("regenerating the corpus needs pyroomacoustics: pip install -e '.[test]'")
     vars(gen)["SEED"] = seed  # the generator reads it at call time (rng_for)
     gen.build_aec(gen.Sources(str(eval_dir / "sources")), str(out))
     return out
