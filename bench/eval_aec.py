@@ -91,10 +91,15 @@ def extra_cases(root: Path, seed: int = 4242) -> list[EchoCase]:
     ]
 
 
+def corpus_cases(root: Path) -> list[EchoCase]:
+    """The AEC cases of the corpus under ``root`` (the shared one, or one regenerate_corpus wrote)."""
+    return [load_corpus_case(d) for d in sorted((root / "aec").glob("c*")) if d.is_dir()]
+
+
 def select_cases(root: Path, corpus: bool, seeds: str, only: str) -> list[EchoCase]:
     """The shared corpus cases (if ``corpus``), then the extra cases of each comma-separated seed
     (named ``s<seed>_...`` except the default 4242), kept where a name starts with a prefix in ``only``."""
-    cases = [load_corpus_case(d) for d in sorted((root / "aec").glob("c*")) if d.is_dir()] if corpus else []
+    cases = corpus_cases(root) if corpus else []
     for seed in (int(v) for v in seeds.split(",") if v):
         extra = extra_cases(root, seed)
         if seed != 4242:
@@ -108,8 +113,7 @@ def select_cases(root: Path, corpus: bool, seeds: str, only: str) -> list[EchoCa
 
 def regenerated_cases(root: Path, seed: int, cache: Path) -> list[EchoCase]:
     """The corpus's AEC cases as ``make_corpus.py`` writes them with ``seed`` (kept under ``cache``)."""
-    out = regenerate_corpus(root, seed, cache / f"seed{seed}")
-    cases = [load_corpus_case(d) for d in sorted((out / "aec").glob("c*")) if d.is_dir()]
+    cases = corpus_cases(regenerate_corpus(root, seed, cache / f"seed{seed}"))
     for c in cases:
         c.name = f"k{seed}_{c.name}"
     return cases
