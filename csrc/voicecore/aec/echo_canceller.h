@@ -274,6 +274,7 @@ class EchoCanceller {
   int bg_worse_runs_ = 0;
   std::vector<float> echo_none_;  // all zeros: the suppressor's "no filter" path
   int converged_hold_ = 0;        // far-active blocks left since linear ERLE > 10 dB
+  float erle_before_talk_db_ = 0.0f;  // linear ERLE at the last block without talk
   float worse_fg_ = 0.0f;         // smoothed foreground error and mic energy (kWorseForget)
   float worse_mic_ = 0.0f;
   int strong_guard_ = 0;  // far blocks left of the strong-fit move's guard
