@@ -1134,7 +1134,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   if (!energy_talk_ && !suppressor_.near_talk()) erle_before_talk_db_ = stats_.linear_erle_db;
   suppressor_.Process(near, lost ? echo_none_.data() : echo_fg_.data(), echo_bg_.data(),
                       echo_power_.data(), fallback_power_.data(), fallback_fade, far_active,
-                      suppress_hangover_ > 0 && !lost, lost || quiet_worse,
+                      suppress_hangover_ > 0 && !lost, far_active && since_talk_ == 0, lost || quiet_worse,
                       far_low_band_.burst() ? kLowBandGain * far_power_prior_[0] : 0.0f, out);
 
   if (far_active) {

@@ -58,14 +58,16 @@ class ResidualSuppressor {
   // AdaptiveFilter::PowerEstimate); `fallback_power`: the filter-free echo
   // estimate (num_bins values); `fallback_fade`: the fallback's share may
   // fall (an echo could have been heard by now); `external_talk`: the
-  // canceller's energy double-talk detector; `rearm`: the linear estimate
+  // canceller's energy double-talk detector (with its hangover);
+  // `external_talk_now`: its decision in this block alone; `rearm`: the linear estimate
   // is known to be wrong in this block (the echo path moved), so the
   // fallback's share goes back to 1 and any talk hangover ends (see
   // EchoCanceller, kWorseRatio). `low_bin_echo`: an echo power the lowest bin
   // is suppressed against whatever the talk state (0: none; see FarLowBand).
   void Process(const float* near, const float* echo, const float* shadow_echo,
                const float* echo_power, const float* fallback_power, bool fallback_fade,
-               bool far_active, bool external_talk, bool rearm, float low_bin_echo, float* out);
+               bool far_active, bool external_talk, bool external_talk_now, bool rearm,
+               float low_bin_echo, float* out);
   void Reset();
 
   // Mean over bins of the error / echo-estimate coherence in the last block.
