@@ -2,10 +2,11 @@
 //
 // The linear filter leaves a residual: misadjustment, the reverberant tail past
 // the filter, and loudspeaker distortion. The suppressor estimates it per bin
-// as leakage * |echo estimate|^2, where the leakage is the regression of the
-// error power's fluctuations on the echo estimate's (the approach of Valin's
-// MDF paper): near-end speech is uncorrelated with the echo estimate, so double
-// talk does not inflate the leakage and the talker keeps his level. In single
+// as leakage * |echo estimate|^2, where the leakage is the ratio of the
+// error's smoothed power to the echo estimate's (after Valin's MDF paper),
+// learnt only in blocks not taken for talk, so that a talker does not inflate
+// it; near talk, the one learnt from blocks of echo alone caps it (a talker
+// the detectors miss is learnt as residual otherwise). In single
 // talk a nonlinear residual is added: the error power the leakage leaves
 // unexplained, learnt per bin per unit of total echo power (a clipping
 // loudspeaker's harmonics land in bins the linear estimate leaves empty, at a
@@ -106,6 +107,8 @@ class ResidualSuppressor {
   std::vector<float> error_power_;
   std::vector<float> leak_num_;
   std::vector<float> leak_den_;
+  std::vector<float> echo_leak_num_;  // the same, from blocks of echo alone (kEchoOnlyShare)
+  std::vector<float> echo_leak_den_;
   std::vector<float> nl_num_;       // smoothed residual unexplained by the leakage
   std::vector<float> nl_power_;     // per-bin scratch: nonlinear residual estimate
   float nl_den_ = 0.0f;             // smoothed total echo estimate power
@@ -124,6 +127,7 @@ class ResidualSuppressor {
   int episode_gap_ = 0;    // blocks without talk before the current talk began
   int since_agree_ = 1 << 20;  // blocks since both detectors last agreed
   int since_talk_ = 1 << 20;   // blocks since double talk last started or was renewed
+  int since_confirmed_ = 1 << 20;  // blocks since the last block of confirmed talk (kConfirmedAgree)
   int echo_run_ = 0;  // blocks in a row of echo alone in the hangover (kEchoOnlyShare)
   float leakage_ = 0.0f;
   float coherent_share_ = 1.0f;
