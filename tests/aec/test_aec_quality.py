@@ -784,12 +784,12 @@ def test_agreed_talk_keeps_bins_the_leak_model_claims(
     assert m["seg_snr_db"] >= 4.0, m
 
 
-# Measured near loss / single-talk ERLE / segmental SNR (dB): before 2.60 / 48.8 / 5.01, 1.45 / 42.0 / 8.73,
-# 1.65 / 45.5 / 8.83; now 2.06 / 48.8 / 5.49, 0.92 / 42.0 / 8.89, 1.15 / 45.5 / 9.65 (AEC3's near loss 15.3,
-# 5.97, 5.70 dB).
+# Measured near loss / single-talk ERLE / segmental SNR (dB): before 2.60 / 48.8 / 5.01, 1.82 / 44.9 / 8.70,
+# 1.65 / 45.5 / 8.83; now 2.06 / 48.8 / 5.49, 1.39 / 44.9 / 9.41, 1.15 / 45.5 / 9.65 (AEC3's near loss 15.3,
+# 13.8, 5.70 dB).
 @pytest.mark.parametrize(
     ("seed", "recipe", "max_loss", "min_erle"),
-    [(1806, "x05", 2.3, 47.0), (2644, "x04", 1.2, 40.0), (602, "x04", 1.4, 44.0)],
+    [(1806, "x05", 2.3, 47.0), (1205, "x04", 1.6, 43.0), (602, "x04", 1.4, 44.0)],
 )
 def test_missed_talker_does_not_inflate_leak(
     eval_dir: Path, seed: int, recipe: str, max_loss: float, min_erle: float
@@ -802,6 +802,17 @@ def test_missed_talker_does_not_inflate_leak(
     m = evaluate_output(case, run(case))
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
+
+
+def test_young_echo_alone_leak_not_trusted_after_false_start(eval_dir: Path) -> None:
+    """Single talk with a delay jump (x03). At 0.75-1.25 s, with the filter 2-4 dB in, both detectors
+    took the echo for talk; near talk the leakage learnt from blocks of echo alone caps the other one,
+    but this early it had seen almost no echo, and the echo passed (28.7 dB). It stands in now only
+    where it has seen a quarter of the echo power the other one learnt from: 36.9 dB (37.8 before
+    the cap; AEC3 12.3)."""
+    case = recipe_case(eval_dir, "s65_x03", 65, "x03")
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= 34.0, m
 
 
 def test_missed_talker_does_not_pull_filter(eval_dir: Path) -> None:
