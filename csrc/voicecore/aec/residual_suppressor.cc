@@ -598,7 +598,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // See kLoneTalkBlocks.
   const bool lone_talk = !near_talk_ && far_active && external_talk && since_talk_ <= kLoneTalkBlocks;
   const bool talkish = near_talk_ || lone_talk;
-  // See kGuardedLeak.
+  // See kGuardedLeakBlocks.
   const bool echo_alone = coherent_share_ >= kEchoOnlyShare;
   const bool guarded_leak = talkish && !echo_alone && since_confirmed_ <= kGuardedLeakBlocks;
   const bool tail = (near_talk_ && hangover_ <= kTailBlocks) || lone_talk ||
