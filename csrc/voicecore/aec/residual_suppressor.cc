@@ -580,8 +580,9 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     hangover_ = 0;
     std::fill(fallback_share_.begin(), fallback_share_.end(), 1.0f);
   }
-  // See kEchoOnlyShare.
-  const bool echo_only_block = !talk_now && !external_talk_now && far_active && coherent_share_ >= kEchoOnlyShare;
+  // See kEchoOnlyShare (and kGuardedLeakBlocks, which learns from these blocks).
+  const bool echo_alone = coherent_share_ >= kEchoOnlyShare;
+  const bool echo_only_block = !talk_now && !external_talk_now && far_active && echo_alone;
   echo_run_ = echo_only_block ? echo_run_ + 1 : 0;
   talk_blocks_ = hangover_ > 0 || talk_now ? talk_blocks_ + 1 : 0;
   if (talk_now) {
@@ -599,7 +600,6 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   const bool lone_talk = !near_talk_ && far_active && external_talk && since_talk_ <= kLoneTalkBlocks;
   const bool talkish = near_talk_ || lone_talk;
   // See kGuardedLeakBlocks.
-  const bool echo_alone = coherent_share_ >= kEchoOnlyShare;
   const bool guarded_leak = talkish && !echo_alone && since_confirmed_ <= kGuardedLeakBlocks;
   const bool tail = (near_talk_ && hangover_ <= kTailBlocks) || lone_talk ||
                     (hangover_block && (episode_agree_ < kUnconfirmedAgree ||
@@ -645,11 +645,14 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     V share = LoadN<V>(fallback_share_.data() + k);
     const V all_leak =
         MinN(SplatN<V>(kMaxLeak), LoadN<V>(leak_num_.data() + k) / (LoadN<V>(leak_den_.data() + k) + kTiny));
-    const V echo_leak = MinN(SplatN<V>(kMaxLeak), LoadN<V>(echo_leak_num_.data() + k) /
-                                                      (LoadN<V>(echo_leak_den_.data() + k) + kTiny));
-    // See kEchoLeakCoverage.
-    const V covered = LoadN<V>(echo_leak_den_.data() + k) - kEchoLeakCoverage * LoadN<V>(leak_den_.data() + k);
-    const V leak = guarded_leak ? (covered >= 0.0f ? MinN(all_leak, echo_leak) : all_leak) : all_leak;
+    V leak = all_leak;
+    if (guarded_leak) {
+      const V echo_den = LoadN<V>(echo_leak_den_.data() + k);
+      const V echo_leak = MinN(SplatN<V>(kMaxLeak), LoadN<V>(echo_leak_num_.data() + k) / (echo_den + kTiny));
+      // See kEchoLeakCoverage.
+      const V covered = echo_den - kEchoLeakCoverage * LoadN<V>(leak_den_.data() + k);
+      leak = covered >= 0.0f ? MinN(all_leak, echo_leak) : all_leak;
+    }
     if (learn) {
       StoreN(leak_num_.data() + k, kLeakForget * LoadN<V>(leak_num_.data() + k) + (1.0f - kLeakForget) * pe);
       StoreN(leak_den_.data() + k, kLeakForget * LoadN<V>(leak_den_.data() + k) + (1.0f - kLeakForget) * ep);
