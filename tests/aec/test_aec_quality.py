@@ -800,6 +800,22 @@ def test_missed_talker_does_not_inflate_leak(
     assert_recipe_room(eval_dir, f"s{seed}_{recipe}", seed, recipe, min_erle, max_loss)
 
 
+# Measured single-talk ERLE / near loss (dB): before 28.2 / 3.28, 29.9 / 1.57, 33.5 / 1.20; now 34.1 / 3.28,
+# 41.6 / 1.57, 43.3 / 1.20 (AEC3's ERLE 43.4, 19.2, 18.7 dB).
+@pytest.mark.parametrize(
+    ("seed", "recipe", "min_erle", "max_loss"),
+    [(1601, "x05", 32.0, 3.35), (7234, "x05", 38.0, 1.65), (7164, "x04", 40.0, 1.3)],
+)
+def test_hangover_ends_where_the_residual_model_explains_the_error(
+    eval_dir: Path, seed: int, recipe: str, min_erle: float, max_loss: float
+) -> None:
+    """Double talk under a clipped echo at SER -5 dB (x05) and at 0 dB (x04). After the talker's last
+    word the echo the linear filter cannot model kept the mic's coherent share under the hangover's
+    echo-only test, and the hangover passed it at double talk's over-subtraction; a block whose error
+    is 3 dB or more under the residual model's prediction counts as echo alone now (kEchoExplained)."""
+    assert_recipe_room(eval_dir, f"s{seed}_{recipe}", seed, recipe, min_erle, max_loss)
+
+
 def test_young_echo_alone_leak_not_trusted_after_false_start(eval_dir: Path) -> None:
     """Single talk with a delay jump (x03). At 0.75-1.25 s, with the filter 2-4 dB in, both detectors
     took the echo for talk; near talk the leakage learnt from blocks of echo alone caps the other one,

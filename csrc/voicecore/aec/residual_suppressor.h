@@ -84,6 +84,9 @@ class ResidualSuppressor {
 
  private:
   float NextUniform();  // uniform in [-1, 1)
+  // The error above the noise floor is well under the residual model's
+  // prediction in this block (see kEchoExplained).
+  bool ErrorExplained(const float* echo_power) const;
 
   const std::size_t block_size_;
   const std::size_t fft_size_;
@@ -128,7 +131,7 @@ class ResidualSuppressor {
   int since_agree_ = 1 << 20;  // blocks since both detectors last agreed
   int since_talk_ = 1 << 20;   // blocks since double talk last started or was renewed
   int since_confirmed_ = 1 << 20;  // blocks since the last block of confirmed talk (kConfirmedAgree)
-  int echo_run_ = 0;  // blocks in a row of echo alone in the hangover (kEchoOnlyShare)
+  int echo_run_ = 0;  // blocks in a row of echo alone in the hangover (kEchoOnlyShare, kEchoExplained)
   float leakage_ = 0.0f;
   float coherent_share_ = 1.0f;
   bool near_talk_ = false;
