@@ -195,23 +195,24 @@ constexpr int kLateGapBlocks = 100;
 // near loss (+0.01 dB mean) and double-talk rooms over 3 dB everywhere.
 constexpr float kEchoOnlyShare = 0.95f;
 constexpr int kEchoOnlyBlocks = 3;
-// A hangover block also counts as echo alone when the residual model explains
-// the error's energy with room to spare: the error above the noise floor at
-// most kEchoExplained (-3 dB) of the leakage x echo estimate summed over bins
-// (the leakage as used near talk, see kGuardedLeakBlocks). In a clipped room
-// the echo the linear filter cannot model keeps the share under 0.95 after the
-// talker's last word, and the hangover passed it at double talk's or fresh
-// talk's over-subtraction (s1601_x05 at 5.6-5.75 s: 97 % of the call's
-// single-talk output, error 6-8 dB under the model). A talker under the echo
-// adds energy the model does not predict. Our 15 sets, unseen seeds and the
-// corpus generator's (seeds 1-100, 104-123): single-talk ERLE better by over
-// 1 dB in 22, 34 and 5 rooms (s1601_x05 28.2 -> 34.1, s7234_x05 29.9 -> 41.6,
-// s7164_x04 33.5 -> 43.3 dB), none worse by over 0.01 dB; rooms below AEC3 by 3 dB 27 -> 26, 27 -> 26,
-// 17 -> 17; near loss +0.003, +0.004, +0.001 dB mean (at most +0.11),
-// double-talk rooms over 3 dB unchanged (8, 8, 37). At -1.5 dB (0.7) 41 rooms
-// gained on our sets for three times the near loss (+0.010 dB mean); at 0 dB,
-// 66 for +0.024 dB, up to +0.30 (a talker 10 dB under a clipped echo's
-// residual is explained by it).
+// A hangover block also counts as echo alone (same run, same no-talk
+// conditions) when the residual model explains the error's energy with room
+// to spare: the error above the noise floor at most kEchoExplained (-3 dB) of
+// the leakage x echo estimate summed over bins (the leakage as used near
+// talk, see kGuardedLeakBlocks). In a clipped room the echo the linear filter
+// cannot model keeps the share under 0.95 after the talker's last word, and
+// the hangover passed it at double talk's or fresh talk's over-subtraction
+// (s1601_x05 at 5.6-5.75 s: 97 % of the call's single-talk output, the error
+// 6-8 dB under the model). A talker under the echo adds energy the model does
+// not predict. Our 15 sets, unseen seeds and the corpus generator's (seeds
+// 1-100, 104-123): single-talk ERLE better by over 1 dB in 22, 34 and 5
+// rooms (s1601_x05 28.2 -> 34.1, s7234_x05 29.9 -> 41.6, s7164_x04 33.5 ->
+// 43.3 dB), none worse by over 0.01 dB; rooms below AEC3 by 3 dB 27 -> 26,
+// 27 -> 26, 17 -> 17; near loss +0.003, +0.004, +0.001 dB mean (at most
+// +0.11), double-talk rooms over 3 dB unchanged (8, 8, 37). At -1.5 dB (0.7)
+// 41 rooms gained on our sets for three times the near loss (+0.010 dB
+// mean); at 0 dB, 66 for +0.024 dB, up to +0.30 (a talker 10 dB under a
+// clipped echo's residual is explained by it).
 constexpr float kEchoExplained = 0.5f;
 // Near talk, the leakage is the lower of the one learnt as now and one learnt
 // only from blocks of echo alone (over kEchoOnlyShare of the mic coherent with
