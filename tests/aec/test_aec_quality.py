@@ -816,6 +816,23 @@ def test_hangover_ends_where_the_residual_model_explains_the_error(
     assert_recipe_room(eval_dir, f"s{seed}_{recipe}", seed, recipe, min_erle, max_loss)
 
 
+# Measured single-talk ERLE / near loss (dB): before 20.1 / 1.19, 33.8 / -, 36.4 / 0.76; now 25.4 / 1.19,
+# 50.4 / -, 50.8 / 0.76 (AEC3's ERLE 26.5, 31.5, 18.4 dB).
+@pytest.mark.parametrize(
+    ("seed", "recipe", "min_erle", "max_loss"),
+    [(2700, "x05", 24.0, 1.3), (7296, "x01", 46.0, 0.0), (2711, "x04", 46.0, 0.85)],
+)
+def test_false_start_the_energy_detector_never_heard_is_unconfirmed(
+    eval_dir: Path, seed: int, recipe: str, min_erle: float, max_loss: float
+) -> None:
+    """A clipped echo under double talk at SER -5 dB (x05), single talk only (x01), and double talk at
+    0 dB (x04). A far-end onset the filter mispredicts, within the energy detector's 100 ms hangover
+    after one of its false alarms, made a short talk episode, and its 160 ms hangover passed the echo;
+    an episode the energy detector never found talk in, block by block, is now unconfirmed below
+    kConfirmedAgree agreeing blocks."""
+    assert_recipe_room(eval_dir, f"s{seed}_{recipe}", seed, recipe, min_erle, max_loss)
+
+
 def test_young_echo_alone_leak_not_trusted_after_false_start(eval_dir: Path) -> None:
     """Single talk with a delay jump (x03). At 0.75-1.25 s, with the filter 2-4 dB in, both detectors
     took the echo for talk; near talk the leakage learnt from blocks of echo alone caps the other one,

@@ -128,6 +128,7 @@ class ResidualSuppressor {
   int talk_blocks_ = 0;  // blocks since the current talk (with its hangover) began
   int episode_agree_ = 0;  // blocks of the current talk both detectors agreed on
   int episode_gap_ = 0;    // blocks without talk before the current talk began
+  bool episode_heard_ = true;  // the energy detector found talk in a block of the current talk itself
   int since_agree_ = 1 << 20;  // blocks since both detectors last agreed
   int since_talk_ = 1 << 20;   // blocks since double talk last started or was renewed
   int since_confirmed_ = 1 << 20;  // blocks since the last block of confirmed talk (kConfirmedAgree)
