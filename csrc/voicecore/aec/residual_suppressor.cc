@@ -452,15 +452,26 @@ void ResidualSuppressor::Reset() {
   rng_ = seed_;
 }
 
+template <typename V>
+V ResidualSuppressor::AllLeak(std::size_t k) const {
+  return MinN(SplatN<V>(kMaxLeak), LoadN<V>(leak_num_.data() + k) / (LoadN<V>(leak_den_.data() + k) + kTiny));
+}
+
+template <typename V>
+V ResidualSuppressor::NearTalkLeak(std::size_t k, V all_leak) const {
+  const V echo_den = LoadN<V>(echo_leak_den_.data() + k);
+  const V echo_leak = MinN(SplatN<V>(kMaxLeak), LoadN<V>(echo_leak_num_.data() + k) / (echo_den + kTiny));
+  // See kEchoLeakCoverage.
+  const V covered = echo_den - kEchoLeakCoverage * LoadN<V>(leak_den_.data() + k);
+  return covered >= 0.0f ? MinN(all_leak, echo_leak) : all_leak;
+}
+
 bool ResidualSuppressor::ErrorExplained(const float* echo_power) const {
   float error = 0.0f;
   float model = 0.0f;
   for (std::size_t k = 0; k < num_bins_; ++k) {
-    const float all_leak = std::min(kMaxLeak, leak_num_[k] / (leak_den_[k] + kTiny));
-    const float echo_leak = std::min(kMaxLeak, echo_leak_num_[k] / (echo_leak_den_[k] + kTiny));
-    const bool covered = echo_leak_den_[k] >= kEchoLeakCoverage * leak_den_[k];
     error += std::max(0.0f, error_power_[k] - noise_[k]);
-    model += (covered ? std::min(all_leak, echo_leak) : all_leak) * echo_power[k];
+    model += NearTalkLeak(k, AllLeak<float>(k)) * echo_power[k];
   }
   return error <= kEchoExplained * model;
 }
@@ -706,16 +717,8 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     const V nz = LoadN<V>(noise_.data() + k);
     const V fp = LoadN<V>(fallback_power + k);
     V share = LoadN<V>(fallback_share_.data() + k);
-    const V all_leak =
-        MinN(SplatN<V>(kMaxLeak), LoadN<V>(leak_num_.data() + k) / (LoadN<V>(leak_den_.data() + k) + kTiny));
-    V leak = all_leak;
-    if (guarded_leak) {
-      const V echo_den = LoadN<V>(echo_leak_den_.data() + k);
-      const V echo_leak = MinN(SplatN<V>(kMaxLeak), LoadN<V>(echo_leak_num_.data() + k) / (echo_den + kTiny));
-      // See kEchoLeakCoverage.
-      const V covered = echo_den - kEchoLeakCoverage * LoadN<V>(leak_den_.data() + k);
-      leak = covered >= 0.0f ? MinN(all_leak, echo_leak) : all_leak;
-    }
+    const V all_leak = AllLeak<V>(k);
+    const V leak = guarded_leak ? NearTalkLeak(k, all_leak) : all_leak;
     if (learn) {
       StoreN(leak_num_.data() + k, kLeakForget * LoadN<V>(leak_num_.data() + k) + (1.0f - kLeakForget) * pe);
       StoreN(leak_den_.data() + k, kLeakForget * LoadN<V>(leak_den_.data() + k) + (1.0f - kLeakForget) * ep);

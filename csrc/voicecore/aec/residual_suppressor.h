@@ -84,6 +84,13 @@ class ResidualSuppressor {
 
  private:
   float NextUniform();  // uniform in [-1, 1)
+  // Bin k's leakage learnt in every block not taken for talk, and the one
+  // used near talk: capped by the echo-alone leakage where that one is
+  // covered (kGuardedLeakBlocks, kEchoLeakCoverage). V: float or Float4.
+  template <typename V>
+  V AllLeak(std::size_t k) const;
+  template <typename V>
+  V NearTalkLeak(std::size_t k, V all_leak) const;
   // The error above the noise floor is well under the residual model's
   // prediction in this block (see kEchoExplained).
   bool ErrorExplained(const float* echo_power) const;
