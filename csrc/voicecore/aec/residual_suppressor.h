@@ -140,6 +140,8 @@ class ResidualSuppressor {
   int since_talk_ = 1 << 20;   // blocks since double talk last started or was renewed
   int since_confirmed_ = 1 << 20;  // blocks since the last block of confirmed talk (kConfirmedAgree)
   int echo_run_ = 0;  // blocks in a row of echo alone in the hangover (kEchoOnlyShare, kEchoExplained)
+  float echo_slow_ = 0.0f;  // ~100 ms average of the echo estimate's total power (kEchoOnsetRise)
+  int onset_left_ = 0;      // blocks left of an echo onset's guard (kEchoOnsetBlocks)
   float leakage_ = 0.0f;
   float coherent_share_ = 1.0f;
   bool near_talk_ = false;
