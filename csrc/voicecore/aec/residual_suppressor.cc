@@ -98,8 +98,8 @@ constexpr float kTalkEchoRatio = 0.6f;
 // untuned seeds 200-239 (240): over 3 dB 11 -> 9, below AEC3 5 -> 5.
 // Without the nonlinear share, clipped rooms with the clip model off
 // (tests: gen_clip_episode_, gen_clip_late_) took far-end onsets for talk
-// again (ERLE 41.5 -> 24.8 dB); a 0.3x ratio or a 1 s window moved as many
-// rooms below AEC3 as it took over 3 dB.
+// again (ERLE 41.5 -> 24.8 dB). Variants measured and not kept:
+// docs/aec_experiments.md, session 22.
 constexpr float kRecentTalkEchoRatio = 0.4f;
 constexpr float kRecentTalkNlShare = 0.5f;
 constexpr int kRecentTalkBlocks = 500;
