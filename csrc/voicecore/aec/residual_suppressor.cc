@@ -106,6 +106,12 @@ constexpr int kRecentTalkBlocks = 500;
 constexpr float kEchoOnsetRise = 2.0f;
 constexpr float kEchoSlowForget = 0.96f;  // ~100 ms
 constexpr int kEchoOnsetBlocks = 12;
+// See talker_under_echo(): how much talk must have been found, the ratio of
+// incoherent to coherent mic energy in it, and the average's forgetting per
+// talk block (~200 ms of talk).
+constexpr int kUnderEchoTalkBlocks = 60;
+constexpr float kUnderEchoRatio = 2.0f;
+constexpr float kUnderEchoForget = 0.98f;
 // Double talk outlasts the last block both detectors agree on by 160 ms; in
 // the last 60 ms the over-subtraction is already 2, between double talk's
 // and single talk's. A talker under the echo (a clipping loudspeaker at SER
@@ -469,6 +475,9 @@ void ResidualSuppressor::Reset() {
   since_agree_ = kConfirmBlocks + 1;
   since_talk_ = kQuietBlocks + 1;
   since_confirmed_ = kGuardedLeakBlocks + 1;
+  talk_total_ = 0;
+  talk_incoherent_ = 0.0f;
+  talk_coherent_ = 0.0f;
   echo_run_ = 0;
   echo_slow_ = 0.0f;
   onset_left_ = 0;
@@ -491,6 +500,10 @@ V ResidualSuppressor::NearTalkLeak(std::size_t k, V all_leak) const {
   // See kEchoLeakCoverage.
   const V covered = echo_den - kEchoLeakCoverage * LoadN<V>(leak_den_.data() + k);
   return covered >= 0.0f ? MinN(all_leak, echo_leak) : all_leak;
+}
+
+bool ResidualSuppressor::talker_under_echo() const {
+  return talk_total_ >= kUnderEchoTalkBlocks && talk_incoherent_ < kUnderEchoRatio * talk_coherent_;
 }
 
 bool ResidualSuppressor::ErrorExplained(const float* echo_power) const {
@@ -704,6 +717,11 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     --hangover_;
   }
   near_talk_ = hangover_ > 0;
+  if (talk_now) {
+    talk_total_ = std::min(talk_total_ + 1, kUnderEchoTalkBlocks);
+    talk_incoherent_ += (1.0f - kUnderEchoForget) * (mic_incoherent - talk_incoherent_);
+    talk_coherent_ += (1.0f - kUnderEchoForget) * (mic_coherent - talk_coherent_);
+  }
   // See kUnconfirmedAgree.
   episode_agree_ = talk_blocks_ == 0 ? 0 : episode_agree_ + (talk_now ? 1 : 0);
   const bool hangover_block = near_talk_ && !talk_now;

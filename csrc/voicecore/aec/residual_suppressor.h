@@ -81,6 +81,11 @@ class ResidualSuppressor {
   // Last block: the share of the mic energy above the noise floor that is
   // coherent with either echo estimate (1 = all echo the filters can model).
   float coherent_share() const { return coherent_share_; }
+  // The call's talker sits under the echo: at least kUnderEchoTalkBlocks
+  // blocks taken for talk so far, and in them the mic energy incoherent with
+  // the echo estimates averages under kUnderEchoRatio times the coherent
+  // energy (see EchoCanceller's use of it for a single lost block).
+  bool talker_under_echo() const;
 
  private:
   float NextUniform();  // uniform in [-1, 1)
@@ -139,6 +144,9 @@ class ResidualSuppressor {
   int since_agree_ = 1 << 20;  // blocks since both detectors last agreed
   int since_talk_ = 1 << 20;   // blocks since double talk last started or was renewed
   int since_confirmed_ = 1 << 20;  // blocks since the last block of confirmed talk (kConfirmedAgree)
+  int talk_total_ = 0;              // blocks taken for talk (talk_now) since the reset, saturating
+  float talk_incoherent_ = 0.0f;    // mic energy incoherent with the echo estimates, averaged over talk blocks
+  float talk_coherent_ = 0.0f;      // and the coherent energy, over the same blocks
   int echo_run_ = 0;  // blocks in a row of echo alone in the hangover (kEchoOnlyShare, kEchoExplained)
   float echo_slow_ = 0.0f;  // ~100 ms average of the echo estimate's total power (kEchoOnsetRise)
   int onset_left_ = 0;      // blocks left of an echo onset's guard (kEchoOnsetBlocks)
