@@ -388,6 +388,22 @@ def test_talker_under_the_echo_keeps_single_lost_blocks(
     assert m["erle_db"] >= min_erle, m
 
 
+@pytest.mark.parametrize(("seed", "min_erle"), [(120, 33.0), (51, 42.0)])
+def test_hangover_after_a_loud_talker_ends_without_detections(
+    eval_dir: Path, regenerated_root: Path, seed: int, min_erle: float
+) -> None:
+    """c08 of the corpus generator (SER +5 dB): the talker comes in while the filter is young, and
+    the hangover after his turns let out a far-end word that started as he stopped. After a talker
+    heard well over the echo, the third hangover block in a row that neither detector takes for
+    talk is echo alone (kLoudTalkRatio): single-talk ERLE 20.6 / 32.0 dB before, 35.4 / 45.1 dB now
+    (AEC3: 35.7 / 37.5 dB)."""
+    root = regenerate_corpus(eval_dir, seed, regenerated_root / f"seed{seed}")
+    case = corpus_case(root, "c08_dt_ser+5_rt200_d30")
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= min_erle, m
+    assert m["near_loss_db"] <= 1.0, m
+
+
 @pytest.mark.parametrize("seed", [101, 102])
 def test_regenerated_corpus(eval_dir: Path, regenerated_root: Path, seed: int) -> None:
     """All 13 AEC cases of the corpus generator run with another seed (other rooms, talkers, far
