@@ -360,30 +360,33 @@ def test_filter_kept_through_confirmed_talk(
     assert m["near_loss_db"] <= 1.0, m
 
 
-@pytest.mark.parametrize(("seed", "min_erle"), [(112, 45.0), (121, 52.0)])
-def test_talker_under_the_echo_after_confirmed_talk(
+@pytest.mark.parametrize(
+    ("seed", "min_erle"),
+    [
+        pytest.param(112, 45.0, id="recent-talk-threshold-112"),
+        pytest.param(121, 52.0, id="recent-talk-threshold-121"),
+        pytest.param(1, 48.0, id="single-lost-blocks-1"),
+        pytest.param(95, 53.0, id="single-lost-blocks-95"),
+    ],
+)
+def test_talker_under_the_echo_keeps_his_blocks(
     eval_dir: Path, regenerated_root: Path, seed: int, min_erle: float
 ) -> None:
-    """c07 of the corpus generator (SER -5 dB, RT60 0.4-0.55 s): the talker's blocks sit at 0.3-0.6x
-    of the echo's coherent energy, under the coherence detector's 0.6x, and went out at the
-    single-talk over-subtraction. Within 2 s of confirmed talk the detector also takes 0.4x
-    (kRecentTalkEchoRatio): near loss 3.19 / 3.16 dB before, 2.84 / 2.87 dB now; single-talk ERLE
-    49.6 / 57.0 dB either way (AEC3: 41.8 / 24.9 dB, near loss 9.0 / 8.4 dB)."""
-    m = corpus_room_metrics(eval_dir, regenerated_root, seed, "c07_dt_ser-5_rt350_d120")
-    assert m["near_loss_db"] <= 3.0, m
-    assert m["erle_db"] >= min_erle, m
+    """c07 of the corpus generator (SER -5 dB, RT60 0.4-0.55 s), where the talker sits under the echo;
+    each pair of seeds pins one rule, and fails on the build before it.
 
+    recent-talk-threshold: his blocks sit at 0.3-0.6x of the echo's coherent energy, under the
+    coherence detector's 0.6x, and went out at the single-talk over-subtraction. Within 2 s of
+    confirmed talk the detector also takes 0.4x (kRecentTalkEchoRatio): near loss 3.19 / 3.16 dB
+    before, 2.84 / 2.87 dB after; single-talk ERLE 49.6 / 57.0 dB either way (AEC3: 41.8 / 24.9 dB,
+    near loss 9.0 / 8.4 dB).
 
-@pytest.mark.parametrize(("seed", "min_erle"), [(1, 48.0), (95, 53.0)])
-def test_talker_under_the_echo_keeps_single_lost_blocks(
-    eval_dir: Path, regenerated_root: Path, seed: int, min_erle: float
-) -> None:
-    """c07 of the corpus generator (SER -5 dB): where talker and echo cancel in a 4 ms block of the
-    mic, the filter's error exceeds 1.5x the mic and the block counted as lost; each such block
-    re-armed the suppressor, whose fallback then took ~0.5 s of the talker. Once the talker has been
-    found under the echo those blocks are not passed on: near loss 3.32 / 3.37 dB before, 2.57 /
-    2.80 dB now; single-talk ERLE 52.5 / 57.3 dB either way (AEC3: 48.7 / 42.8 dB, near loss 8.2 /
-    13.9 dB)."""
+    single-lost-blocks: where talker and echo cancel in a 4 ms block of the mic, the filter's error
+    exceeds 1.5x the mic and the block counted as lost; each such block re-armed the suppressor,
+    whose fallback then took ~0.5 s of the talker. Once the talker has been found under the echo
+    those blocks are not passed on (ResidualSuppressor::talker_under_echo): near loss 3.32 / 3.37 dB
+    before, 2.57 / 2.80 dB after; single-talk ERLE 52.5 / 57.3 dB either way (AEC3: 48.7 / 42.8 dB,
+    near loss 8.2 / 13.9 dB)."""
     m = corpus_room_metrics(eval_dir, regenerated_root, seed, "c07_dt_ser-5_rt350_d120")
     assert m["near_loss_db"] <= 3.0, m
     assert m["erle_db"] >= min_erle, m
