@@ -122,10 +122,11 @@ constexpr float kUnderEchoForget = 0.98f;
 // is the mic's power averaged over talk blocks (forget kUnderEchoForget)
 // reaching kLoudTalkRatio times the filter-free echo prediction at some point
 // of the call (the averages overlap between SER -5 and +5 dB rooms; their
-// upper ends do not: 90th percentiles 1.7-2.7 in c07 rooms, 5.3-7.9 in c08). Corpus generator seeds 1-100 + 104-123: below AEC3 16 -> 10 (c08
-// 10 -> 4), double-talk rooms over 3 dB 25 -> 26; single-talk ERLE better by
-// over 1 dB in 56 rooms, worse in none; near loss +0.021 dB mean (at most
-// +0.33). Untuned seeds 200-239: 5 / 5 -> 3 / 5. Our recipes, 121 seeds: 11 / 3
+// upper ends do not: 90th percentiles 1.7-2.7 in c07 rooms, 5.3-7.9 in c08).
+// Corpus generator seeds 1-100 + 104-123: below AEC3 16 -> 10 (c08 10 -> 4),
+// double-talk rooms over 3 dB 25 -> 26; single-talk ERLE better by over 1 dB
+// in 56 rooms, worse in none; near loss +0.021 dB mean (at most +0.33).
+// Untuned seeds 200-239: 5 / 5 -> 3 / 5. Our recipes, 121 seeds: 11 / 3
 // unchanged, 9 rooms better by over 1 dB, none worse. Without the loudness
 // gate: 9 / 33 (c07's talkers under the echo lost their hangover); peaks of 4
 // / 8: 9 / 29, 11 / 26; five blocks in a row: 11 / 29.
@@ -497,7 +498,6 @@ void ResidualSuppressor::Reset() {
   talk_total_ = 0;
   talk_incoherent_ = 0.0f;
   talk_coherent_ = 0.0f;
-  talk_mic_ = 0.0f;
   talk_echo_ = 0.0f;
   loud_talk_peak_ = 0.0f;
   quiet_hangover_run_ = 0;
@@ -741,20 +741,17 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   }
   near_talk_ = hangover_ > 0;
   if (talk_now) {
-    float mic_sum = 0.0f;
     float echo_sum = 0.0f;
-    for (std::size_t k = 0; k < num_bins_; ++k) {
-      mic_sum += mic_power_[k];
-      echo_sum += fallback_power[k];
-    }
-    talk_mic_ += (1.0f - kUnderEchoForget) * (mic_sum - talk_mic_);
+    for (std::size_t k = 0; k < num_bins_; ++k) echo_sum += fallback_power[k];
     talk_echo_ += (1.0f - kUnderEchoForget) * (echo_sum - talk_echo_);
-    talk_total_ = std::min(talk_total_ + 1, kUnderEchoTalkBlocks);
-    if (talk_total_ >= kUnderEchoTalkBlocks) {
-      loud_talk_peak_ = std::max(loud_talk_peak_, talk_mic_ / (talk_echo_ + kTiny));
-    }
     talk_incoherent_ += (1.0f - kUnderEchoForget) * (mic_incoherent - talk_incoherent_);
     talk_coherent_ += (1.0f - kUnderEchoForget) * (mic_coherent - talk_coherent_);
+    talk_total_ = std::min(talk_total_ + 1, kUnderEchoTalkBlocks);
+    // The coherent and incoherent shares add up to the mic's power.
+    if (talk_total_ >= kUnderEchoTalkBlocks) {
+      const float talk_mic = talk_coherent_ + talk_incoherent_;
+      loud_talk_peak_ = std::max(loud_talk_peak_, talk_mic / (talk_echo_ + kTiny));
+    }
   }
   // See kUnconfirmedAgree.
   episode_agree_ = talk_blocks_ == 0 ? 0 : episode_agree_ + (talk_now ? 1 : 0);

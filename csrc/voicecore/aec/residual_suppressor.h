@@ -147,9 +147,9 @@ class ResidualSuppressor {
   int talk_total_ = 0;              // blocks taken for talk (talk_now) since the reset, saturating
   float talk_incoherent_ = 0.0f;    // mic energy incoherent with the echo estimates, averaged over talk blocks
   float talk_coherent_ = 0.0f;      // and the coherent energy, over the same blocks
-  float talk_mic_ = 0.0f;           // mic power averaged over talk blocks
-  float talk_echo_ = 0.0f;          // the filter-free echo prediction over the same blocks
-  float loud_talk_peak_ = 0.0f;     // the largest ratio of the two once kUnderEchoTalkBlocks were found
+  float talk_echo_ = 0.0f;          // the filter-free echo prediction, averaged over the same blocks
+  float loud_talk_peak_ = 0.0f;     // the largest ratio of mic power (the two above) to it, once
+                                    // kUnderEchoTalkBlocks were found
   int quiet_hangover_run_ = 0;      // hangover blocks in a row neither detector takes for talk
   int echo_run_ = 0;  // blocks in a row of echo alone in the hangover (kEchoOnlyShare, kEchoExplained)
   float echo_slow_ = 0.0f;  // ~100 ms average of the echo estimate's total power (kEchoOnsetRise)
