@@ -146,6 +146,8 @@ class EchoCanceller {
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
   void TwoPathDecision(bool far_active, float fg_energy, float bg_energy);
+  void UpdateCoherence(std::size_t lag0, std::size_t lags);
+  float ExplainedShare(std::size_t k, std::size_t lags) const;
   void StepClipModel();
   void UpdateStats();
   void UpdateOffset();
@@ -289,6 +291,13 @@ class EchoCanceller {
   float displaced_yy_ = 0.0f;
   float displaced_error_ = 0.0f;
   float displaced_mic_ = 0.0f;
+  // Error-far coherence averages (kCoherenceGain): per lag and bin, the
+  // cross-spectrum and far power; per bin, the error power.
+  std::vector<float> coh_cross_re_;
+  std::vector<float> coh_cross_im_;
+  std::vector<float> coh_far_;
+  std::vector<float> coh_error_;
+  bool filter_trusted_ = false;  // cancelled 10 dB since the last move (kCoherenceGain)
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
   float erle_lin_ = 0.0f;
