@@ -491,7 +491,10 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       coh_cross_re_(kCoherenceLags * num_bins_, 0.0f),
       coh_cross_im_(kCoherenceLags * num_bins_, 0.0f),
       coh_far_(kCoherenceLags * num_bins_, 0.0f),
-      coh_error_(num_bins_, 0.0f) {
+      coh_error_(num_bins_, 0.0f),
+      coh_error_re_(num_bins_, 0.0f),
+      coh_error_im_(num_bins_, 0.0f),
+      coh_share_(num_bins_, 0.0f) {
   Reset();
 }
 
@@ -1169,9 +1172,10 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     const bool coherence_step = filter_trusted_ && !early && erl_blocks_ > kErlWarmupBlocks &&
                                 !clipper_.active() && clipper_.best_correlation() < kCoherenceClipCorrelation &&
                                 since_talk_ < kSoftWindowBlocks;
+    if (coherence_step) ExplainedShares(lags);
     for (std::size_t k = 0; k < num_bins_; ++k) {
       float g = step / (far_power_sum_[k] + delta);
-      if (coherence_step) g *= std::clamp(kCoherenceGain * ExplainedShare(k, lags), kTalkStepScale, 1.0f);
+      if (coherence_step) g *= std::clamp(kCoherenceGain * coh_share_[k], kTalkStepScale, 1.0f);
       gain_re_[k] = g * spec_[k].real();
       gain_im_[k] = g * spec_[k].imag();
     }
@@ -1224,10 +1228,15 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
 // Averages of the background's error spectrum (spec_) against the far
 // spectra of `lags` lags from lag0 (see kCoherenceGain).
 void EchoCanceller::UpdateCoherence(std::size_t lag0, std::size_t lags) {
+  // Split once so that the loops below run over plain arrays (vectorised).
   for (std::size_t k = 0; k < num_bins_; ++k) {
-    const float er = spec_[k].real();
-    const float ei = spec_[k].imag();
-    coh_error_[k] = kCoherenceForget * coh_error_[k] + er * er + ei * ei;
+    coh_error_re_[k] = spec_[k].real();
+    coh_error_im_[k] = spec_[k].imag();
+  }
+  const float* er = coh_error_re_.data();
+  const float* ei = coh_error_im_.data();
+  for (std::size_t k = 0; k < num_bins_; ++k) {
+    coh_error_[k] = kCoherenceForget * coh_error_[k] + er[k] * er[k] + ei[k] * ei[k];
   }
   for (std::size_t j = 0; j < lags; ++j) {
     const float* xr = span_re_[lag0 + j];
@@ -1237,29 +1246,29 @@ void EchoCanceller::UpdateCoherence(std::size_t lag0, std::size_t lags) {
     float* ci = coh_cross_im_.data() + j * num_bins_;
     float* cx = coh_far_.data() + j * num_bins_;
     for (std::size_t k = 0; k < num_bins_; ++k) {
-      const float er = spec_[k].real();
-      const float ei = spec_[k].imag();
       // error x conj(far)
-      cr[k] = kCoherenceForget * cr[k] + er * xr[k] + ei * xi[k];
-      ci[k] = kCoherenceForget * ci[k] + ei * xr[k] - er * xi[k];
+      cr[k] = kCoherenceForget * cr[k] + er[k] * xr[k] + ei[k] * xi[k];
+      ci[k] = kCoherenceForget * ci[k] + ei[k] * xr[k] - er[k] * xi[k];
       cx[k] = kCoherenceForget * cx[k] + xp[k];
     }
   }
 }
 
-// The share of bin k's error power explained by the far end over the lags:
-// each lag's magnitude-squared coherence less the bias of an estimate over
-// (1 + f) / (1 - f) blocks, summed.
-float EchoCanceller::ExplainedShare(std::size_t k, std::size_t lags) const {
+// The share of each bin's error power explained by the far end over the
+// lags (into coh_share_): each lag's magnitude-squared coherence less the
+// bias of an estimate over (1 + f) / (1 - f) blocks, summed.
+void EchoCanceller::ExplainedShares(std::size_t lags) {
   constexpr float kBias = (1.0f - kCoherenceForget) / (1.0f + kCoherenceForget);
-  float share = 0.0f;
+  std::fill(coh_share_.begin(), coh_share_.end(), 0.0f);
   for (std::size_t j = 0; j < lags; ++j) {
-    const std::size_t i = j * num_bins_ + k;
-    const float c = (coh_cross_re_[i] * coh_cross_re_[i] + coh_cross_im_[i] * coh_cross_im_[i]) /
-                    (coh_far_[i] * coh_error_[k] + 1e-20f);
-    share += std::max(0.0f, (c - kBias) / (1.0f - kBias));
+    const float* cr = coh_cross_re_.data() + j * num_bins_;
+    const float* ci = coh_cross_im_.data() + j * num_bins_;
+    const float* cx = coh_far_.data() + j * num_bins_;
+    for (std::size_t k = 0; k < num_bins_; ++k) {
+      const float c = (cr[k] * cr[k] + ci[k] * ci[k]) / (cx[k] * coh_error_[k] + 1e-20f);
+      coh_share_[k] += std::max(0.0f, (c - kBias) / (1.0f - kBias));
+    }
   }
-  return share;
 }
 
 void EchoCanceller::TwoPathDecision(bool far_active, float fg_energy, float bg_energy) {

@@ -147,7 +147,7 @@ class EchoCanceller {
   void ProcessBlock(const float* near, float* out);
   void TwoPathDecision(bool far_active, float fg_energy, float bg_energy);
   void UpdateCoherence(std::size_t lag0, std::size_t lags);
-  float ExplainedShare(std::size_t k, std::size_t lags) const;
+  void ExplainedShares(std::size_t lags);
   void StepClipModel();
   void UpdateStats();
   void UpdateOffset();
@@ -297,6 +297,9 @@ class EchoCanceller {
   std::vector<float> coh_cross_im_;
   std::vector<float> coh_far_;
   std::vector<float> coh_error_;
+  std::vector<float> coh_error_re_;  // scratch: this block's error spectrum, split
+  std::vector<float> coh_error_im_;
+  std::vector<float> coh_share_;     // scratch: ExplainedShares per bin
   bool filter_trusted_ = false;  // cancelled 10 dB since the last move (kCoherenceGain)
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
