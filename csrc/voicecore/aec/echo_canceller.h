@@ -146,6 +146,8 @@ class EchoCanceller {
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
   void TwoPathDecision(bool far_active, float fg_energy, float bg_energy);
+  void UpdateCoherence(std::size_t lag0, std::size_t lags);
+  void ExplainedShares(std::size_t lags);
   void StepClipModel();
   void UpdateStats();
   void UpdateOffset();
@@ -289,6 +291,16 @@ class EchoCanceller {
   float displaced_yy_ = 0.0f;
   float displaced_error_ = 0.0f;
   float displaced_mic_ = 0.0f;
+  // Error-far coherence averages (kCoherenceGain): per lag and bin, the
+  // cross-spectrum and far power; per bin, the error power.
+  std::vector<float> coh_cross_re_;
+  std::vector<float> coh_cross_im_;
+  std::vector<float> coh_far_;
+  std::vector<float> coh_error_;
+  std::vector<float> coh_error_re_;  // scratch: this block's error spectrum, split
+  std::vector<float> coh_error_im_;
+  std::vector<float> coh_share_;     // scratch: ExplainedShares per bin
+  bool filter_trusted_ = false;  // cancelled 10 dB since the last move (kCoherenceGain)
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
   float erle_lin_ = 0.0f;
