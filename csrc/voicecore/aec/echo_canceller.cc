@@ -1222,9 +1222,6 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   UpdateStats();
 }
 
-// The foreground is replaced by the background once the background's error
-// has been clearly smaller for kCopyRuns blocks; a background that diverged
-// far beyond the foreground is reset to it.
 // Averages of the background's error spectrum (spec_) against the far
 // spectra of `lags` lags from lag0 (see kCoherenceGain).
 void EchoCanceller::UpdateCoherence(std::size_t lag0, std::size_t lags) {
@@ -1271,6 +1268,9 @@ void EchoCanceller::ExplainedShares(std::size_t lags) {
   }
 }
 
+// The foreground is replaced by the background once the background's error
+// has been clearly smaller for kCopyRuns blocks; a background that diverged
+// far beyond the foreground is reset to it.
 void EchoCanceller::TwoPathDecision(bool far_active, float fg_energy, float bg_energy) {
   smooth_fg_ = kTwoPathSmoothing * smooth_fg_ + (1.0f - kTwoPathSmoothing) * fg_energy;
   smooth_bg_ = kTwoPathSmoothing * smooth_bg_ + (1.0f - kTwoPathSmoothing) * bg_energy;

@@ -30,14 +30,16 @@
 // misplaced onsets); an echo path change keeps the broadband gain, is not taken
 // for double talk, and the background re-converges at full speed and takes
 // over. Within a second of the detector's last talk, the background's step also
-// follows the share of the mic coherent with the echo estimates, so a talker
-// the detector misses (under the echo) still cannot pull the filter. Until that
-// gain has had its first second of far speech, a warm-up detector takes its
-// place from the delay's first lock: there the gain per bin is the regression
-// slope of the mic power on the far power, which a talker present from the
-// call's first words does not inflate (he does not follow the far end's
-// fluctuations), so a user who barges in on the agent's first reply is not
-// removed as echo.
+// follows the share of the mic coherent with the echo estimates, and per bin
+// the share of its own error that the far end explains (the mic of a talker
+// 10-15 dB under the echo is still mostly echo; his error is not), so a
+// talker the detector misses (under the echo) still cannot pull the filter.
+// Until the echo-return gain has had its first second of far speech, a warm-up
+// detector takes its place from the delay's first lock: there the gain per
+// bin is the regression slope of the mic power on the far power, which a
+// talker present from the call's first words does not inflate (he does not
+// follow the far end's fluctuations), so a user who barges in on the agent's
+// first reply is not removed as echo.
 //
 // Delay changes: the estimator's first lock is taken directly; later changes
 // are confirmed against the microphone while the foreground fails (see
