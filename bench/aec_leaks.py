@@ -6,15 +6,18 @@ script names them and the canceller's double-talk state at each (``dt``: the sup
 ``edt``: the energy detector alone). Same cases and naming as ``bench/eval_aec.py``.
 
     python bench/aec_leaks.py --seeds 13,43,46 [--only s13_x04] [--top 10]
+    python bench/aec_leaks.py --seeds "" --corpus-seeds 73 --only k73_c06
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
-from eval_aec import FRAME, FS, eval_dir, select_cases
+from eval_aec import FRAME, FS, eval_dir, regenerated_cases, select_cases
 from voicecore.dsp import aec_eval
 from voicecore.dsp.aec import EchoCanceller
 from voicecore.dsp.aec_eval import EchoCase
@@ -76,9 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="4242")
     ap.add_argument("--only", default="", help="comma-separated case name prefixes")
     ap.add_argument("--corpus", action="store_true", help="include the shared corpus cases")
+    ap.add_argument("--corpus-seeds", default="", help="make_corpus.py seeds, as in eval_aec.py (73,111)")
     ap.add_argument("--top", type=int, default=8)
     a = ap.parse_args(argv)
-    for c in select_cases(eval_dir(), corpus=a.corpus, seeds=a.seeds, only=a.only):
+    cases = select_cases(eval_dir(), corpus=a.corpus, seeds=a.seeds, only=a.only)
+    cache = Path(tempfile.gettempdir()) / "voicecore-regenerated-corpus"
+    for seed in (int(v) for v in a.corpus_seeds.split(",") if v):
+        found = regenerated_cases(eval_dir(), seed, cache)
+        cases += [c for c in found if not a.only or any(c.name.startswith(p) for p in a.only.split(","))]
+    for c in cases:
         if np.any(c.echo):
             report(c, a.top)
     return 0

@@ -150,6 +150,7 @@ class EchoCanceller {
   void TwoPathDecision(bool far_active, float fg_energy, float bg_energy);
   void UpdateCoherence(std::size_t lag0, std::size_t lags);
   void ExplainedShares(std::size_t lags);
+  float ExplainedFraction() const;
   void StepClipModel();
   void UpdateStats();
   void UpdateOffset();
@@ -302,7 +303,8 @@ class EchoCanceller {
   std::vector<float> coh_error_re_;  // scratch: this block's error spectrum, split
   std::vector<float> coh_error_im_;
   std::vector<float> coh_share_;     // scratch: ExplainedShares per bin
-  bool filter_trusted_ = false;  // cancelled 10 dB since the last move (kCoherenceGain)
+  bool filter_trusted_ = false;  // linear ERLE over kTrustErleDb since the last move (kCoherenceGain)
+  bool error_unexplained_ = false;  // this block, see kLoneCoherenceExplained
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
   float erle_lin_ = 0.0f;

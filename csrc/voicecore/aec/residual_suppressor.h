@@ -60,15 +60,17 @@ class ResidualSuppressor {
   // estimate (num_bins values); `fallback_fade`: the fallback's share may
   // fall (an echo could have been heard by now); `external_talk`: the
   // canceller's energy double-talk detector (with its hangover);
-  // `external_talk_now`: its decision in this block alone; `rearm`: the linear estimate
+  // `external_talk_now`: its decision in this block alone; `error_unexplained`:
+  // the canceller trusts its filter and the far end explains little of the
+  // filter's error in this block (see kLoneCoherenceBlocks); `rearm`: the linear estimate
   // is known to be wrong in this block (the echo path moved), so the
   // fallback's share goes back to 1 and any talk hangover ends (see
   // EchoCanceller, kWorseRatio). `low_bin_echo`: an echo power the lowest bin
   // is suppressed against whatever the talk state (0: none; see FarLowBand).
   void Process(const float* near, const float* echo, const float* shadow_echo,
                const float* echo_power, const float* fallback_power, bool fallback_fade,
-               bool far_active, bool external_talk, bool external_talk_now, bool rearm,
-               float low_bin_echo, float* out);
+               bool far_active, bool external_talk, bool external_talk_now, bool error_unexplained,
+               bool rearm, float low_bin_echo, float* out);
   void Reset();
 
   // Mean over bins of the error / echo-estimate coherence in the last block.
@@ -86,6 +88,9 @@ class ResidualSuppressor {
   // the echo estimates averages under kUnderEchoRatio times the coherent
   // energy (see EchoCanceller's use of it for a single lost block).
   bool talker_under_echo() const;
+  // Talk both detectors confirmed ended at most kLoneCoherenceBlocks ago: the
+  // canceller's `error_unexplained` can matter in the next block.
+  bool confirmed_talk_recent() const;
 
  private:
   float NextUniform();  // uniform in [-1, 1)
