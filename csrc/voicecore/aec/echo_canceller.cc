@@ -170,9 +170,10 @@ constexpr float kCoherenceClipCorrelation = 0.2f;
 // kLoneCoherenceBlocks) need the far end to explain under this share of the
 // background's error power (the shares above, each bin's at most 1, weighted
 // by its error power) with the filter trusted. In blocks neither detector
-// took for talk within a second of talk (corpus generator rooms of seeds 1-10
-// with talk, both filters' figures per 4 ms block): under 0.3 in 90 % of the
-// blocks where the talker dominates the error, and in 55 % of those where the
+// took for talk within a second of talk (nine double-talk rooms of the corpus
+// generator, c06-c08, the background's error per 4 ms block against the
+// generator's talker and echo): under 0.3 in 90 % of the blocks where the
+// talker dominates the error, and in 55 % of those where the
 // echo's residual does (the lags near the direct path do not explain a
 // residual spread over the tail). At 0.4 the rule gained one room fewer;
 // without it, single-talk ERLE fell twice as much (docs/aec_experiments.md).

@@ -193,9 +193,9 @@ constexpr int kLoneTalkBlocks = 100;
 // is suppressed like the energy detector's lone blocks but at an
 // over-subtraction of 3 instead of the tail's 2. Where a talker sits under
 // the echo neither detector fires in a fifth of his blocks and he lost 15-26
-// dB there at the single-talk over-subtraction (the corpus generator's c07
-// rooms, SER -5 dB, seeds 1-7 and the failing ones: 22 % of his energy, 18.6
-// dB lost); the coherence detector finds part of them. Before the error
+// dB there at the single-talk over-subtraction (15 of the corpus generator's
+// c07 rooms, SER -5 dB, 11 of them over 3 dB of near loss: 22 % of his
+// energy, 18.6 dB lost); the coherence detector finds part of them. Before the error
 // coherence of kCoherenceGain existed this cost single-talk ERLE after loud
 // talkers (below AEC3 16 -> 18, session 21): a filter disturbed by the talker
 // also leaves an incoherent error, which that step now keeps from happening,
@@ -335,6 +335,8 @@ constexpr float kEchoExplained = 0.5f;
 // s65_x03 37.8 -> 28.7, AEC3 12.3), rooms below AEC3 by 3 dB 22 -> 28,
 // 25 -> 29, 13 -> 17 (rooms that sat within 2.5 dB of the line).
 constexpr int kGuardedLeakBlocks = 500;
+// since_confirmed_ saturates just past kGuardedLeakBlocks.
+static_assert(kLoneCoherenceBlocks <= kGuardedLeakBlocks);
 // A bin's leakage from blocks of echo alone stands in only once those blocks
 // brought it at least a quarter of the echo estimate's (smoothed) power that
 // the other one learnt from: early in a call, with a young filter, few blocks
