@@ -516,7 +516,6 @@ void EchoCanceller::Reset() {
   std::fill(coh_far_.begin(), coh_far_.end(), 0.0f);
   std::fill(coh_error_.begin(), coh_error_.end(), 0.0f);
   filter_trusted_ = false;
-  error_unexplained_ = false;
   far_spectra_.Reset();
   delay_estimator_.Reset();
   foreground_.Reset();
@@ -1024,6 +1023,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   // 1-100 + 104-123 (1440 echo / 720 double-talk rooms): below AEC3 16 -> 16,
   // double-talk rooms over 3 dB 31 -> 25.
   const bool lost_for_suppressor = lost && !suppressor_.talker_under_echo();
+  // See kLoneCoherenceExplained (only decided where the far end plays).
+  bool error_unexplained = false;
 
   if (far_active) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
@@ -1188,7 +1189,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // See kLoneCoherenceExplained: only where the suppressor can use it.
     const bool explained_needed = filter_trusted_ && suppressor_.confirmed_talk_recent();
     if (coherence_step || explained_needed) ExplainedShares(lags);
-    error_unexplained_ = explained_needed && ExplainedFraction() < kLoneCoherenceExplained;
+    error_unexplained = explained_needed && ExplainedFraction() < kLoneCoherenceExplained;
     for (std::size_t k = 0; k < num_bins_; ++k) {
       float g = step / (far_power_sum_[k] + delta);
       if (coherence_step) g *= std::clamp(kCoherenceGain * coh_share_[k], kTalkStepScale, 1.0f);
@@ -1222,7 +1223,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   suppressor_.Process(near, lost_for_suppressor ? echo_none_.data() : echo_fg_.data(), echo_bg_.data(),
                       echo_power_.data(), fallback_power_.data(), fallback_fade, far_active,
                       suppress_hangover_ > 0 && !lost_for_suppressor, far_active && since_talk_ == 0,
-                      far_active && error_unexplained_, lost_for_suppressor || quiet_worse,
+                      error_unexplained, lost_for_suppressor || quiet_worse,
                       far_low_band_.burst() ? kLowBandGain * far_power_prior_[0] : 0.0f, out);
 
   if (far_active) {

@@ -304,7 +304,6 @@ class EchoCanceller {
   std::vector<float> coh_error_im_;
   std::vector<float> coh_share_;     // scratch: ExplainedShares per bin
   bool filter_trusted_ = false;  // linear ERLE over kTrustErleDb since the last move (kCoherenceGain)
-  bool error_unexplained_ = false;  // this block, see kLoneCoherenceExplained
   float erle_mic_ = 0.0f;
   float erle_out_ = 0.0f;
   float erle_lin_ = 0.0f;
