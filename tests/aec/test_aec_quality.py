@@ -313,6 +313,22 @@ def test_no_long_memory_move_to_end_of_search_range(eval_dir: Path, regenerated_
     assert m["erle_db"] >= 35.0, m
 
 
+def test_no_waveform_move_out_of_the_delay_range(eval_dir: Path, regenerated_root: Path) -> None:
+    """c10 of the corpus generator with seed 109 (100 ms, soft saturation, SER 0 dB): at 2.2 s, in
+    double talk, the waveform move test found the microphone of 352 ms before matching the current
+    echo estimate (13 blocks at 0.095 of it, under the 0.1 bar) and took a move that put the delay
+    at -252 ms; clamped to 0, the filter lost the echo, and the power test then chased the talker
+    through 256, 84, 120, 340 and 76 ms (single-talk ERLE 11.1 dB, AEC3 26.1). Only shifts that keep
+    the delay in range pass now: measured 36.8 dB, the estimate at 100 ms throughout."""
+    root = regenerate_corpus(eval_dir, 109, regenerated_root / "seed109")
+    case = corpus_case(root, "c10_nl_softsat_dt_ser0_rt300_d100")
+    out, delays = run_following_delay(case)
+    known = [d for d in delays if d >= 0]
+    assert min(known) >= 76.0 and max(known) <= 124.0, (min(known), max(known))
+    m = evaluate_output(case, out)
+    assert m["erle_db"] >= 30.0, m
+
+
 def test_output_never_far_over_the_mic(eval_dir: Path, regenerated_root: Path) -> None:
     """c08 of the corpus generator with seed 69 (30 ms, SER +5 dB): the filter never converged, so no
     lost-filter rule applied, and at 6.09 s, in the talker's hangover, its estimate added 14-17 dB
