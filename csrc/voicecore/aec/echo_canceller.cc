@@ -739,7 +739,7 @@ void EchoCanceller::ConfirmDelay(const float* near, float near_energy, float err
     confirm_lag_ = -1;
     return;
   }
-  const int moved = move_check_.Score(near, echo_fg_.data(), near_energy, error_energy);
+  const int moved = move_check_.Score(near, echo_fg_.data(), near_energy, error_energy, current);
   if (moved != 0) {
     TakeDelay(current + moved);
     return;

@@ -81,7 +81,8 @@ void EchoMoveCheck::Restart() {
 
 bool EchoMoveCheck::exhausted() const { return blocks_ > kWaveMaxBlocks; }
 
-int EchoMoveCheck::Score(const float* near, const float* echo, float near_energy, float error_energy) {
+int EchoMoveCheck::Score(const float* near, const float* echo, float near_energy, float error_energy,
+                         int delay_blocks) {
   calm_ = 0;
   if (blocks_ == 0) {
     std::fill(error_.begin(), error_.end(), 0.0f);
@@ -128,7 +129,14 @@ int EchoMoveCheck::Score(const float* near, const float* echo, float near_energy
   int best = 0;
   if (blocks_ >= kMinBlocks && blocks_ <= kWaveMaxBlocks) {
     float best_ratio = kWaveRatio;
-    for (std::size_t w = 0; w < error_.size(); ++w) {
+    // An echo cannot come before its sound, nor after the range: a shift past
+    // either end is a chance likeness (k109_c10 of the corpus generator,
+    // double talk: 100 ms -> -252 ms (clamped to 0) at 2.2 s on 13 blocks at
+    // 0.095, and the filter then chased the talker for the rest of the file).
+    const int current = std::clamp(delay_blocks, 0, max_shift);
+    const auto lowest = static_cast<std::size_t>(max_shift - current);
+    const auto highest = static_cast<std::size_t>(2 * max_shift - current);
+    for (std::size_t w = lowest; w <= highest; ++w) {
       if (ref_[w] <= kTiny || count_[w] < kMinBlocks) continue;
       const float ratio = error_[w] / ref_[w];
       if (ratio < best_ratio) {

@@ -37,8 +37,11 @@ class EchoMoveCheck {
   // A block of failure: scores every shift on `near` and `echo` (the
   // foreground's estimate for this block; near_energy and error_energy are
   // the microphone's and the foreground error's energies). Returns the shift
-  // in blocks (positive: the echo came later) that passes, or 0.
-  int Score(const float* near, const float* echo, float near_energy, float error_energy);
+  // in blocks (positive: the echo came later) that passes, or 0. Only shifts
+  // that keep `delay_blocks` (the current estimate) within 0..max_shift_blocks
+  // can pass.
+  int Score(const float* near, const float* echo, float near_energy, float error_energy,
+            int delay_blocks);
   // Stores this block (after Score) for later blocks' scores.
   void Store(const float* near, const float* echo);
   // After a delay change: estimates from before the move would pass the test
