@@ -959,7 +959,7 @@ def test_far_word_onset_is_suppressed_whatever_its_share(
     """A far word's onset carries content the filter has not learnt: its error is incoherent with the
     echo estimate, the quiet-echo floors' share tests missed it, and it went out at the learnt
     fallback share (s5029_x01 at 1.23 s: one frame, 99 % of the single-talk output). At an echo onset
-    outside talk the fallback share is floored at 0.5 now (the onset note under kSoonEchoShare):
+    outside talk the fallback share is floored at 0.5 now (kOnsetFallbackFloor):
     ERLE 57.8 / 49.9 dB (39.4 / 31.9 before; AEC3 23.6 / 13.1)."""
     assert_recipe_room(eval_dir, f"s{seed}_{recipe}", seed, recipe, min_erle, max_loss)
 

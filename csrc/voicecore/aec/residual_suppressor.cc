@@ -452,7 +452,7 @@ constexpr float kFallbackFloor = 0.1f;
 constexpr float kQuietFallbackFloor = 0.5f;
 constexpr float kQuietEchoShare = 0.8f;
 constexpr float kSoonEchoShare = 0.9f;
-// The same floor holds at an echo onset (kEchoOnsetBlocks after the echo
+// The same floor at an echo onset (kEchoOnsetBlocks after the echo
 // estimate's power rises over twice its ~100 ms average), from 400 ms after
 // talk, in a block the energy detector does not take for talk and the two
 // detectors do not agree on, whatever the coherent share. A far word's onset
@@ -468,6 +468,7 @@ constexpr float kSoonEchoShare = 0.9f;
 // +0.01 dB, +0.002 dB (at most +0.03). Rooms below AEC3 and double-talk rooms
 // over 3 dB unchanged on all three. A floor of 1.0: +0.26 / +0.04 dB for
 // twice the near loss; 0.25: +0.02 dB on the generator's seeds.
+constexpr float kOnsetFallbackFloor = kQuietFallbackFloor;
 // a * conj(b), spelt out: std::complex multiplication compiles to NaN-checking
 // library calls without -ffast-math.
 inline std::complex<float> MulConj(std::complex<float> a, std::complex<float> b) {
@@ -864,11 +865,13 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   const bool quiet_echo = !external_talk && !coherence_talk &&
                           ((since_talk_ >= kQuietBlocks && coherent_share_ >= kQuietEchoShare) ||
                            (since_talk_ > kLoneTalkBlocks && coherent_share_ >= kSoonEchoShare));
-  // See the onset note under kSoonEchoShare.
+  // See kOnsetFallbackFloor.
   const bool onset_echo = onset_left_ > 0 && since_talk_ > kLoneTalkBlocks && !external_talk && !agree;
   float share_floor = 0.0f;
-  if (quiet_echo || onset_echo) {
+  if (quiet_echo) {
     share_floor = kQuietFallbackFloor;
+  } else if (onset_echo) {
+    share_floor = kOnsetFallbackFloor;
   } else if (since_talk_ > kLoneTalkBlocks && !agree) {
     share_floor = kFallbackFloor;
   }
