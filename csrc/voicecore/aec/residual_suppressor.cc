@@ -605,14 +605,16 @@ bool ResidualSuppressor::talker_under_echo() const {
 
 bool ResidualSuppressor::confirmed_talk_recent() const { return since_confirmed_ <= kLoneCoherenceBlocks; }
 
-bool ResidualSuppressor::ErrorExplained(const float* echo_power) const {
+float ResidualSuppressor::ErrorOverNoise() const {
   float error = 0.0f;
+  for (std::size_t k = 0; k < num_bins_; ++k) error += std::max(0.0f, error_power_[k] - noise_[k]);
+  return error;
+}
+
+bool ResidualSuppressor::ErrorExplained(const float* echo_power) const {
   float model = 0.0f;
-  for (std::size_t k = 0; k < num_bins_; ++k) {
-    error += std::max(0.0f, error_power_[k] - noise_[k]);
-    model += NearTalkLeak(k, AllLeak<float>(k)) * echo_power[k];
-  }
-  return error <= kEchoExplained * model;
+  for (std::size_t k = 0; k < num_bins_; ++k) model += NearTalkLeak(k, AllLeak<float>(k)) * echo_power[k];
+  return ErrorOverNoise() <= kEchoExplained * model;
 }
 
 float ResidualSuppressor::NextUniform() {
@@ -807,16 +809,9 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // See kEchoExplained (only the hangover uses the run).
   const bool quiet_far = !talk_now && !external_talk_now && far_active;
   // See kEchoHeldShare (the run only: what is learnt from blocks of echo alone keeps the 0.95).
-  bool held_alone = echo_run_ >= kEchoOnlyBlocks && coherent_share_ >= kEchoHeldShare;
-  if (held_alone && talker_under_echo()) {
-    float error = 0.0f;
-    float echo_sum = 0.0f;
-    for (std::size_t k = 0; k < num_bins_; ++k) {
-      error += std::max(0.0f, error_power_[k] - noise_[k]);
-      echo_sum += echo_power[k];
-    }
-    held_alone = error <= kHeldUnderEchoError * echo_sum;
-  }
+  // ... and kHeldUnderEchoError.
+  const bool held_alone = echo_run_ >= kEchoOnlyBlocks && coherent_share_ >= kEchoHeldShare &&
+                          (!talker_under_echo() || ErrorOverNoise() <= kHeldUnderEchoError * echo_total);
   const bool echo_only_block =
       quiet_far && (echo_alone || held_alone || (hangover_ > 0 && ErrorExplained(echo_power)));
   echo_run_ = echo_only_block ? echo_run_ + 1 : 0;
@@ -848,7 +843,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // See kLoneTalkBlocks.
   // See kLoneCoherenceBlocks.
   const bool lone_coherence = !near_talk_ && far_active && coherence_talk && !external_talk &&
-                              error_unexplained && since_confirmed_ <= kLoneCoherenceBlocks;
+                              error_unexplained && confirmed_talk_recent();
   const bool lone_talk =
       (!near_talk_ && far_active && external_talk && since_talk_ <= kLoneTalkBlocks) || lone_coherence;
   const bool talkish = near_talk_ || lone_talk;
