@@ -16,31 +16,10 @@ AdaptiveFilter::AdaptiveFilter(std::size_t block_size, std::size_t num_partition
       num_partitions_(num_partitions),
       re_(stride_ * num_partitions, 0.0f),
       im_(stride_ * num_partitions, 0.0f),
-      power_(stride_ * num_partitions, 0.0f),
-      acc_re_(stride_, 0.0f),
-      acc_im_(stride_, 0.0f) {}
+      power_(stride_ * num_partitions, 0.0f) {}
 
-void AdaptiveFilter::Filter(const FarSpectrumBuffer& far, std::size_t offset, float* out_re,
-                            float* out_im) {
-  // The padded tail of every array is zero, so the loop runs over `stride_`
-  // bins (a multiple of 8: no scalar tail) into the accumulators.
-  const std::size_t n = stride_;
-  float* ar = acc_re_.data();
-  float* ai = acc_im_.data();
-  std::fill(ar, ar + n, 0.0f);
-  std::fill(ai, ai + n, 0.0f);
-  for (std::size_t p = 0; p < num_partitions_; ++p) {
-    const float* xr = far.re(offset + p);
-    const float* xi = far.im(offset + p);
-    const float* wr = re(p);
-    const float* wi = im(p);
-    for (std::size_t k = 0; k < n; ++k) {
-      ar[k] += xr[k] * wr[k] - xi[k] * wi[k];
-      ai[k] += xr[k] * wi[k] + xi[k] * wr[k];
-    }
-  }
-  std::copy(ar, ar + num_bins_, out_re);
-  std::copy(ai, ai + num_bins_, out_im);
+void AdaptiveFilter::Filter(const FarSpan& far, float* out_re, float* out_im) const {
+  kernels_.filter(far, re_.data(), im_.data(), stride_, out_re, out_im);
 }
 
 void AdaptiveFilter::PowerEstimate(const FarSpectrumBuffer& far, std::size_t offset,

@@ -28,9 +28,9 @@ class AdaptiveFilter {
   AdaptiveFilter(const AdaptiveFilter&) = delete;
   AdaptiveFilter& operator=(const AdaptiveFilter&) = delete;
 
-  // Echo estimate spectrum: sum over p of W_p * X(offset + p). `out_re/out_im`
-  // hold num_bins values.
-  void Filter(const FarSpectrumBuffer& far, std::size_t offset, float* out_re, float* out_im);
+  // Echo estimate spectrum: sum over p of W_p * X_p over a span of
+  // num_partitions (out arrays: PaddedBins(num_bins) values each).
+  void Filter(const FarSpan& far, float* out_re, float* out_im) const;
   // Both filters' echo estimate spectra in one pass over the far spectra
   // (out arrays: PaddedBins(num_bins) values each).
   static void FilterPair(const AecKernels& kernels, const FarSpan& far, const AdaptiveFilter& a,
@@ -87,7 +87,7 @@ class AdaptiveFilter {
   const float* re(std::size_t p) const { return re_.data() + p * stride_; }
   const float* im(std::size_t p) const { return im_.data() + p * stride_; }
 
-  const AecKernels& kernels_;  // for PartitionEnergies
+  const AecKernels& kernels_;  // for Filter and PartitionEnergies
   const std::size_t block_size_;
   const std::size_t num_bins_;
   const std::size_t stride_;
@@ -96,8 +96,6 @@ class AdaptiveFilter {
   std::vector<float> re_;
   std::vector<float> im_;
   std::vector<float> power_;  // |W|^2, see PowerEstimate
-  std::vector<float> acc_re_;
-  std::vector<float> acc_im_;
 };
 
 }  // namespace voicecore::aec

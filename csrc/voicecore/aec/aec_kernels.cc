@@ -11,6 +11,28 @@ namespace {
 // the loop walks the partitions, instead of a load and store per partition.
 constexpr std::size_t kChunk = 8;
 
+void Filter(const FarSpan& x, const float* w_re, const float* w_im, std::size_t stride,
+            float* out_re, float* out_im) {
+  for (std::size_t c = 0; c < x.n; c += kChunk) {
+    float ar[kChunk] = {}, ai[kChunk] = {};
+    for (std::size_t l = 0; l < x.num_live; ++l) {
+      const std::size_t p = x.live[l];
+      const float* xr = x.re[p] + c;
+      const float* xi = x.im[p] + c;
+      const float* wr = w_re + p * stride + c;
+      const float* wi = w_im + p * stride + c;
+      for (std::size_t k = 0; k < kChunk; ++k) {
+        ar[k] += xr[k] * wr[k] - xi[k] * wi[k];
+        ai[k] += xr[k] * wi[k] + xi[k] * wr[k];
+      }
+    }
+    for (std::size_t k = 0; k < kChunk; ++k) {
+      out_re[c + k] = ar[k];
+      out_im[c + k] = ai[k];
+    }
+  }
+}
+
 void FilterPair(const FarSpan& x, const float* wa_re, const float* wa_im, const float* wb_re,
                 const float* wb_im, std::size_t stride, float* a_re, float* a_im, float* b_re,
                 float* b_im) {
@@ -106,7 +128,7 @@ void PartitionEnergies(const float* re, const float* im, std::size_t stride,
   PartitionEnergiesFrom(re, im, stride, p, partitions, bins, out);
 }
 
-const AecKernels kBaseline{FilterPair, Adapt, PowerSums, PartitionEnergies};
+const AecKernels kBaseline{Filter, FilterPair, Adapt, PowerSums, PartitionEnergies};
 }  // namespace
 
 const AecKernels& BaselineAecKernels() { return kBaseline; }

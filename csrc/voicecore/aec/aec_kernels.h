@@ -32,6 +32,9 @@ struct FarSpan {
 };
 
 struct AecKernels {
+  // out = sum_p W_p X_p (complex), for one filter laid out as in filter_pair.
+  void (*filter)(const FarSpan& x, const float* w_re, const float* w_im, std::size_t stride,
+                 float* out_re, float* out_im);
   // out_a = sum_p Wa_p X_p, out_b = sum_p Wb_p X_p (complex). W arrays hold
   // the partitions back to back, `stride` floats apart.
   void (*filter_pair)(const FarSpan& x, const float* wa_re, const float* wa_im,

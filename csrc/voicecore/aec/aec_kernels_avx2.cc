@@ -12,6 +12,24 @@
 namespace voicecore::aec {
 namespace {
 
+VC_AVX2 void Filter(const FarSpan& x, const float* w_re, const float* w_im, std::size_t stride,
+                    float* out_re, float* out_im) {
+  for (std::size_t c = 0; c < x.n; c += 8) {
+    __m256 ar = _mm256_setzero_ps(), ai = _mm256_setzero_ps();
+    for (std::size_t l = 0; l < x.num_live; ++l) {
+      const std::size_t p = x.live[l];
+      const std::size_t o = p * stride + c;
+      const __m256 xr = _mm256_loadu_ps(x.re[p] + c);
+      const __m256 xi = _mm256_loadu_ps(x.im[p] + c);
+      const __m256 wr = _mm256_loadu_ps(w_re + o), wi = _mm256_loadu_ps(w_im + o);
+      ar = _mm256_fnmadd_ps(xi, wi, _mm256_fmadd_ps(xr, wr, ar));
+      ai = _mm256_fmadd_ps(xi, wr, _mm256_fmadd_ps(xr, wi, ai));
+    }
+    _mm256_storeu_ps(out_re + c, ar);
+    _mm256_storeu_ps(out_im + c, ai);
+  }
+}
+
 VC_AVX2 void FilterPair(const FarSpan& x, const float* wa_re, const float* wa_im,
                         const float* wb_re, const float* wb_im, std::size_t stride, float* a_re,
                         float* a_im, float* b_re, float* b_im) {
@@ -114,7 +132,7 @@ VC_AVX2 void PartitionEnergies(const float* re, const float* im, std::size_t str
   PartitionEnergiesFrom(re, im, stride, p, partitions, bins, out);
 }
 
-const AecKernels kAvx2{FilterPair, Adapt, PowerSums, PartitionEnergies};
+const AecKernels kAvx2{Filter, FilterPair, Adapt, PowerSums, PartitionEnergies};
 }  // namespace
 
 const AecKernels* Avx2AecKernels() { return &kAvx2; }

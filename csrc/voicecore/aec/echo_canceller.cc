@@ -885,7 +885,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     std::fill(far_block_.begin() + static_cast<std::ptrdiff_t>(take), far_block_.end(), 0.0f);
     stats_.far_underrun_samples += b - take;
   }
-  if (clipper_.tracking()) clipper_.PushFar(fft_, far_block_.data());
+  if (clipper_.on_trial()) clipper_.PushRawFar(fft_, far_block_.data());
   clipper_.Apply(far_block_.data());
   far_low_band_.Push(far_block_.data());
   std::copy(far_prev_.begin(), far_prev_.end(), time_.begin());
@@ -896,6 +896,10 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     split_im_[k] = spec_[k].imag();
   }
   far_spectra_.Push(split_re_.data(), split_im_.data());
+  // Calibration adopts no level, so the block and its window are still raw.
+  if (clipper_.calibrating()) {
+    clipper_.PushCandidates(fft_, far_block_.data(), split_re_.data(), split_im_.data());
+  }
   {
     const float* newest = far_spectra_.power(0);
     for (std::size_t k = 0; k < num_bins_; ++k) {

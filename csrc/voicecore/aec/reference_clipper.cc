@@ -57,6 +57,10 @@ ReferenceClipper::ReferenceClipper(std::size_t block_size, std::size_t depth, bo
       spec_(block_size + 1),
       re_(PaddedBins(block_size + 1), 0.0f),
       im_(PaddedBins(block_size + 1), 0.0f),
+      span_re_(enabled ? depth : 0, nullptr),
+      span_im_(enabled ? depth : 0, nullptr),
+      span_power_(enabled ? depth : 0, nullptr),
+      span_live_(enabled ? depth : 0, 0),
       raw_(block_size + 1, enabled ? depth : 1) {
   for (int k = 0; enabled && k < kLevels; ++k) {
     candidates_.emplace_back(num_bins_, depth);
@@ -96,23 +100,42 @@ void ReferenceClipper::Apply(float* block) const {
   }
 }
 
-void ReferenceClipper::PushFar(RealFft& fft, const float* block) {
+void ReferenceClipper::PushRawFar(RealFft& fft, const float* block) {
   const std::size_t b = block_size_;
-  if (trial_) {
-    std::copy(prev_.begin(), prev_.end(), time_.begin());
-    std::copy(block, block + b, time_.begin() + static_cast<std::ptrdiff_t>(b));
-    fft.ForwardOrZero(time_.data(), spec_.data());
-    for (std::size_t k = 0; k < num_bins_; ++k) {
-      re_[k] = spec_[k].real();
-      im_[k] = spec_[k].imag();
-    }
-    raw_.Push(re_.data(), im_.data());
-    std::copy(block, block + b, prev_.begin());
-    return;
+  std::copy(prev_.begin(), prev_.end(), time_.begin());
+  std::copy(block, block + b, time_.begin() + static_cast<std::ptrdiff_t>(b));
+  fft.ForwardOrZero(time_.data(), spec_.data());
+  for (std::size_t k = 0; k < num_bins_; ++k) {
+    re_[k] = spec_[k].real();
+    im_[k] = spec_[k].imag();
   }
-  for (std::size_t i = 0; i < b; ++i) xx_ += static_cast<double>(block[i]) * block[i];
+  raw_.Push(re_.data(), im_.data());
+  std::copy(block, block + b, prev_.begin());
+}
+
+void ReferenceClipper::PushCandidates(RealFft& fft, const float* block, const float* raw_re,
+                                      const float* raw_im) {
+  const std::size_t b = block_size_;
+  float peak = 0.0f;
+  for (std::size_t i = 0; i < b; ++i) {
+    xx_ += static_cast<double>(block[i]) * block[i];
+    peak = std::max(peak, std::max(std::fabs(prev_[i]), std::fabs(block[i])));
+  }
+  // sum of x^2 over the block: x * clip(x, c) and clip(x, c)^2 of a level
+  // that clips nothing, summed as the loop below sums them.
+  double unclipped_sum = -1.0;
   for (Candidate& c : candidates_) {
     const float l = c.level;
+    if (peak <= l) {
+      if (unclipped_sum < 0.0) {
+        unclipped_sum = 0.0;
+        for (std::size_t i = 0; i < b; ++i) unclipped_sum += static_cast<double>(block[i]) * block[i];
+      }
+      c.xz += unclipped_sum;
+      c.zz += unclipped_sum;
+      c.history.Push(raw_re, raw_im);
+      continue;
+    }
     double xz = 0.0;
     double zz = 0.0;
     for (std::size_t i = 0; i < b; ++i) {
@@ -134,14 +157,19 @@ void ReferenceClipper::PushFar(RealFft& fft, const float* block) {
   std::copy(block, block + b, prev_.begin());
 }
 
-void ReferenceClipper::Score(AdaptiveFilter& foreground, std::size_t offset, RealFft& fft,
+void ReferenceClipper::Score(const AdaptiveFilter& foreground, std::size_t offset, RealFft& fft,
                              const float* error, const float* echo) {
   const std::size_t b = block_size_;
   double ee = 0.0;
   for (std::size_t i = 0; i < b; ++i) ee += static_cast<double>(error[i]) * error[i];
   ee_ += ee;
+  const std::size_t partitions = foreground.num_partitions();
   for (Candidate& c : candidates_) {
-    foreground.Filter(c.history, offset, re_.data(), im_.data());
+    const std::size_t live = c.history.Span(offset, partitions, span_re_.data(), span_im_.data(),
+                                            span_power_.data(), span_live_.data());
+    const FarSpan span{span_re_.data(), span_im_.data(), span_power_.data(), partitions,
+                       PaddedBins(num_bins_), span_live_.data(), live};
+    foreground.Filter(span, re_.data(), im_.data());
     for (std::size_t k = 0; k < num_bins_; ++k) spec_[k] = {re_[k], im_[k]};
     fft.Inverse(spec_.data(), time_.data());
     // The distortion's echo: the filtered clipped signal less the part the

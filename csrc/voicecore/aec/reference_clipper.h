@@ -48,6 +48,7 @@
 #pragma once
 
 #include <complex>
+#include <cstdint>
 #include <deque>
 #include <cstddef>
 #include <vector>
@@ -69,7 +70,7 @@ class ReferenceClipper {
   bool calibrating() const { return calibrating_; }
   // Adopted and on trial (see TrialVerdict).
   bool on_trial() const { return trial_; }
-  // PushFar is needed: calibrating or on trial.
+  // Track is needed: calibrating or on trial.
   bool tracking() const { return calibrating_ || trial_; }
   // The last raw far block PushFar saw.
   const float* raw_prev() const { return prev_.data(); }
@@ -81,11 +82,17 @@ class ReferenceClipper {
 
   // s * clip(x, c) in place, once a level is adopted.
   void Apply(float* block) const;
-  // While tracking: the raw far block (block_size samples), once per block.
-  void PushFar(RealFft& fft, const float* block);
+  // On trial: the raw far block (block_size samples), once per block.
+  void PushRawFar(RealFft& fft, const float* block);
+  // While calibrating: the raw far block and the spectrum of the raw window
+  // (previous block and this one) that the canceller computed, once per block.
+  // A candidate that clips no sample of the window gets that spectrum as is:
+  // its window is the raw one to the bit, so an FFT of its own would give the
+  // same bits (in speech most windows are under the higher levels).
+  void PushCandidates(RealFft& fft, const float* block, const float* raw_re, const float* raw_im);
   // While calibrating: scores the candidates on this block. `error` and
   // `echo` are the foreground's time-domain error and echo estimate.
-  void Score(AdaptiveFilter& foreground, std::size_t offset, RealFft& fft, const float* error,
+  void Score(const AdaptiveFilter& foreground, std::size_t offset, RealFft& fft, const float* error,
              const float* echo);
   // After enough scored blocks, decides. Returns true when a level was just
   // adopted: the caller then calls AdoptInto.
@@ -126,6 +133,11 @@ class ReferenceClipper {
   std::vector<std::complex<float>> spec_;
   std::vector<float> re_;
   std::vector<float> im_;
+  // A candidate history's filter span (see FarSpectrumBuffer::Span).
+  std::vector<const float*> span_re_;
+  std::vector<const float*> span_im_;
+  std::vector<const float*> span_power_;
+  std::vector<std::uint32_t> span_live_;
   FarSpectrumBuffer raw_;  // raw far spectra while on trial
   bool trial_ = false;
   int trial_blocks_ = 0;
