@@ -204,8 +204,8 @@ void ClockDrift::Warp(AdaptiveFilter& filter, RealFft& block_fft, float samples)
   filter.ImpulseResponse(block_fft, long_time_.data());
   std::fill(long_time_.begin() + static_cast<std::ptrdiff_t>(taps_), long_time_.end(), 0.0f);
   long_fft_.Forward(long_time_.data(), long_spec_.data());
-  // The ramp by recurrence (one complex multiply a bin, in double), not a
-  // sine and cosine per bin: these were most of a warp's cost.
+  // The ramp by recurrence: one complex multiply a bin (in double), not a
+  // sine and a cosine.
   const double step = -2.0 * std::numbers::pi * static_cast<double>(samples) /
                       static_cast<double>(long_fft_.size());
   const double turn_re = std::cos(step);
