@@ -129,6 +129,7 @@ py::dict Stats(SharedEchoCanceller& self) {
   d["blocks"] = s.blocks;
   d["clip_level"] = s.clip_level;
   d["clip_correlation"] = s.clip_correlation;
+  d["drift_ppm"] = s.drift_ppm;
   return d;
 }
 

@@ -16,7 +16,9 @@ AdaptiveFilter::AdaptiveFilter(std::size_t block_size, std::size_t num_partition
       num_partitions_(num_partitions),
       re_(stride_ * num_partitions, 0.0f),
       im_(stride_ * num_partitions, 0.0f),
-      power_(stride_ * num_partitions, 0.0f) {}
+      power_(stride_ * num_partitions, 0.0f),
+      spec_scratch_(block_size + 1),
+      time_scratch_(2 * block_size, 0.0f) {}
 
 void AdaptiveFilter::Filter(const FarSpan& far, float* out_re, float* out_im) const {
   kernels_.filter(far, re_.data(), im_.data(), stride_, out_re, out_im);
@@ -75,6 +77,32 @@ void AdaptiveFilter::ConstrainNext(RealFft& fft, std::complex<float>* spectrum_s
     wr[k] = spectrum_scratch[k].real();
     wi[k] = spectrum_scratch[k].imag();
   }
+}
+
+void AdaptiveFilter::ImpulseResponse(RealFft& fft, float* taps) const {
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    const float* wr = re(p);
+    const float* wi = im(p);
+    for (std::size_t k = 0; k < num_bins_; ++k) spec_scratch_[k] = {wr[k], wi[k]};
+    fft.Inverse(spec_scratch_.data(), time_scratch_.data());
+    std::copy(time_scratch_.begin(), time_scratch_.begin() + static_cast<std::ptrdiff_t>(block_size_),
+              taps + p * block_size_);
+  }
+}
+
+void AdaptiveFilter::SetImpulseResponse(RealFft& fft, const float* taps) {
+  for (std::size_t p = 0; p < num_partitions_; ++p) {
+    std::copy(taps + p * block_size_, taps + (p + 1) * block_size_, time_scratch_.begin());
+    std::fill(time_scratch_.begin() + static_cast<std::ptrdiff_t>(block_size_), time_scratch_.end(), 0.0f);
+    fft.Forward(time_scratch_.data(), spec_scratch_.data());
+    float* wr = re(p);
+    float* wi = im(p);
+    for (std::size_t k = 0; k < num_bins_; ++k) {
+      wr[k] = spec_scratch_[k].real();
+      wi[k] = spec_scratch_[k].imag();
+    }
+  }
+  RefreshPower();
 }
 
 void AdaptiveFilter::Shift(int blocks) {

@@ -67,6 +67,13 @@ class AdaptiveFilter {
   // larger offset partition p now sees the block partition p + blocks saw.
   void Shift(int blocks);
 
+  // The whole impulse response (num_partitions * block_size taps): each
+  // partition's first block, the half the gradient constraint keeps. `fft`
+  // is the caller's (2 * block_size points).
+  void ImpulseResponse(RealFft& fft, float* taps) const;
+  // Sets every partition from a response laid out as ImpulseResponse gives it.
+  void SetImpulseResponse(RealFft& fft, const float* taps);
+
   void CopyFrom(const AdaptiveFilter& other);
   // Multiplies every coefficient by `factor` (the reference was rescaled).
   void Scale(float factor);
@@ -96,6 +103,9 @@ class AdaptiveFilter {
   std::vector<float> re_;
   std::vector<float> im_;
   std::vector<float> power_;  // |W|^2, see PowerEstimate
+  // Scratch of ImpulseResponse / SetImpulseResponse.
+  mutable std::vector<std::complex<float>> spec_scratch_;
+  mutable std::vector<float> time_scratch_;
 };
 
 }  // namespace voicecore::aec

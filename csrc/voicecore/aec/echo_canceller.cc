@@ -248,6 +248,9 @@ constexpr int kPowerHedgeBlocks = 4;
 // double-talk figures unchanged elsewhere.
 constexpr int kKeepLagsAfterBlocks = 50;
 constexpr int kKeepLagsUntilBlocks = 1000;
+// ClockDrift's measurement windows: a filter removing 6 dB is a path
+// (drifting at 100-200 ppm the filter removed 4-13 dB).
+constexpr float kDriftMeasureDb = 6.0f;
 constexpr int kRetrainBlocks = 125;  // 500 ms without the energy detector
 // Delay refinement from the filter: checked every 16 blocks while the
 // foreground removes over 10 dB; the peak must stay for 4 checks (~250 ms).
@@ -451,6 +454,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       background_(block_size_, num_partitions_),
       suppressor_(block_size_, 0x5eed1234u),
       clipper_(block_size_, max_delay_blocks_ + num_partitions_ + 2, clip_model),
+      drift_(block_size_, num_partitions_),
       foreground_before_clip_(block_size_, clip_model ? num_partitions_ : 1),
       background_before_clip_(block_size_, clip_model ? num_partitions_ : 1),
       far_fifo_(static_cast<std::size_t>(max_delay_ms) * static_cast<std::size_t>(sample_rate_hz) / 1000 +
@@ -524,6 +528,7 @@ void EchoCanceller::Reset() {
   background_before_clip_.Reset();
   suppressor_.Reset();
   clipper_.Reset();
+  drift_.Reset();
   far_low_band_.Reset();
   far_read_ = 0;
   far_count_ = 0;
@@ -1238,6 +1243,17 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     erle_lin_ = kStatsForget * erle_lin_ + (1.0f - kStatsForget) * fg_energy;
   }
   StepClipModel();
+  {
+    // See ClockDrift: measured on far-end single talk while the filter
+    // removes over kDriftMeasureDb.
+    const bool measurable = far_active && !energy_talk_ && !suppressor_.near_talk() &&
+                            stats_.linear_erle_db > kDriftMeasureDb;
+    const float warp = drift_.Step(foreground_, fft_, measurable, offset_);
+    if (warp != 0.0f) {
+      drift_.Warp(foreground_, fft_, warp);
+      drift_.Warp(background_, fft_, warp);
+    }
+  }
   ++stats_.blocks;
   if (since_change_ < kKeepLagsUntilBlocks) ++since_change_;
   UpdateStats();
@@ -1359,6 +1375,7 @@ void EchoCanceller::UpdateStats() {
   stats_.double_talk = suppressor_.near_talk();
   stats_.energy_double_talk = energy_talk_;
   stats_.leakage = suppressor_.leakage();
+  stats_.drift_ppm = drift_.engaged() ? drift_.ppm() : 0.0f;
 }
 
 EchoCancellerStats EchoCanceller::stats() const { return stats_; }

@@ -88,6 +88,7 @@
 #include <vector>
 
 #include "voicecore/aec/adaptive_filter.h"
+#include "voicecore/aec/clock_drift.h"
 #include "voicecore/aec/aec_kernels.h"
 #include "voicecore/aec/delay_estimator.h"
 #include "voicecore/aec/echo_move_check.h"
@@ -116,6 +117,9 @@ struct EchoCancellerStats {
   float clip_level = 0.0f;
   // The best candidate level's correlation with the filter's error (0-1).
   float clip_correlation = 0.0f;
+  // Clock drift of the echo path against the reference (see ClockDrift),
+  // in ppm; 0 until one is measured and followed.
+  float drift_ppm = 0.0f;
 };
 
 class EchoCanceller {
@@ -177,6 +181,7 @@ class EchoCanceller {
   AdaptiveFilter background_;
   ResidualSuppressor suppressor_;
   ReferenceClipper clipper_;
+  ClockDrift drift_;
   // The filters as they were when a clip level was adopted: a revert
   // (ReferenceClipper::TrialVerdict) restores them (one partition each when
   // the clip model is off).

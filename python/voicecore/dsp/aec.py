@@ -76,6 +76,9 @@ class EchoCancellerStats(TypedDict):
     clip_correlation: float
     """How well the best clip level explains the linear filter's error (0-1); a level is adopted
     from 0.2."""
+    drift_ppm: float
+    """Clock drift of the echo path against the reference in ppm (positive: the echo's delay grows),
+    once one is measured and the filters follow it; 0 before."""
 
 
 Audio = NDArray[np.float32] | NDArray[np.int16]
@@ -185,4 +188,5 @@ class EchoCanceller:
             blocks=int(raw["blocks"]),
             clip_level=float(raw["clip_level"]),
             clip_correlation=float(raw["clip_correlation"]),
+            drift_ppm=float(raw["drift_ppm"]),
         )

@@ -320,6 +320,58 @@ def make_echo_case(
     )
 
 
+def resample_by(x: F64, ratio: float, taps: int = 32) -> F64:
+    """``x`` read at positions ``k * ratio`` (a clock running ``ratio`` times as fast), by a Hann-windowed
+    sinc of ``taps`` taps: a fractional resampler accurate over the speech band for ratios near 1."""
+    n = len(x)
+    half = taps // 2
+    padded = np.concatenate([np.zeros(half), x, np.zeros(half + 2)])
+    out = np.zeros(n)
+    offsets = np.arange(-half + 1, half + 1)
+    for start in range(0, n, 65536):
+        t = np.arange(start, min(n, start + 65536)) * ratio
+        i = np.floor(t).astype(np.int64)
+        frac = t - i
+        valid = i < n
+        d = offsets[None, :] - frac[:, None]  # tap distance from the read position
+        w = np.sinc(d) * (0.5 + 0.5 * np.cos(np.pi * d / half))
+        idx = np.clip(i[:, None] + offsets[None, :] + half, 0, len(padded) - 1)
+        out[start : start + len(t)] = np.where(valid, np.sum(padded[idx] * w, axis=1), 0.0)
+    return out
+
+
+def make_drifting_case(
+    far_pool: list[F64],
+    near_pool: list[F64],
+    rng: np.random.Generator,
+    *,
+    ppm: float,
+    seconds: int,
+    fs: int = 16000,
+    delay_ms: float = 80.0,
+    rt60: float = 0.3,
+    talker_db: float | None = None,
+) -> EchoCase:
+    """A long call whose echo path runs on a clock ``ppm`` faster than the reference's (a USB microphone
+    with laptop speakers, a Bluetooth headset): sample k of the far end plays at k / (1 + ppm 1e-6), so
+    the echo's delay shrinks by ppm microseconds per second (grows for negative ppm). The far end is
+    the pool's speech with pauses, the room ``rt60`` and ``delay_ms`` late, sensor noise at -65 dBFS; with
+    ``talker_db`` a near talker in bursts at that level against the echo (double talk)."""
+    n = seconds * fs
+    far = _concat(rng, far_pool, n, fs, (0.3, 1.5))
+    far = far / math.sqrt(float(np.mean(far**2))) * 10 ** (-24 / 20)
+    played = resample_by(far, 1.0 + ppm * 1e-6)
+    d = int(delay_ms * fs / 1000)
+    echo = 0.5 * np.concatenate([np.zeros(d), _conv(played, exp_decay_rir(rng, fs, rt60), n - d)])
+    near = np.zeros(n)
+    if talker_db is not None:
+        near = _concat(rng, near_pool, n, fs, (2.0, 6.0))
+        scale = math.sqrt(float(np.mean(echo**2)) / float(np.mean(near[near != 0] ** 2)))
+        near = near * scale * 10 ** (talker_db / 20)
+    mic = echo + near + rng.standard_normal(n) * 10 ** (-65 / 20)
+    return EchoCase(f"drift_{ppm:+g}ppm", far, mic, near, echo, fs)
+
+
 def regenerate_corpus(eval_dir: Path, seed: int, out: Path) -> Path:
     """Writes the corpus's AEC cases (c01-c13) under ``out / "aec"`` as the corpus's own generator
     (``eval_dir / "make_corpus.py"``) makes them with another ``seed``: other rooms, talkers, prompts,
