@@ -248,8 +248,9 @@ constexpr int kPowerHedgeBlocks = 4;
 // double-talk figures unchanged elsewhere.
 constexpr int kKeepLagsAfterBlocks = 50;
 constexpr int kKeepLagsUntilBlocks = 1000;
-// ClockDrift's measurement windows: a filter removing 6 dB is a path
-// (drifting at 100-200 ppm the filter removed 4-13 dB).
+// ClockDrift measures on blocks of far-end single talk while the linear
+// filter removes over this: a filter that cancels that much has learnt the
+// path, and one re-learning a path drifting at 100-200 ppm removed 4-13 dB.
 constexpr float kDriftMeasureDb = 6.0f;
 constexpr int kRetrainBlocks = 125;  // 500 ms without the energy detector
 // Delay refinement from the filter: checked every 16 blocks while the

@@ -121,8 +121,8 @@ void ReferenceClipper::PushCandidates(RealFft& fft, const float* block, const fl
     xx_ += static_cast<double>(block[i]) * block[i];
     peak = std::max(peak, std::max(std::fabs(prev_[i]), std::fabs(block[i])));
   }
-  // sum of x^2 over the block: x * clip(x, c) and clip(x, c)^2 of a level
-  // that clips nothing, summed as the loop below sums them.
+  // The block's sum of x^2: what x * clip(x, c) and clip(x, c)^2 sum to for a
+  // level that clips nothing, in the order the loop below sums them.
   double unclipped_sum = -1.0;
   for (Candidate& c : candidates_) {
     const float l = c.level;
