@@ -54,10 +54,7 @@ std::size_t LongFftSize(std::size_t taps) {
 ClockDrift::ClockDrift(std::size_t block_size, std::size_t num_partitions)
     : block_size_(block_size),
       taps_(block_size * num_partitions),
-      long_fft_(LongFftSize(block_size * num_partitions)),
-      now_(taps_, 0.0f),
-      long_time_(long_fft_.size(), 0.0f),
-      long_spec_(long_fft_.num_bins()) {
+      now_(taps_, 0.0f) {
   // Once a second, in the audio path: no allocation there.
   times_.reserve(kHistory + 1);
   positions_.reserve(kHistory + 1);
@@ -201,13 +198,19 @@ void ClockDrift::Warp(AdaptiveFilter& filter, RealFft& block_fft, float samples)
   // A phase ramp over the long transform of the whole response: an exact
   // fractional delay of the response, which is far shorter than the
   // transform, so what wraps around lands in the zero half and is dropped.
+  if (!long_fft_) {
+    // Once a call, on the first warp (see long_fft_).
+    long_fft_ = std::make_unique<RealFft>(LongFftSize(taps_));
+    long_time_.assign(long_fft_->size(), 0.0f);
+    long_spec_.assign(long_fft_->num_bins(), {});
+  }
   filter.ImpulseResponse(block_fft, long_time_.data());
   std::fill(long_time_.begin() + static_cast<std::ptrdiff_t>(taps_), long_time_.end(), 0.0f);
-  long_fft_.Forward(long_time_.data(), long_spec_.data());
+  long_fft_->Forward(long_time_.data(), long_spec_.data());
   // The ramp by recurrence: one complex multiply a bin (in double), not a
   // sine and a cosine.
   const double step = -2.0 * std::numbers::pi * static_cast<double>(samples) /
-                      static_cast<double>(long_fft_.size());
+                      static_cast<double>(long_fft_->size());
   const double turn_re = std::cos(step);
   const double turn_im = std::sin(step);
   double ramp_re = 1.0;
@@ -222,7 +225,7 @@ void ClockDrift::Warp(AdaptiveFilter& filter, RealFft& block_fft, float samples)
     ramp_im = ramp_re * turn_im + ramp_im * turn_re;
     ramp_re = next_re;
   }
-  long_fft_.Inverse(long_spec_.data(), long_time_.data());
+  long_fft_->Inverse(long_spec_.data(), long_time_.data());
   filter.SetImpulseResponse(block_fft, long_time_.data());
 }
 

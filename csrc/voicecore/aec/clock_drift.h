@@ -36,6 +36,7 @@
 
 #include <complex>
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "voicecore/aec/adaptive_filter.h"
@@ -76,7 +77,9 @@ class ClockDrift {
 
   const std::size_t block_size_;
   const std::size_t taps_;
-  RealFft long_fft_;
+  // The warp's transform and buffers, made on the first warp: about half a
+  // megabyte a canceller that most calls, which never drift, do not need.
+  std::unique_ptr<RealFft> long_fft_;
   std::vector<float> now_;
   std::vector<float> long_time_;
   std::vector<std::complex<float>> long_spec_;
