@@ -808,8 +808,8 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   const bool echo_alone = coherent_share_ >= kEchoOnlyShare;
   // See kEchoExplained (only the hangover uses the run).
   const bool quiet_far = !talk_now && !external_talk_now && far_active;
-  // See kEchoHeldShare (the run only: what is learnt from blocks of echo alone keeps the 0.95).
-  // ... and kHeldUnderEchoError.
+  // See kEchoHeldShare (the run only: what is learnt from blocks of echo alone keeps the 0.95)
+  // and, with the talker under the echo, kHeldUnderEchoError.
   const bool held_alone = echo_run_ >= kEchoOnlyBlocks && coherent_share_ >= kEchoHeldShare &&
                           (!talker_under_echo() || ErrorOverNoise() <= kHeldUnderEchoError * echo_total);
   const bool echo_only_block =

@@ -101,10 +101,10 @@ class ResidualSuppressor {
   V AllLeak(std::size_t k) const;
   template <typename V>
   V NearTalkLeak(std::size_t k, V all_leak) const;
-  // The error above the noise floor is well under the residual model's
-  // prediction in this block (see kEchoExplained).
   // The error's power above the noise floor, summed over bins (this block).
   float ErrorOverNoise() const;
+  // The error above the noise floor is well under the residual model's
+  // prediction in this block (see kEchoExplained).
   bool ErrorExplained(const float* echo_power) const;
 
   const std::size_t block_size_;
