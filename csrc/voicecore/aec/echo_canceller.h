@@ -152,6 +152,7 @@ class EchoCanceller {
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
   void TwoPathDecision(bool far_active, float fg_energy, float bg_energy);
+  void SnapshotStep(bool far_active, const FarSpan& span, const float* near);
   void UpdateCoherence(std::size_t lag0, std::size_t lags);
   void ExplainedShares(std::size_t lags);
   float ExplainedFraction() const;
@@ -187,6 +188,19 @@ class EchoCanceller {
   // the clip model is off).
   AdaptiveFilter foreground_before_clip_;
   AdaptiveFilter background_before_clip_;
+  // The foreground as it last stood while cancelling well in single talk (see
+  // SnapshotStep): restored when it beats a foreground that a talk episode
+  // left worse.
+  AdaptiveFilter snapshot_;
+  std::vector<float> snap_re_;
+  std::vector<float> snap_im_;
+  std::vector<float> echo_snap_;  // 2 blocks: the inverse transform's output
+  std::vector<std::complex<float>> snap_spec_;
+  bool snapshot_valid_ = false;
+  int snapshot_age_ = 0;  // far-active blocks since the snapshot was taken
+  float smooth_snap_ = 0.0f;
+  float smooth_snap_mic_ = 0.0f;
+  int snap_better_runs_ = 0;
 
   // Far FIFO (ring).
   std::vector<float> far_fifo_;
