@@ -564,6 +564,7 @@ void EchoCanceller::Reset() {
   snapshot_valid_ = false;
   snapshot_age_ = 0;
   smooth_snap_ = 0.0f;
+  smooth_snap_mic_ = 0.0f;
   snap_better_runs_ = 0;
   suppressor_.Reset();
   clipper_.Reset();
@@ -1253,7 +1254,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   }
 
   TwoPathDecision(far_active, fg_energy, bg_energy);
-  SnapshotStep(far_active, span, near);
+  SnapshotStep(far_active, span, near, near_energy);
 
   move_check_.Store(near, echo_fg_.data());
 
@@ -1383,7 +1384,7 @@ void EchoCanceller::TwoPathDecision(bool far_active, float fg_energy, float bg_e
 }
 
 // See kSnapshotRatio.
-void EchoCanceller::SnapshotStep(bool far_active, const FarSpan& span, const float* near) {
+void EchoCanceller::SnapshotStep(bool far_active, const FarSpan& span, const float* near, float near_energy) {
   if (!far_active) return;
   ++snapshot_age_;
   const bool quiet = !energy_talk_ && !suppressor_.near_talk() && since_talk_ >= kSnapshotQuietBlocks &&
@@ -1407,14 +1408,12 @@ void EchoCanceller::SnapshotStep(bool far_active, const FarSpan& span, const flo
   for (std::size_t k = 0; k < num_bins_; ++k) snap_spec_[k] = {snap_re_[k], snap_im_[k]};
   fft_.Inverse(snap_spec_.data(), echo_snap_.data());
   float error = 0.0f;
-  float mic = 0.0f;
   for (std::size_t i = 0; i < block_size_; ++i) {
     const float d = near[i] - echo_snap_[block_size_ + i];
     error += d * d;
-    mic += near[i] * near[i];
   }
   smooth_snap_ = kTwoPathSmoothing * smooth_snap_ + (1.0f - kTwoPathSmoothing) * error;
-  smooth_snap_mic_ = kTwoPathSmoothing * smooth_snap_mic_ + (1.0f - kTwoPathSmoothing) * mic;
+  smooth_snap_mic_ = kTwoPathSmoothing * smooth_snap_mic_ + (1.0f - kTwoPathSmoothing) * near_energy;
   const bool better = smooth_snap_ < kSnapshotCancelRatio * smooth_snap_mic_ &&
                       smooth_snap_ < kSnapshotRatio * smooth_fg_;
   snap_better_runs_ = better ? snap_better_runs_ + 1 : 0;

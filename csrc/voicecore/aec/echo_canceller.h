@@ -152,7 +152,8 @@ class EchoCanceller {
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
   void TwoPathDecision(bool far_active, float fg_energy, float bg_energy);
-  void SnapshotStep(bool far_active, const FarSpan& span, const float* near);
+  // See kSnapshotRatio. `near_energy`: the mic block's energy.
+  void SnapshotStep(bool far_active, const FarSpan& span, const float* near, float near_energy);
   void UpdateCoherence(std::size_t lag0, std::size_t lags);
   void ExplainedShares(std::size_t lags);
   float ExplainedFraction() const;
