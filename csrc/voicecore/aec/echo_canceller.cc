@@ -490,8 +490,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       snapshot_(block_size_, num_partitions_),
       snap_re_(PaddedBins(num_bins_), 0.0f),
       snap_im_(PaddedBins(num_bins_), 0.0f),
-      echo_snap_(fft_size_, 0.0f),
-      snap_spec_(num_bins_),
+      echo_snap_(block_size_, 0.0f),
       far_fifo_(static_cast<std::size_t>(max_delay_ms) * static_cast<std::size_t>(sample_rate_hz) / 1000 +
                     2 * frame_size_ + block_size_,
                 0.0f),
@@ -1003,14 +1002,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   if (far_active) {
     AdaptiveFilter::FilterPair(kernels_, span, foreground_, background_, fg_re_.data(),
                                fg_im_.data(), bg_re_.data(), bg_im_.data());
-    auto to_time = [&](const std::vector<float>& re, const std::vector<float>& im,
-                       std::vector<float>& echo) {
-      for (std::size_t k = 0; k < num_bins_; ++k) spec_[k] = {re[k], im[k]};
-      fft_.Inverse(spec_.data(), time_.data());
-      std::copy(time_.begin() + static_cast<std::ptrdiff_t>(b), time_.end(), echo.begin());
-    };
-    to_time(fg_re_, fg_im_, echo_fg_);
-    to_time(bg_re_, bg_im_, echo_bg_);
+    EchoFromSpectrum(fg_re_.data(), fg_im_.data(), echo_fg_.data());
+    EchoFromSpectrum(bg_re_.data(), bg_im_.data(), echo_bg_.data());
   } else {
     std::fill(echo_fg_.begin(), echo_fg_.end(), 0.0f);
     std::fill(echo_bg_.begin(), echo_bg_.end(), 0.0f);
@@ -1383,6 +1376,13 @@ void EchoCanceller::TwoPathDecision(bool far_active, float fg_energy, float bg_e
   }
 }
 
+// Overlap-save: the last block of the inverse transform is the valid one.
+void EchoCanceller::EchoFromSpectrum(const float* re, const float* im, float* echo) {
+  for (std::size_t k = 0; k < num_bins_; ++k) spec_[k] = {re[k], im[k]};
+  fft_.Inverse(spec_.data(), time_.data());
+  std::copy(time_.begin() + static_cast<std::ptrdiff_t>(block_size_), time_.end(), echo);
+}
+
 // See kSnapshotRatio.
 void EchoCanceller::SnapshotStep(bool far_active, const FarSpan& span, const float* near, float near_energy) {
   if (!far_active) return;
@@ -1405,11 +1405,10 @@ void EchoCanceller::SnapshotStep(bool far_active, const FarSpan& span, const flo
     return;
   }
   snapshot_.Filter(span, snap_re_.data(), snap_im_.data());
-  for (std::size_t k = 0; k < num_bins_; ++k) snap_spec_[k] = {snap_re_[k], snap_im_[k]};
-  fft_.Inverse(snap_spec_.data(), echo_snap_.data());
+  EchoFromSpectrum(snap_re_.data(), snap_im_.data(), echo_snap_.data());
   float error = 0.0f;
   for (std::size_t i = 0; i < block_size_; ++i) {
-    const float d = near[i] - echo_snap_[block_size_ + i];
+    const float d = near[i] - echo_snap_[i];
     error += d * d;
   }
   smooth_snap_ = kTwoPathSmoothing * smooth_snap_ + (1.0f - kTwoPathSmoothing) * error;

@@ -152,6 +152,8 @@ class EchoCanceller {
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;
   void ProcessBlock(const float* near, float* out);
   void TwoPathDecision(bool far_active, float fg_energy, float bg_energy);
+  // The time-domain echo block of a filter's output spectrum (spec_ and time_ as scratch).
+  void EchoFromSpectrum(const float* re, const float* im, float* echo);
   // See kSnapshotRatio. `near_energy`: the mic block's energy.
   void SnapshotStep(bool far_active, const FarSpan& span, const float* near, float near_energy);
   void UpdateCoherence(std::size_t lag0, std::size_t lags);
@@ -195,8 +197,7 @@ class EchoCanceller {
   AdaptiveFilter snapshot_;
   std::vector<float> snap_re_;
   std::vector<float> snap_im_;
-  std::vector<float> echo_snap_;  // 2 blocks: the inverse transform's output
-  std::vector<std::complex<float>> snap_spec_;
+  std::vector<float> echo_snap_;
   bool snapshot_valid_ = false;
   int snapshot_age_ = 0;  // far-active blocks since the snapshot was taken
   float smooth_snap_ = 0.0f;
