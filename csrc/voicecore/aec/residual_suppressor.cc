@@ -569,6 +569,7 @@ void ResidualSuppressor::Reset() {
   since_agree_ = kConfirmBlocks + 1;
   since_talk_ = kQuietBlocks + 1;
   since_confirmed_ = kGuardedLeakBlocks + 1;
+  talker_heard_ = false;
   talk_total_ = 0;
   talk_incoherent_ = 0.0f;
   talk_coherent_ = 0.0f;
@@ -840,6 +841,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   const bool hangover_block = near_talk_ && !talk_now;
   since_confirmed_ =
       talk_now && episode_agree_ >= kConfirmedAgree ? 0 : std::min(since_confirmed_ + 1, kGuardedLeakBlocks + 1);
+  if (since_confirmed_ == 0) talker_heard_ = true;
   // See kLoneTalkBlocks.
   // See kLoneCoherenceBlocks.
   const bool lone_coherence = !near_talk_ && far_active && coherence_talk && !external_talk &&

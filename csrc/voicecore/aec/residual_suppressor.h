@@ -91,6 +91,8 @@ class ResidualSuppressor {
   // Talk both detectors confirmed ended at most kLoneCoherenceBlocks ago: the
   // canceller's `error_unexplained` can matter in the next block.
   bool confirmed_talk_recent() const;
+  // Both detectors have confirmed talk at least once in the call.
+  bool talker_heard() const { return talker_heard_; }
 
  private:
   float NextUniform();  // uniform in [-1, 1)
@@ -151,6 +153,7 @@ class ResidualSuppressor {
   int since_agree_ = 1 << 20;  // blocks since both detectors last agreed
   int since_talk_ = 1 << 20;   // blocks since double talk last started or was renewed
   int since_confirmed_ = 1 << 20;  // blocks since the last block of confirmed talk (kConfirmedAgree)
+  bool talker_heard_ = false;
   int talk_total_ = 0;              // blocks taken for talk (talk_now) since the reset, saturating
   float talk_incoherent_ = 0.0f;    // mic energy incoherent with the echo estimates, averaged over talk blocks
   float talk_coherent_ = 0.0f;      // and the coherent energy, over the same blocks
