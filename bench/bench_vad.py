@@ -6,6 +6,9 @@ Groups:
   vad-frame:        FrameVad.process vs webrtcvad.Vad.is_speech, 200 frames of 10 ms at 16 kHz each
                     (per-frame cost = mean / 200). Target: FrameVad <= 2x webrtcvad.
   vad-silero:       SileroVad.process, 30 chunks of 32 ms (per-chunk cost = mean / 30).
+  vad-silero-streams: 16 streams x 10 chunks of 32 ms: one SileroVad per stream, SileroVadBatch
+                    (one onnxruntime call per step for all 16), and webrtcvad mode 3 on the same
+                    audio in 10 ms frames (per stream-chunk cost = mean / 160).
   vad-half-silence: StreamingVad "cascade" vs "silero" over scenes (white noise and babble, 20 dB)
                     that are about half silence. Target: cascade <= 40 % of Silero.
 Every benchmark also checks its result (speech scored above silence; cascade F1 near Silero's).
@@ -101,6 +104,69 @@ def test_silero_30_chunks(benchmark, scene: Scene) -> None:
     probs = benchmark(run)
     assert max(probs[NUM_CHUNKS // 2 + 3 :]) > 0.8
     assert min(probs[: NUM_CHUNKS // 2 - 3]) < 0.2
+
+
+STREAMS = 16
+STREAM_CHUNKS = 10
+
+
+@pytest.fixture(scope="module")
+def stream_chunks(bank: SourceBank) -> np.ndarray:
+    """(chunks, streams, 512): 16 streams of different scenes, 320 ms each, around a first onset."""
+    kinds = ["white", "babble", "dishes", "bike"]
+    out = np.zeros((STREAM_CHUNKS, STREAMS, 512), np.float32)
+    for s in range(STREAMS):
+        sc = make_scene(bank, 9310 + s, kinds[s % 4], 20.0, utterances=2, gap_s=(1.0, 2.0))
+        first = int(np.flatnonzero(sc.labels)[0]) * 160
+        start = max(0, first - 512 * (STREAM_CHUNKS // 2))
+        out[:, s] = sc.audio[start : start + 512 * STREAM_CHUNKS].reshape(STREAM_CHUNKS, 512)
+    return out
+
+
+def _separate(chunks: np.ndarray, vads: list) -> np.ndarray:
+    for v in vads:
+        v.reset()
+    return np.array([[v.process(c) for v, c in zip(vads, step, strict=True)] for step in chunks])
+
+
+@pytest.mark.benchmark(group="vad-silero-streams")
+def test_silero_16_streams_separate(benchmark, stream_chunks: np.ndarray) -> None:
+    pytest.importorskip("onnxruntime")
+    vads = [vc.SileroVad() for _ in range(STREAMS)]
+    probs = benchmark(_separate, stream_chunks, vads)
+    # Speech comes in the second half of every stream's window.
+    assert probs[STREAM_CHUNKS // 2 + 2 :].max(axis=0).min() > 0.5
+
+
+@pytest.mark.benchmark(group="vad-silero-streams")
+def test_silero_16_streams_batched(benchmark, stream_chunks: np.ndarray) -> None:
+    pytest.importorskip("onnxruntime")
+    batch = vc.SileroVadBatch(STREAMS)
+
+    def run() -> np.ndarray:
+        batch.reset()
+        return np.stack([batch.process(step) for step in stream_chunks])
+
+    probs = benchmark(run)
+    ref = _separate(stream_chunks, [vc.SileroVad() for _ in range(STREAMS)])
+    np.testing.assert_allclose(probs, ref, atol=1e-5)
+
+
+@pytest.mark.benchmark(group="vad-silero-streams")
+def test_webrtcvad_16_streams(benchmark, stream_chunks: np.ndarray) -> None:
+    webrtcvad = pytest.importorskip("webrtcvad")
+    pcm = np.round(stream_chunks * 32768).clip(-32768, 32767).astype(np.int16)
+    # Each stream's 320 ms as 32 frames of 10 ms.
+    frames = [
+        [pcm[:, s].reshape(-1)[i * 160 : (i + 1) * 160].tobytes() for i in range(32)] for s in range(STREAMS)
+    ]
+    vads = [webrtcvad.Vad(3) for _ in range(STREAMS)]
+
+    def run() -> list[list[bool]]:
+        return [[v.is_speech(f, 16000) for f in fr] for v, fr in zip(vads, frames, strict=True)]
+
+    decisions = benchmark(run)
+    assert sum(map(sum, decisions)) > 0
 
 
 @pytest.fixture(scope="module")

@@ -34,13 +34,22 @@ __all__ += ["Resampler"]
 from voicecore.dsp.vad import FrameVad  # noqa: E402
 from voicecore.vad import (  # noqa: E402
     SileroVad,
+    SileroVadBatch,
     SpeechDetector,
     SpeechEnded,
     SpeechEvent,
     SpeechStarted,
 )
 
-__all__ += ["FrameVad", "SileroVad", "SpeechDetector", "SpeechEnded", "SpeechEvent", "SpeechStarted"]
+__all__ += [
+    "FrameVad",
+    "SileroVad",
+    "SileroVadBatch",
+    "SpeechDetector",
+    "SpeechEnded",
+    "SpeechEvent",
+    "SpeechStarted",
+]
 # --- aec ---
 from voicecore.dsp.aec import EchoCanceller, EchoCancellerStats  # noqa: E402
 

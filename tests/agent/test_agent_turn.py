@@ -75,6 +75,10 @@ def test_smart_turn_separates_finished_from_cut_sentences(eval_dir: Path) -> Non
     done = m.predict(audio[: int(4.3 * 16000)])
     cut = m.predict(audio[: int(2.5 * 16000)])
     assert done > 0.5 > cut
+    # Every agent session builds its own model; they share one onnxruntime session (the weights).
+    other = SmartTurnModel()
+    assert other._session is m._session
+    assert other.predict(audio[: int(4.3 * 16000)]) == done
 
 
 @pytest.mark.skipif(

@@ -49,6 +49,31 @@ def prepare_window(audio_16k: NDArray[np.float32]) -> NDArray[np.float32]:
     return x
 
 
+# One onnxruntime session per model file and thread count for the whole process: every agent
+# session builds its own SmartTurnModel, and a session holds about 10 MiB of weights (8 models:
+# +82 MiB with a session each). onnxruntime sessions may run from several threads at once.
+_SESSIONS: dict[tuple[Path, int], Any] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _shared_session(path: Path, num_threads: int) -> Any:
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise ConfigError("onnxruntime is not installed: pip install 'voicecore[turn]'") from exc
+    key = (path.resolve(), num_threads)
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is None:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = num_threads
+            opts.inter_op_num_threads = 1
+            session = _SESSIONS[key] = ort.InferenceSession(
+                str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+        return session
+
+
 class SmartTurnModel:
     """``predict(audio_16k, transcript) -> P(complete)``; the transcript is ignored (audio model)."""
 
@@ -61,16 +86,7 @@ class SmartTurnModel:
                 "Smart Turn model not found: pip install 'voicecore[turn]' (the pipecat-ai wheel ships "
                 "smart-turn-v3.2-cpu.onnx; install it with --no-deps), or pass model_path"
             )
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise ConfigError("onnxruntime is not installed: pip install 'voicecore[turn]'") from exc
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = num_threads
-        opts.inter_op_num_threads = 1
-        self._session: Any = ort.InferenceSession(
-            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        self._session: Any = _shared_session(path, num_threads)
         self._input = self._session.get_inputs()[0].name
         self._lock = threading.Lock()
         self.model_path = path

@@ -14,10 +14,11 @@ from voicecore.vad.detector import (
     StreamingVad,
     VadMode,
 )
-from voicecore.vad.silero import SileroVad
+from voicecore.vad.silero import SileroVad, SileroVadBatch
 
 __all__ = [
     "SileroVad",
+    "SileroVadBatch",
     "SpeechDetector",
     "SpeechEnded",
     "SpeechEvent",
