@@ -126,7 +126,10 @@ class SileroVad(_SileroModel):
     consecutive audio of one stream. onnxruntime runs with one intra-op and one inter-op thread and
     spinning disabled, so an idle stream costs no CPU.
 
-    One instance per audio stream; not thread-safe (onnxruntime releases the GIL while it runs).
+    One instance per audio stream; not thread-safe (onnxruntime releases the GIL while it runs). All
+    instances in a process run on one shared onnxruntime session (the weights, loaded once); each keeps
+    its own state, so streams may run in different threads. For many streams stepped together,
+    :class:`SileroVadBatch` runs them in one call.
 
     Args:
         sample_rate_hz: 16000 or 8000.
