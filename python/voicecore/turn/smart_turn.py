@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from voicecore._onnx import shared_session
 from voicecore.errors import ConfigError
 from voicecore.turn.mel import whisper_log_mel
 
@@ -49,29 +50,22 @@ def prepare_window(audio_16k: NDArray[np.float32]) -> NDArray[np.float32]:
     return x
 
 
-# One onnxruntime session per model file and thread count for the whole process: every agent
-# session builds its own SmartTurnModel, and a session holds about 10 MiB of weights (8 models:
-# +82 MiB with a session each). onnxruntime sessions may run from several threads at once.
-_SESSIONS: dict[tuple[Path, int], Any] = {}
-_SESSIONS_LOCK = threading.Lock()
-
-
 def _shared_session(path: Path, num_threads: int) -> Any:
+    """The process-wide session for this model file and thread count (voicecore._onnx): every
+    agent session builds its own SmartTurnModel, and a session holds about 10 MiB of weights (8
+    models: +82 MiB with a session each)."""
     try:
         import onnxruntime as ort
     except ImportError as exc:
         raise ConfigError("onnxruntime is not installed: pip install 'voicecore[turn]'") from exc
-    key = (path.resolve(), num_threads)
-    with _SESSIONS_LOCK:
-        session = _SESSIONS.get(key)
-        if session is None:
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = num_threads
-            opts.inter_op_num_threads = 1
-            session = _SESSIONS[key] = ort.InferenceSession(
-                str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
-        return session
+
+    def create() -> Any:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = num_threads
+        opts.inter_op_num_threads = 1
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+    return shared_session(("smart-turn", path.resolve(), num_threads), create)
 
 
 class SmartTurnModel:

