@@ -287,6 +287,7 @@ class EchoCanceller {
   std::vector<float> refine_energy_;  // foreground partition energies (RefineDelay)
   int refine_runs_ = 0;
   int refine_moved_ = 0;
+  int edge_runs_ = 0;  // RefineDelay's checks in a row with the filter piled at its window's start
   EchoMoveCheck move_check_;  // ConfirmDelay's waveform test
   FarLowBand far_low_band_;
 
