@@ -45,9 +45,9 @@ with the mean of the last 5 or 10 hops. On the 16 shared mixes and the regular a
 seed bases 9100, 12000, 13000 and 14000 (145 cases; 129 with webrtcvad's best AUC under 0.95, so a
 target under 1), the mean margin rose (+0.0773 -> +0.0790..+0.0823, babble most) but the misses stayed
 at 10 of 129 (12 with the 5-hop mean) and the worst fell (-0.0077 -> -0.0080..-0.0113): half_white_snr10
--0.0041 -> -0.0040..-0.0062. Those misses are word edges: within 150 ms after a labelled offset the
-probability falls from about 0.5 to 0.2 over 15 hops (the recordings' own decay, under the labels'
-energy threshold but over the added noise), and smoothing only moves that error to the onsets.
+-0.0041 -> -0.0040..-0.0062. Those misses are mostly word edges: at a labelled offset the probability
+averages 0.50-0.75 and falls to 0.11-0.23 over the next 15 hops (presumably the recordings' own decay,
+under the labels' energy threshold but over the added noise); smoothing moves that error to the onsets.
 """
 
 from __future__ import annotations
