@@ -38,6 +38,16 @@ Nor did training on the half-silence structure (session 30): every third of the 
 scenes that miss the +0.05 margin with a target below 1 kept their AUC to the third decimal
 (half_white_snr10 0.992, half_bike_snr30 0.992); elsewhere babble fell (x_babble_snr10 0.881 -> 0.870,
 half_babble_snr00 0.673 -> 0.655) and the cascade's worst F1 against Silero went -0.011 -> -0.019.
+
+Nor did causal smoothing of the output logit (session 31, no refit): an exponential average (a = 0.3 /
+0.5 / 0.7), the mean of the last 2 / 3 / 5 hops, a peak hold decaying 0.5-2 per hop, or a 0.3 / 0.5 blend
+with the mean of the last 5 or 10 hops. On the 16 shared mixes and the regular and half-silence scenes of
+seed bases 9100, 12000, 13000 and 14000 (145 cases; 129 with webrtcvad's best AUC under 0.95, so a
+target under 1), the mean margin rose (+0.0773 -> +0.0790..+0.0823, babble most) but the misses stayed
+at 10 of 129 (12 with the 5-hop mean) and the worst fell (-0.0077 -> -0.0080..-0.0113): half_white_snr10
+-0.0041 -> -0.0040..-0.0062. Those misses are mostly word edges: at a labelled offset the probability
+averages 0.50-0.75 and falls to 0.11-0.23 over the next 15 hops (presumably the recordings' own decay,
+under the labels' energy threshold but over the added noise); smoothing moves that error to the onsets.
 """
 
 from __future__ import annotations
