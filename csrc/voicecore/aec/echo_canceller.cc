@@ -309,9 +309,9 @@ constexpr float kRefineEdgeErle = 0.5f;
 // the filter's energy for 1.5 s while it removed nothing; the energy detector
 // took the echo it left for talk and leaked 1 s of it). With that share over
 // kEdgeShare for kRefineRuns checks while the fit is poor, the window moves a
-// margin earlier (the coefficients keep their lags). It fired in 3 of 4,036
-// rooms (none of the corpus generator's 2,470 of seeds 1-100, 104-123, 200-239
-// and 300-329; 3 of our recipes' 1,566, seeds 8000-8099 new): s180_x02 13.5 ->
+// margin earlier (the coefficients keep their lags). It fired in 3 of 4,556
+// rooms (none of the corpus generator's 2,990 of seeds 1-100, 104-123, 200-239,
+// 300-329 and 400-439; 3 of our recipes' 1,566, seeds 8000-8099 new): s180_x02 13.5 ->
 // 25.7 dB (AEC3 21.2), s8025_x03 19.4 -> 26.5 (18.5), s189_x02 51.2 -> 45.2
 // (27.0; 36 ms late, which the old window still nearly covered).
 constexpr std::size_t kEdgeShareParts = 3;
