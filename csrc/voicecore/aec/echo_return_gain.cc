@@ -77,7 +77,9 @@ EchoReturnGain::Excess EchoReturnGain::WarmupExcess(const float* near_power, con
     const float gain = std::clamp(std::max(num, 0.0f) / (den + kTiny), 0.0f, kFallbackGain);
     const float predicted =
         std::max(gain * far_weighted[k], kEarlyFloor * kFallbackGain * far_prior[k]) + noise_floor[k];
-    out.excess += std::max(0.0f, near_power[k] - kWarmupExcess * predicted);
+    const float over = std::max(0.0f, near_power[k] - kWarmupExcess * predicted);
+    out.excess += over;
+    if (k == 0) out.dc_excess = over;
     out.mic_total += near_power[k];
   }
   ++early_blocks_;
@@ -97,7 +99,9 @@ EchoReturnGain::Excess EchoReturnGain::LearntExcess(const float* near_power, con
       // the noise in the far end's pauses (the echo prediction near zero
       // while the span still holds far samples) read as double talk.
       const float predicted = num_[k] / den_[k] * far_prior[k] + noise_floor[k];
-      out.excess += std::max(0.0f, near_power[k] - threshold * predicted);
+      const float over = std::max(0.0f, near_power[k] - threshold * predicted);
+      out.excess += over;
+      if (k == 0) out.dc_excess = over;
     }
   }
   return out;

@@ -37,6 +37,7 @@ class EchoReturnGain {
   // prediction has had enough data to be trusted.
   struct Excess {
     float excess = 0.0f;
+    float dc_excess = 0.0f;  // bin 0's part of `excess`
     float mic_total = 0.0f;
     bool decided = false;
   };
