@@ -160,12 +160,28 @@ constexpr float kErlForget = 0.995f;
 // The warm-up detector is gated the same way: a clipping loudspeaker fools its
 // regression too, and by its last blocks the filters often cancel 6 dB
 // already (s67_x05: 22.5 -> 38.2 dB, the whole leak in false talk at 1.2 s).
-// Once a clip level is modelled (ReferenceClipper) the rule is off: the
+// Once a clip level is modelled (ReferenceClipper) the 6 dB rule is off: the
 // harmonics it guarded against no longer reach the error, and a talker 5 dB
 // under a well-cancelled echo leaves the error only 6 dB under the mic, so
 // the rule removed him. On 15 generated sets with the clip model, double-talk
 // rooms over 3 dB: 39 with the rule at 10 dB, 34 without it.
 constexpr float kExplainedRatio = 0.25f;
+// With a clip level modelled the rule holds at 14 dB instead: a talker 5 dB
+// under the echo leaves the error at least 6 dB under the mic, one 10 dB under
+// it 10.4 dB, so only a talker further down than about 13 dB can be hidden,
+// where the detector rarely finds one anyway. The harmonics the clip model
+// leaves while its filter re-learns the clipped reference (the linear filter
+// removing 2-7 dB on average, but 12-15 dB in the blocks of a far word's
+// onset) still fooled the detector right after a talker's span: s8077_x05 at
+// 6.12-6.19 s, 14 dB removed, the false talk opening the suppressor (24.4 dB,
+// AEC3 37.4). Over 4,556 rooms: below AEC3 19 -> 16, double-talk rooms over 3
+// dB 42 -> 41; single-talk ERLE +0.01 to +0.16 dB mean per set (71 rooms
+// better by over 1 dB, 12 worse; s168_x05 23.3 -> 41.4, s8015_x05 34.4 ->
+// 44.7); near loss +0.001 to +0.010 dB mean, by over 0.5 dB in one room:
+// k300_c10 0.79 -> 2.35 dB, where EchoMoveCheck then took a talker's onset
+// for a delay move (see docs/aec_experiments.md, session 32). At 12 dB: 17
+// below AEC3, 43 over 3 dB.
+constexpr float kExplainedClippedRatio = 0.04f;
 constexpr float kTalkStepScale = 0.1f;
 // Confirmed talk: when the suppressor's coherence detector agrees with the
 // energy detector, and the filter removed at least 10 dB before the talker
@@ -1196,8 +1212,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // blocks off (the envelope proposal runs late): the displaced onsets are
     // not taken for double talk while the filter re-converges.
     if (retrain_blocks_ > 0) --retrain_blocks_;
-    const bool explained =
-        !clipper_.active() && std::min(fg_energy, bg_energy) < kExplainedRatio * near_energy;
+    const float explained_ratio = clipper_.active() ? kExplainedClippedRatio : kExplainedRatio;
+    const bool explained = std::min(fg_energy, bg_energy) < explained_ratio * near_energy;
     // See kWorseForget.
     worse_fg_ += (1.0f - kWorseForget) * (fg_energy - worse_fg_);
     worse_mic_ += (1.0f - kWorseForget) * (near_energy - worse_mic_);
