@@ -13,7 +13,8 @@
 // predictions change. So it scores only the first kWaveMaxBlocks blocks of a
 // failure, and its budget is renewed only after the foreground has worked
 // for as long (in double talk the failure flickers on and off). Near-end
-// speech cannot pass it: the talker is in no echo estimate.
+// speech cannot pass it: the talker is in no echo estimate, and the shrank
+// side compares only microphone blocks from within the failure (see Score).
 //
 // Thread contract: not thread-safe; owned by one EchoCanceller.
 #pragma once
@@ -58,6 +59,8 @@ class EchoMoveCheck {
   std::vector<float> near_history_;
   std::vector<float> echo_history_;
   std::vector<float> near_history_energy_;  // per stored block (EnergyBy8)
+  // Per stored block: the failure (run_) it was scored in, or -1.
+  std::vector<int> history_run_;
   // Per tried shift (-max..max): the shifted estimate's error, the reference
   // energy it is judged against, and the blocks it was scored on.
   std::vector<float> error_;
@@ -65,6 +68,8 @@ class EchoMoveCheck {
   std::vector<int> count_;
   int blocks_ = 0;  // blocks scored since the foreground began failing
   int calm_ = 0;    // blocks the foreground has not failed
+  int run_ = 0;     // failures begun (blocks_ restarted from 0)
+  bool scored_ = false;  // this block was scored (Score before Store)
 };
 
 }  // namespace voicecore::aec
