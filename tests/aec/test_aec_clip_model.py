@@ -69,10 +69,10 @@ def test_clip_model_leaves_linear_rooms_alone(eval_dir: Path, seed: int) -> None
 def test_clip_model_on_clipped_double_talk(eval_dir: Path) -> None:
     """Twelve x05 rooms (hard clip, talker 5 dB under the echo; seeds 3720-3731, unseen): the model
     must raise the median single-talk ERLE and must not cost the talker more in the median. Measured
-    off / on: ERLE median 41.6 / 43.0 dB, near loss median 1.63 / 1.39 dB. The medians' gap was 2.3
-    dB before the suppressor's fallback floors (session 12) and 2.7 dB before the DC gate
-    (kDcExcessRatio), which lifted room 3729 from 34.3 / 34.9 to 42.3 / 49.8 dB and so moved which
-    rooms sit at the two medians; per room the model gains 1.0 dB in the median (0.7 before)."""
+    off / on: ERLE median 41.6 / 44.2 dB, near loss median 1.63 / 1.36 dB. The DC gate
+    (kDcExcessRatio) alone narrowed the medians' gap to 1.4 dB by lifting room 3729 (34.3 / 34.9 ->
+    42.3 / 49.8 dB), which moved the rooms at the two medians; the explained-block rule with a clip
+    level modelled (kExplainedClippedRatio) widened it again (3725 31.7 -> 40.7 dB with the model)."""
     off, on = [], []
     for seed in range(3720, 3732):
         case = clipped_double_talk(eval_dir, f"x5_{seed}", seed, 6)
@@ -80,7 +80,7 @@ def test_clip_model_on_clipped_double_talk(eval_dir: Path) -> None:
         on.append(evaluate_output(case, _final_stats(case, clip_model=True)[0]))
     erle_off, erle_on = (float(np.median([m["erle_db"] for m in ms])) for ms in (off, on))
     loss_off, loss_on = (float(np.median([m["near_loss_db"] for m in ms])) for ms in (off, on))
-    assert erle_on >= erle_off + 1.0, (erle_off, erle_on)
+    assert erle_on >= erle_off + 1.5, (erle_off, erle_on)
     assert loss_on <= loss_off, (loss_off, loss_on)
 
 

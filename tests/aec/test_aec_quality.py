@@ -475,7 +475,7 @@ def test_missed_talker_does_not_drive_the_filter(eval_dir: Path, regenerated_roo
     talker 10-15 dB under the echo barely changes), and the filter went wrong on his speech; the step
     now follows the share of the filter's error the far end explains (kCoherenceGain). Seed 24's c06
     room (SER 0 dB): single-talk ERLE 17.4 dB before, 48.8 now (AEC3 40.9). Seed 111's c08 room
-    (SER +5 dB): near loss 3.04 dB before, 0.57 now. That room's talker ends a word with a
+    (SER +5 dB): near loss 3.04 dB before, 0.60 now. That room's talker ends a word with a
     rumble in bin 0 alone, 15 dB under the echo: it must still hold adaptation (see kDcExcessRatio;
     2.11 dB when it did not)."""
     m = corpus_room_metrics(eval_dir, regenerated_root, 24, "c06_dt_ser0_rt250_d50")

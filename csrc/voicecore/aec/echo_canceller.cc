@@ -177,10 +177,10 @@ constexpr float kExplainedRatio = 0.25f;
 // AEC3 37.4). Over 4,556 rooms: below AEC3 19 -> 16, double-talk rooms over 3
 // dB 42 -> 41; single-talk ERLE +0.01 to +0.16 dB mean per set (71 rooms
 // better by over 1 dB, 12 worse; s168_x05 23.3 -> 41.4, s8015_x05 34.4 ->
-// 44.7); near loss +0.001 to +0.010 dB mean, by over 0.5 dB in one room:
-// k300_c10 0.79 -> 2.35 dB, where EchoMoveCheck then took a talker's onset
-// for a delay move (see docs/aec_experiments.md, session 32). At 12 dB: 17
-// below AEC3, 43 over 3 dB.
+// 44.7); near loss +0.001 to +0.010 dB mean, by over 0.5 dB in one room
+// (k300_c10 0.79 -> 2.35 dB, EchoMoveCheck taking a talker's onset for a
+// delay move; mended there, see its Score). At 12 dB: 17 below AEC3, 43 over
+// 3 dB.
 constexpr float kExplainedClippedRatio = 0.04f;
 constexpr float kTalkStepScale = 0.1f;
 // Confirmed talk: when the suppressor's coherence detector agrees with the
