@@ -899,9 +899,11 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // as residual: in seed 10's c07 room of the corpus generator (SER -5 dB) a
   // third of the talker's energy falls in blocks neither detector takes for
   // talk, and there the residual term removed 12 dB of him, on estimates his
-  // own missed blocks had raised (with the estimates learnt only where he is truly silent, an
-  // oracle, seed 122's c07 room lost 3.7 dB of him instead of 5.1, seed 65's
-  // 3.6 instead of 4.6). Before a talker is confirmed every block not taken for
+  // own missed blocks had raised (with the estimates learnt only where he is
+  // truly silent, an oracle, seed 122's c07 room lost 3.7 dB of him instead of
+  // 5.1, seed 65's 3.6 instead of 4.6). After a confirmed talker the leakage
+  // thus learns from the same blocks as the echo-alone leakage NearTalkLeak
+  // reads, but keeps its history from before the talker. Before a talker is confirmed every block not taken for
   // talk still learns: a young filter leaves a residual that is not coherent
   // with its estimate, and single-talk rooms lost up to 20 dB of ERLE with the
   // gate from the start (k53_c03). The fallback's share only falls where it
