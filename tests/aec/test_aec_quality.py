@@ -567,9 +567,9 @@ def test_regenerated_corpus(eval_dir: Path, regenerated_root: Path, seed: int) -
     """All 13 AEC cases of the corpus generator run with another seed (other rooms, talkers, far
     prompts, delays, levels). Over seeds 1-80 (1040 rooms) with the same bars: median single-talk
     ERLE per seed 49.5 dB at the least, time to 20 dB at most 0.4 s, near-end-only loss under
-    0.001 dB, double-talk near loss median 0.74 dB; the worst single rooms 19.1 dB ERLE (c11, seed
-    36, real noise and a path change) and 5.0 dB near loss (c07, seed 10). c07 (SER -5 dB, RT60
-    0.4-0.55 s) misses the 3 dB near-loss target in 4 of 80 seeds (AEC3 misses it in all 80,
+    0.001 dB, double-talk near loss median 0.73 dB; the worst single rooms 19.0 dB ERLE (c11, seed
+    36, real noise and a path change) and 4.8 dB near loss (c07, seed 10). c07 (SER -5 dB, RT60
+    0.4-0.55 s) misses the 3 dB near-loss target in 3 of 80 seeds (AEC3 misses it in all 80,
     median 7.1 dB)."""
     root = regenerate_corpus(eval_dir, seed, regenerated_root / f"seed{seed}")
     single_talk: list[float] = []
