@@ -147,6 +147,12 @@ constexpr float kTalkExcessClipped = 3.2f;
 // gain and half the near loss.
 constexpr float kDcExcessRatio = 4.0f;
 constexpr float kTalkFraction = 0.2f;
+// A weaker energy cue for the suppressor's missed-talk blocks (see
+// ResidualSuppressor's kMissedTalkEchoRatio): bins over 1.5x their predicted
+// echo (instead of kTalkExcess) hold 6 % of the mic energy. It is never a
+// detection by itself; it only confirms the coherence cue there.
+constexpr float kMissedTalkExcess = 1.5f;
+constexpr float kMissedTalkFraction = 0.06f;
 constexpr int kTalkHangoverBlocks = 25;
 constexpr float kErlForget = 0.995f;
 // A block the filters already explain is not taken for double talk: when the
@@ -1149,6 +1155,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   const bool lost_for_suppressor = lost && !suppressor_.talker_under_echo();
   // See kLoneCoherenceExplained (only decided where the far end plays).
   bool error_unexplained = false;
+  // See kMissedTalkExcess (only decided where the far end plays, after the warm-up).
+  bool missed_talk_hint = false;
 
   if (far_active) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
@@ -1203,7 +1211,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
           clipper_.active() && suppressor_.talker_heard() ? kTalkExcessClipped : kTalkExcess;
       const float talk_excess = base_excess + young * (EchoReturnGain::kWarmupExcess - base_excess);
       excess = echo_return_.LearntExcess(near_power_.data(), far_power_prior_.data(), noise_floor_.data(),
-                                         talk_excess);
+                                         talk_excess, kMissedTalkExcess);
+      missed_talk_hint = excess.decided && excess.weak_excess > kMissedTalkFraction * excess.mic_total;
     }
     // The gain is bootstrapped over the first second of far activity (no
     // detection yet), then keeps learning, 10x slower while the detector fires
@@ -1356,7 +1365,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   suppressor_.Process(near, lost_for_suppressor ? echo_none_.data() : echo_fg_.data(), echo_bg_.data(),
                       echo_power_.data(), fallback_power_.data(), fallback_fade, far_active,
                       suppress_hangover_ > 0 && !lost_for_suppressor, far_active && since_talk_ == 0,
-                      error_unexplained, lost_for_suppressor || quiet_worse,
+                      error_unexplained, missed_talk_hint, lost_for_suppressor || quiet_worse,
                       far_low_band_.burst() ? kLowBandGain * far_power_prior_[0] : 0.0f, out);
 
   if (far_active) {

@@ -88,7 +88,8 @@ EchoReturnGain::Excess EchoReturnGain::WarmupExcess(const float* near_power, con
 }
 
 EchoReturnGain::Excess EchoReturnGain::LearntExcess(const float* near_power, const float* far_prior,
-                                                    const float* noise_floor, float threshold) const {
+                                                    const float* noise_floor, float threshold,
+                                                    float weak_threshold) const {
   Excess out;
   for (std::size_t k = 0; k < num_bins_; ++k) {
     out.mic_total += near_power[k];
@@ -102,6 +103,7 @@ EchoReturnGain::Excess EchoReturnGain::LearntExcess(const float* near_power, con
       const float over = std::max(0.0f, near_power[k] - threshold * predicted);
       out.excess += over;
       if (k == 0) out.dc_excess = over;
+      out.weak_excess += std::max(0.0f, near_power[k] - weak_threshold * predicted);
     }
   }
   return out;

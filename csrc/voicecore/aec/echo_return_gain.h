@@ -38,6 +38,7 @@ class EchoReturnGain {
   struct Excess {
     float excess = 0.0f;
     float dc_excess = 0.0f;  // bin 0's part of `excess`
+    float weak_excess = 0.0f;  // the same over `weak_threshold` (learnt form only)
     float mic_total = 0.0f;
     bool decided = false;
   };
@@ -55,9 +56,9 @@ class EchoReturnGain {
   Excess WarmupExcess(const float* near_power, const float* far_weighted, const float* far_prior,
                       const float* noise_floor);
   // Learnt form: excess over `threshold` x (gain x far_prior + noise_floor),
-  // over the bins that have a gain.
+  // over the bins that have a gain, and over `weak_threshold` x the same.
   Excess LearntExcess(const float* near_power, const float* far_prior, const float* noise_floor,
-                      float threshold) const;
+                      float threshold, float weak_threshold) const;
   // One smoothing step of the learnt gain (`rate`: the step's weight).
   void Learn(const float* near_power, const float* far_prior, float rate);
   // The learnt gain of bin k, or `otherwise` where nothing has been learnt.

@@ -62,7 +62,9 @@ class ResidualSuppressor {
   // canceller's energy double-talk detector (with its hangover);
   // `external_talk_now`: its decision in this block alone; `error_unexplained`:
   // the canceller trusts its filter and the far end explains little of the
-  // filter's error in this block (see kLoneCoherenceBlocks); `rearm`: the linear estimate
+  // filter's error in this block (see kLoneCoherenceBlocks);
+  // `missed_talk_hint`: the canceller's weaker energy cue in this block alone
+  // (see kMissedTalkEchoRatio); `rearm`: the linear estimate
   // is known to be wrong in this block (the echo path moved), so the
   // fallback's share goes back to 1 and any talk hangover ends (see
   // EchoCanceller, kWorseRatio). `low_bin_echo`: an echo power the lowest bin
@@ -70,7 +72,7 @@ class ResidualSuppressor {
   void Process(const float* near, const float* echo, const float* shadow_echo,
                const float* echo_power, const float* fallback_power, bool fallback_fade,
                bool far_active, bool external_talk, bool external_talk_now, bool error_unexplained,
-               bool rearm, float low_bin_echo, float* out);
+               bool missed_talk_hint, bool rearm, float low_bin_echo, float* out);
   void Reset();
 
   // Mean over bins of the error / echo-estimate coherence in the last block.
@@ -163,6 +165,8 @@ class ResidualSuppressor {
   int quiet_hangover_run_ = 0;      // hangover blocks in a row neither detector takes for talk
   int echo_run_ = 0;  // blocks in a row of echo alone in the hangover (kEchoOnlyShare, kEchoExplained)
   float echo_slow_ = 0.0f;  // ~100 ms average of the echo estimate's total power (kEchoOnsetRise)
+  float echo_prev_ = 0.0f;   // the echo estimate's total power one and two blocks ago
+  float echo_prev2_ = 0.0f;  // (kMissedTalkRise)
   int onset_left_ = 0;      // blocks left of an echo onset's guard (kEchoOnsetBlocks)
   float leakage_ = 0.0f;
   float coherent_share_ = 1.0f;
