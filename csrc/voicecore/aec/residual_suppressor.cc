@@ -221,25 +221,26 @@ constexpr float kOverLoneCoherence = 3.0f;
 // hangover, no confirmation, and what is learnt is learnt as before. In the
 // corpus generator's c07 and c12 rooms (SER -5 dB) a sixth to a fifth of the
 // talker's energy falls in blocks no detector takes for talk, where the gain
-// removed 9-11 dB of him; at 0.1x the coherence cue finds half to four
-// fifths of that energy, and fires in ~1 % of the echo-alone blocks after a
-// talker. What keeps those out (figures at the tail's over-subtraction, 2,
-// where the variants were compared): the energy cue (without it single-talk
-// ERLE fell by up to 14 dB per room, rooms below AEC3 2 -> 11 on seeds 1-100
-// + 104-123); no block within kEchoOnsetBlocks of an echo onset, or whose
-// echo estimate is over 1.5x its ~100 ms average or 1.5x the smaller of its
-// two blocks before (a far syllable's onset the filter has not learnt reads
-// as incoherent), or under half that average (the room's reverberation after
-// a far word outlasts the estimate: k76_c07 47.0 -> 39.1 dB without it); and
-// a block the coherence detector takes for talk only where the canceller
+// removed 9-11 dB of him; at 0.1x the coherence cue finds half to four fifths
+// of that energy, and fires in ~1 % of the echo-alone blocks after a talker.
+// What keeps those out (figures at the tail's over-subtraction, 2, where the
+// variants were compared): the energy cue (with the coherence cue alone
+// single-talk ERLE fell by up to 14 dB per room, rooms below AEC3 2 -> 11 on
+// seeds 1-100 + 104-123); no block within kEchoOnsetBlocks of an echo onset,
+// or whose echo estimate is over 1.5x its ~100 ms average or 1.5x the smaller
+// of its two blocks before (a far syllable's onset the filter has not learnt
+// reads as incoherent), or under half that average (the room's reverberation
+// after a far word outlasts the estimate: k76_c07 47.0 -> 39.1 dB without it);
+// and a block the coherence detector takes for talk only where the canceller
 // finds the error unexplained (s8011_x04, a filter that no longer models its
-// echo: 33.6 -> 19.7 dB without it, 24.1 with it). Over the eight sets
-// (5,246 rooms), at kOverLoneCoherence: double-talk rooms over 3 dB 29 -> 20,
-// rooms below AEC3 21 -> 21; near loss -0.014 to -0.025 dB mean per set and
-// higher in no room, segmental SNR +0.02 to +0.04 dB; single-talk ERLE
-// -0.016 to -0.17 dB mean per set (55 rooms worse by over 1 dB, none better;
-// s189_x05 54.8 -> 43.6 dB, AEC3 30.4; s8011_x04 33.6 -> 25.8, AEC3 28.7).
-// At the tail's 2: 17 over 3 dB but 23 below AEC3; at 0.15x: 18 and 22.
+// echo: 33.6 -> 19.7 dB without it, 24.1 with it). Over the eight sets (5,246
+// rooms), at kOverLoneCoherence: double-talk rooms over 3 dB 29 -> 20, rooms
+// below AEC3 21 -> 21; near loss -0.014 to -0.025 dB mean per set and higher
+// in no room, segmental SNR +0.02 to +0.04 dB; single-talk ERLE -0.016 to
+// -0.17 dB mean per set (55 rooms worse by over 1 dB, none better; s189_x05
+// 54.8 -> 43.6 dB, AEC3 30.4; s8011_x04 33.6 -> 25.8, AEC3 28.7).
+// At the tail's 2: 17 over 3 dB but 23 below AEC3, and at 0.15x 18 and 22; at
+// 0.15x and 3: 22 and 21.
 constexpr float kMissedTalkEchoRatio = 0.1f;
 constexpr float kMissedTalkRise = 1.5f;
 constexpr float kMissedTalkFall = 0.5f;
@@ -927,8 +928,9 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
       far_active && !talkish && talker_heard_ && talk_total_ >= kUnderEchoTalkBlocks && onset_left_ == 0 &&
       missed_talk_hint && echo_steady && (!coherence_talk || error_unexplained) &&
       recent_incoherent > kTalkNoiseRatio * sum_noise + kMissedTalkEchoRatio * recent_coherent;
-  const float over = missed_talk      ? kOverLoneCoherence
-                     : lone_coherence ? kOverLoneCoherence
+  // Suppressed like the coherence detector's lone blocks.
+  const bool lone_block = lone_coherence || missed_talk;
+  const float over = lone_block       ? kOverLoneCoherence
                      : echo_only      ? kOverSingleTalk
                      : tail           ? kOverTail
                      : fresh          ? kOverFresh
@@ -965,8 +967,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // 15 of 17 over 3 dB left on the tuning seeds instead of 11.
   const bool learn_residual = learn && (!talker_heard_ || echo_alone);
   // See kLeakOverAgreed.
-  const float leak_over = kLeakOver * (missed_talk      ? kOverLoneCoherence
-                                       : lone_coherence ? kOverLoneCoherence
+  const float leak_over = kLeakOver * (lone_block       ? kOverLoneCoherence
                                        : echo_only      ? kOverSingleTalk
                                        : tail           ? kOverTail
                                        : fresh          ? (talk_now ? kLeakOverAgreed : kLeakOverFresh)
