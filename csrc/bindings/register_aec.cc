@@ -30,8 +30,9 @@ using aec::EchoCanceller;
 // The canceller with the mutex that serialises every call that touches its
 // state (see the file comment).
 struct SharedEchoCanceller {
-  SharedEchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms, bool clip_model)
-      : ec(sample_rate_hz, frame_ms, max_delay_ms, tail_ms, clip_model) {}
+  SharedEchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms, bool clip_model,
+                      bool favour_talker)
+      : ec(sample_rate_hz, frame_ms, max_delay_ms, tail_ms, clip_model, favour_talker) {}
   EchoCanceller ec;
   std::mutex mu;
 };
@@ -138,8 +139,9 @@ py::dict Stats(SharedEchoCanceller& self) {
 void RegisterAec(py::module_& m) {
   // The configuration getters read constants set by the constructor: no lock.
   py::class_<SharedEchoCanceller>(m, "EchoCanceller")
-      .def(py::init<int, int, int, int, bool>(), py::arg("sample_rate_hz"), py::arg("frame_ms"),
-           py::arg("max_delay_ms"), py::arg("tail_ms"), py::arg("clip_model") = true)
+      .def(py::init<int, int, int, int, bool, bool>(), py::arg("sample_rate_hz"), py::arg("frame_ms"),
+           py::arg("max_delay_ms"), py::arg("tail_ms"), py::arg("clip_model") = true,
+           py::arg("favour_talker") = false)
       .def("push_far", &PushFar, py::arg("frame"))
       .def("process_near", &ProcessNear, py::arg("frame"))
       .def("reset",
@@ -149,6 +151,31 @@ void RegisterAec(py::module_& m) {
              self.ec.Reset();
            })
       .def("stats", &Stats)
+      .def(
+          "_missed_talk_fit",
+          [](SharedEchoCanceller& self, int force, bool record) {
+            if (force < -1 || force > 2) throw ConfigError("_missed_talk_fit: force must be -1, 0, 1 or 2");
+            py::gil_scoped_release release;
+            const std::lock_guard<std::mutex> lock(self.mu);
+            self.ec.SetMissedTalkFit(force, record);
+          },
+          py::arg("force"), py::arg("record"),
+          "For bench/fit_missed_talk.py: force a treatment of the candidate blocks, record their features.")
+      .def(
+          "_missed_talk_rows",
+          [](SharedEchoCanceller& self) {
+            std::vector<float> rows;
+            {
+              py::gil_scoped_release release;
+              const std::lock_guard<std::mutex> lock(self.mu);
+              rows = self.ec.TakeMissedTalkRows();
+            }
+            const auto width = static_cast<py::ssize_t>(aec::kMissedTalkFeatures + 2 + self.ec.block_size() + 1);
+            py::array_t<float> out({static_cast<py::ssize_t>(rows.size()) / width, width});
+            std::copy(rows.begin(), rows.end(), out.mutable_data());
+            return out;
+          },
+          "Rows recorded since the last call: block index, candidate flag, the model's features, the gains.")
       .def_property_readonly("sample_rate_hz",
                              [](const SharedEchoCanceller& self) { return self.ec.sample_rate_hz(); })
       .def_property_readonly("frame_size",

@@ -150,7 +150,9 @@ constexpr float kTalkFraction = 0.2f;
 // A weaker energy cue for the suppressor's missed-talk blocks (see
 // ResidualSuppressor's kMissedTalkEchoRatio): bins over 1.5x their predicted
 // echo (instead of kTalkExcess) hold 6 % of the mic energy. It is never a
-// detection by itself; it only confirms the coherence cue there.
+// detection by itself; it only confirms the coherence cue there. Its share of
+// the mic energy is also one of the missed-talk model's features
+// (kMissedTalkDouble).
 constexpr float kMissedTalkExcess = 1.5f;
 constexpr float kMissedTalkFraction = 0.06f;
 constexpr int kTalkHangoverBlocks = 25;
@@ -534,7 +536,7 @@ float Db(float num, float den) { return 10.0f * std::log10((num + kTiny) / (den 
 }  // namespace
 
 EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms,
-                             bool clip_model)
+                             bool clip_model, bool favour_talker)
     : sample_rate_hz_(CheckRate(sample_rate_hz)),
       frame_size_(FrameSize(sample_rate_hz, frame_ms)),
       block_size_(static_cast<std::size_t>(sample_rate_hz / kBlocksPerSecond)),
@@ -612,6 +614,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       coh_error_re_(num_bins_, 0.0f),
       coh_error_im_(num_bins_, 0.0f),
       coh_share_(num_bins_, 0.0f) {
+  suppressor_.set_favour_talker(favour_talker);
   Reset();
 }
 
@@ -1156,7 +1159,9 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   // See kLoneCoherenceExplained (only decided where the far end plays).
   bool error_unexplained = false;
   // See kMissedTalkExcess (only decided where the far end plays, after the warm-up).
-  bool missed_talk_hint = false;
+  MissedTalkCues cues;
+  cues.since_change = since_change_;
+  cues.clip_active = clipper_.active();
 
   if (far_active) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
@@ -1212,7 +1217,11 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
       const float talk_excess = base_excess + young * (EchoReturnGain::kWarmupExcess - base_excess);
       excess = echo_return_.LearntExcess(near_power_.data(), far_power_prior_.data(), noise_floor_.data(),
                                          talk_excess, kMissedTalkExcess);
-      missed_talk_hint = excess.decided && excess.weak_excess > kMissedTalkFraction * excess.mic_total;
+      if (excess.decided) {
+        cues.weak_share = excess.weak_excess / (excess.mic_total + kTiny);
+        cues.talk_share = excess.excess / (excess.mic_total + kTiny);
+      }
+      cues.missed_talk_hint = excess.decided && excess.weak_excess > kMissedTalkFraction * excess.mic_total;
     }
     // The gain is bootstrapped over the first second of far activity (no
     // detection yet), then keeps learning, 10x slower while the detector fires
@@ -1365,7 +1374,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   suppressor_.Process(near, lost_for_suppressor ? echo_none_.data() : echo_fg_.data(), echo_bg_.data(),
                       echo_power_.data(), fallback_power_.data(), fallback_fade, far_active,
                       suppress_hangover_ > 0 && !lost_for_suppressor, far_active && since_talk_ == 0,
-                      error_unexplained, missed_talk_hint, lost_for_suppressor || quiet_worse,
+                      error_unexplained, cues, lost_for_suppressor || quiet_worse,
                       far_low_band_.burst() ? kLowBandGain * far_power_prior_[0] : 0.0f, out);
 
   if (far_active) {

@@ -128,8 +128,11 @@ class EchoCanceller {
   // 16000}; frame_ms in 1..40 with a whole number of samples; max_delay_ms in
   // 0..2000; tail_ms in 16..1000.
   // clip_model: look for a clipping loudspeaker and model it (ReferenceClipper).
+  // favour_talker: in double talk, keep more of a talker the detectors miss
+  // under the echo, at the cost of more echo where that fails
+  // (ResidualSuppressor, kMissedTalkDouble).
   EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms,
-                bool clip_model = true);
+                bool clip_model = true, bool favour_talker = false);
   EchoCanceller(const EchoCanceller&) = delete;
   EchoCanceller& operator=(const EchoCanceller&) = delete;
 
@@ -147,6 +150,9 @@ class EchoCanceller {
   std::size_t block_size() const { return block_size_; }
   std::size_t latency_samples() const { return prefill_ + block_size_; }
   std::size_t far_buffered() const { return far_count_; }
+  // The offline fit's hooks (ResidualSuppressor::SetMissedTalkFit).
+  void SetMissedTalkFit(int force, bool record) { suppressor_.SetMissedTalkFit(force, record); }
+  std::vector<float> TakeMissedTalkRows() { return suppressor_.TakeMissedTalkRows(); }
 
  private:
   void CheckFrames(const float* samples, std::size_t n, const char* what) const;

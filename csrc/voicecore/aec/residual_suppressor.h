@@ -42,6 +42,19 @@
 
 namespace voicecore::aec {
 
+// Inputs of the missed-talk model (ResidualSuppressor, kMissedTalkDouble).
+inline constexpr int kMissedTalkFeatures = 25;
+
+// What the canceller knows of a block that the missed-talk model reads (see
+// ResidualSuppressor::Process).
+struct MissedTalkCues {
+  float weak_share = 0.0f;  // mic energy share over 1.5x the predicted echo (EchoCanceller)
+  float talk_share = 0.0f;  // ... over the energy detector's talk threshold
+  int since_change = 0;     // blocks since the last confirmed delay change (capped)
+  bool clip_active = false; // a clip level is adopted (ReferenceClipper)
+  bool missed_talk_hint = false;  // the weak energy cue of kMissedTalkEchoRatio's rule
+};
+
 class ResidualSuppressor {
  public:
   ResidualSuppressor(std::size_t block_size, std::uint32_t seed);
@@ -63,8 +76,8 @@ class ResidualSuppressor {
   // `external_talk_now`: its decision in this block alone; `error_unexplained`:
   // the canceller trusts its filter and the far end explains little of the
   // filter's error in this block (see kLoneCoherenceBlocks);
-  // `missed_talk_hint`: the canceller's weaker energy cue in this block alone
-  // (see kMissedTalkEchoRatio); `rearm`: the linear estimate
+  // `cues`: what the canceller knows of the block for the missed-talk model
+  // (see kMissedTalkDouble); `rearm`: the linear estimate
   // is known to be wrong in this block (the echo path moved), so the
   // fallback's share goes back to 1 and any talk hangover ends (see
   // EchoCanceller, kWorseRatio). `low_bin_echo`: an echo power the lowest bin
@@ -72,8 +85,23 @@ class ResidualSuppressor {
   void Process(const float* near, const float* echo, const float* shadow_echo,
                const float* echo_power, const float* fallback_power, bool fallback_fade,
                bool far_active, bool external_talk, bool external_talk_now, bool error_unexplained,
-               bool missed_talk_hint, bool rearm, float low_bin_echo, float* out);
+               const MissedTalkCues& cues, bool rearm, float low_bin_echo, float* out);
   void Reset();
+  std::size_t num_bins() const { return num_bins_; }
+  // The missed-talk model instead of kMissedTalkEchoRatio's rule (see
+  // kMissedTalkDouble; EchoCanceller's favour_talker). Kept across Reset().
+  void set_favour_talker(bool on) { favour_talker_ = on; }
+
+  // For the offline fit of the missed-talk model (bench/fit_missed_talk.py):
+  // `force` -1 lets the model decide; 0, 1 or 2 treats every candidate block
+  // (see kMissedTalkDouble) as single talk, like the coherence detector's lone
+  // blocks, or like double talk. `record` keeps one row per block: its index
+  // since the reset, 1 for a candidate block (else 0), the model's
+  // kMissedTalkFeatures features (zeros outside the candidates), then the
+  // block's gain per bin (num_bins values). Not for production use: the rows
+  // grow without bound.
+  void SetMissedTalkFit(int force, bool record);
+  std::vector<float> TakeMissedTalkRows();
 
   // Mean over bins of the error / echo-estimate coherence in the last block.
   float leakage() const { return leakage_; }
@@ -107,6 +135,8 @@ class ResidualSuppressor {
   V NearTalkLeak(std::size_t k, V all_leak) const;
   // The error's power above the noise floor, summed over bins (this block).
   float ErrorOverNoise() const;
+  // See kMissedTalkDouble.
+  float MissedTalkProbability(const float* features) const;
   // The error above the noise floor is well under the residual model's
   // prediction in this block (see kEchoExplained).
   bool ErrorExplained(const float* echo_power) const;
@@ -173,6 +203,11 @@ class ResidualSuppressor {
   bool near_talk_ = false;
   float mean_gain_ = 1.0f;
   bool noise_init_ = false;
+  bool favour_talker_ = false;
+  int fit_force_ = -1;
+  bool fit_record_ = false;
+  std::vector<float> fit_rows_;
+  std::int64_t blocks_ = 0;  // blocks since the reset (the fit's rows)
   const std::uint32_t seed_;
   std::uint32_t rng_;
 };
