@@ -253,11 +253,11 @@ constexpr float kMissedTalkFall = 0.5f;
 // 21-35: the coherence ratio, the error over the residual models, pitch, the
 // echo's steadiness); a small model of 25 of them ranks better
 // (bench/fit_missed_talk.py, missed_talk_model.h). After a confirmed talker
-// (talker_heard_), every block the far end plays
-// into that is not taken for talk and not under an echo-path alarm is a
-// candidate; the model was fit, on rooms of other seeds than the evaluation
-// sets', to what treating each candidate like double talk keeps of the
-// talker against what it lets out of the echo. A candidate it scores over
+// (talker_heard_), every block the far end plays into that is not taken for
+// talk and not under an echo-path alarm is a candidate; the model was fit, on
+// rooms of other seeds than the evaluation sets', to what treating each
+// candidate like double talk keeps of the talker against what it lets out of
+// the echo. A candidate it scores over
 // kMissedTalkDouble is suppressed like double talk (kOverDoubleTalk, no
 // fallback), one over kMissedTalkLone like the coherence detector's lone
 // blocks (kOverLoneCoherence, no fallback), for that block alone: no
