@@ -87,7 +87,6 @@ class ResidualSuppressor {
                bool far_active, bool external_talk, bool external_talk_now, bool error_unexplained,
                const MissedTalkCues& cues, bool rearm, float low_bin_echo, float* out);
   void Reset();
-  std::size_t num_bins() const { return num_bins_; }
   // The missed-talk model instead of kMissedTalkEchoRatio's rule (see
   // kMissedTalkDouble; EchoCanceller's favour_talker). Kept across Reset().
   void set_favour_talker(bool on) { favour_talker_ = on; }
