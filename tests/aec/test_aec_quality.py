@@ -1370,3 +1370,28 @@ def test_far_low_band_burst_is_not_taken_for_talk(
     there whatever the talk state, so the rest of the call's single-talk ERLE is not decided by it,
     and a talker keeps his level (near loss +0.0026 dB mean over 1000 unseen double-talk rooms)."""
     assert_recipe_room(eval_dir, f"gen_low_band_{recipe}_{seed}", seed, recipe, min_erle, max_loss)
+
+
+# Single-talk ERLE (dB) before / with kLoudOnsetRatio's rule: s137_x02 16.1 / 43.6 (AEC3 24.4); the
+# same room with a 220 ms bulk delay 14.5 / 48.5.
+@pytest.mark.parametrize(("delay_ms", "min_erle"), [(300, 38.0), (220, 40.0)])
+def test_loud_far_word_before_any_talk_is_not_talk(eval_dir: Path, delay_ms: int, min_erle: float) -> None:
+    """Echo alone with a long bulk delay (the x02 recipe, seed 137): the delay is found 0.6 s after the
+    echo starts, and a far word 5-10 dB louder than anything before arrives while the filter still
+    removes 1-4 dB. Its error stood 2-6 dB over the echo estimate, both detectors agreed on talk, and
+    double talk's over-subtraction passed the word at the mic's level for 200 ms: 94 % of the room's
+    single-talk output. Before anything has been taken for talk, a loud echo onset over a filter that
+    cancels under 6 dB is not talk (ResidualSuppressor, kLoudOnsetRatio)."""
+    case = generated(eval_dir, "gen_loud_onset", 137, stream=1, rt60=0.35, delay_ms=(delay_ms, delay_ms))
+    m = evaluate_output(case, run(case))
+    assert m["erle_db"] >= min_erle, m
+
+
+def test_first_talk_over_a_cancelling_filter_keeps_its_blocks(eval_dir: Path, regenerated_root: Path) -> None:
+    """The other side of kLoudOnsetRatio's rule: the corpus generator's k3_c07 (a talker 5 dB under the
+    echo) comes in at 2.33 s just as a far word rises over the call's loudest echo, but over a filter
+    that already removes 10-18 dB. Blocking talk there on the onset alone put the room's near loss
+    over 3 dB (2.94 -> 3.29 dB); with the filter's depth in the rule it stays 2.94 dB."""
+    m = corpus_room_metrics(eval_dir, regenerated_root, 3, "c07_dt_ser-5_rt350_d120")
+    assert m["near_loss_db"] <= 3.1, m
+    assert m["erle_db"] >= 45.0, m

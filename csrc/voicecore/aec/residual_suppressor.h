@@ -194,6 +194,9 @@ class ResidualSuppressor {
   int quiet_hangover_run_ = 0;      // hangover blocks in a row neither detector takes for talk
   int echo_run_ = 0;  // blocks in a row of echo alone in the hangover (kEchoOnlyShare, kEchoExplained)
   float echo_slow_ = 0.0f;  // ~100 ms average of the echo estimate's total power (kEchoOnsetRise)
+  float echo_peak_ = 0.0f;   // the highest echo_slow_ so far (kLoudOnsetRatio)
+  bool loud_onset_ = false;  // the current echo onset rose over kLoudOnsetRatio x echo_peak_
+  float shallow_cancel_ = 1.0f;  // error / echo estimate before any talk (kShallowCancel)
   float echo_prev_ = 0.0f;   // the echo estimate's total power one and two blocks ago
   float echo_prev2_ = 0.0f;  // (kMissedTalkRise)
   int onset_left_ = 0;      // blocks left of an echo onset's guard (kEchoOnsetBlocks)
