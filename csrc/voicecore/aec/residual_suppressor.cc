@@ -120,7 +120,8 @@ constexpr int kEchoOnsetBlocks = 12;
 // single-talk output; 16.1 dB, AEC3 24.4). A talker who comes in over a filter
 // that already cancels (k3_c07 at 2.33 s: error 10-18 dB under the estimate
 // before the onset) keeps his first blocks. Eight sets (5,246 rooms): below
-// AEC3 by 3 dB 21 -> 19 (s137_x02 16.1 -> 43.6, s118_x05 20.1 -> 35.9 dB), no
+// AEC3 by 3 dB 21 -> 19 (s137_x02 16.1 -> 43.6, s118_x05 20.1 -> 35.9 dB; both
+// in the recipes' tuning seeds, the other sets' counts unchanged), no
 // room worse by over 1 dB, single-talk ERLE +0.000 to +0.092 dB mean per set;
 // near loss +0.000 to +0.004 dB mean (at most +0.64), double-talk rooms over 3
 // dB 20 -> 20 (s121_x05 3.01 -> 2.97, k514_c12 2.95 -> 3.05). Blocking talk at
