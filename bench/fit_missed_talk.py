@@ -43,6 +43,7 @@ from scipy.optimize import minimize
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval_aec import EchoCase, eval_dir, extra_cases, make_aec3, regenerated_cases  # noqa: E402
+from tanh_mlp import c_floats, initial, loss_grad, predict, unpack  # noqa: E402
 from voicecore import EchoCanceller  # noqa: E402
 from voicecore.dsp.aec_eval import evaluate_output  # noqa: E402
 
@@ -168,45 +169,9 @@ def asked(x: np.ndarray) -> np.ndarray:
     return np.asarray(steady & ~louder)
 
 
-def unpack(theta: np.ndarray, nf: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    w1 = theta[: HIDDEN * nf].reshape(HIDDEN, nf)
-    b1 = theta[HIDDEN * nf : HIDDEN * nf + HIDDEN]
-    w2 = theta[HIDDEN * nf + HIDDEN : HIDDEN * nf + 2 * HIDDEN]
-    return w1, b1, w2, float(theta[-1])
-
-
-def loss_grad(theta: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
-    nf = x.shape[1]
-    w1, b1, w2, b2 = unpack(theta, nf)
-    h = np.tanh(x @ w1.T + b1)
-    p = 1.0 / (1.0 + np.exp(-(h @ w2 + b2)))
-    total = w.sum()
-    eps = 1e-9
-    loss = -np.sum(w * (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))) / total
-    loss += 0.5 * L2 * (np.sum(w1**2) + np.sum(w2**2))
-    dz = w * (p - y) / total
-    gw2 = h.T @ dz + L2 * w2
-    dh = np.outer(dz, w2) * (1 - h**2)
-    gw1 = dh.T @ x + L2 * w1
-    return float(loss), np.concatenate([gw1.ravel(), dh.sum(axis=0), gw2, [dz.sum()]])
-
-
-def predict(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-    w1, b1, w2, b2 = unpack(theta, x.shape[1])
-    return np.asarray(1.0 / (1.0 + np.exp(-(np.tanh(x @ w1.T + b1) @ w2 + b2))))
-
-
-def fmt(values: np.ndarray) -> str:
-    def literal(v: float) -> str:
-        text = f"{v:.6g}"
-        return (text if any(c in text for c in ".e") else text + ".0") + "f"
-
-    return ", ".join(literal(float(v)) for v in np.asarray(values).ravel())
-
-
 def write_header(mean: np.ndarray, inv_std: np.ndarray, theta: np.ndarray, info: str) -> None:
     nf = len(mean)
-    w1, b1, w2, b2 = unpack(theta, nf)
+    w1, b1, w2, b2 = unpack(theta, nf, HIDDEN)
     names = "".join(f"//   {i:2d} {name}\n" for i, name in enumerate(FEATURE_NAMES))
     MODEL_H.write_text(
         f"// Weights of the echo canceller's missed-talk model: a {nf}-{HIDDEN}-1 tanh MLP on standardised\n"
@@ -218,12 +183,12 @@ def write_header(mean: np.ndarray, inv_std: np.ndarray, theta: np.ndarray, info:
         "namespace voicecore::aec::missed_talk_model {\n\n"
         f"inline constexpr int kNumFeatures = {nf};\n"
         f"inline constexpr int kHidden = {HIDDEN};\n"
-        f"inline constexpr float kFeatureMean[kNumFeatures] = {{{fmt(mean)}}};\n"
-        f"inline constexpr float kFeatureInvStd[kNumFeatures] = {{{fmt(inv_std)}}};\n"
-        f"inline constexpr float kHiddenWeights[kHidden * kNumFeatures] = {{{fmt(w1)}}};\n"
-        f"inline constexpr float kHiddenBias[kHidden] = {{{fmt(b1)}}};\n"
-        f"inline constexpr float kOutputWeights[kHidden] = {{{fmt(w2)}}};\n"
-        f"inline constexpr float kOutputBias = {fmt(np.array([b2]))};\n\n"
+        f"inline constexpr float kFeatureMean[kNumFeatures] = {{{c_floats(mean)}}};\n"
+        f"inline constexpr float kFeatureInvStd[kNumFeatures] = {{{c_floats(inv_std)}}};\n"
+        f"inline constexpr float kHiddenWeights[kHidden * kNumFeatures] = {{{c_floats(w1)}}};\n"
+        f"inline constexpr float kHiddenBias[kHidden] = {{{c_floats(b1)}}};\n"
+        f"inline constexpr float kOutputWeights[kHidden] = {{{c_floats(w2)}}};\n"
+        f"inline constexpr float kOutputBias = {c_floats(np.array([b2]))};\n\n"
         "}  // namespace voicecore::aec::missed_talk_model\n"
     )
 
@@ -306,13 +271,16 @@ def main() -> int:
     xs = (x - mean) / std
     nf = x.shape[1]
     rng = np.random.default_rng(700)
-    theta0 = np.concatenate(
-        [rng.standard_normal(HIDDEN * nf) * 0.3, np.zeros(HIDDEN), rng.standard_normal(HIDDEN) * 0.3, [0.0]]
-    )
+    theta0 = initial(rng, nf, HIDDEN)
     res = minimize(
-        loss_grad, theta0, args=(xs, y, w), jac=True, method="L-BFGS-B", options={"maxiter": args.iters}
+        loss_grad,
+        theta0,
+        args=(xs, y, HIDDEN, L2, w),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": args.iters},
     )
-    p = predict(res.x, xs)
+    p = predict(res.x, xs, HIDDEN)
     bounds = np.cumsum([len(r["x"]) for r in rooms])[:-1]
     for t in (0.5, 0.8, 0.9, 0.95, 0.98, 0.99):
         kept, let_out = [], []
