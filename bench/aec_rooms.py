@@ -12,6 +12,13 @@ recipes (``--seeds``), a seed per worker process, and writes a row per room:
 ``compare`` counts, for each file, the rooms more than 3 dB below AEC3 in single-talk ERLE and the
 double-talk rooms over 3 dB of near-end loss (the issue's per-room targets), the mean change of each
 figure, and lists the rooms that moved most.
+
+The eight sets ``docs/aec_experiments.md`` judges variants on (5,246 rooms) are named in ``SETS``:
+``run --set k --out DIR/base_k.csv`` runs one of them, and ``sets DIR/variant [DIR/base]`` prints each
+set's counts from ``DIR/variant_<set>.csv`` (with the mean changes against ``DIR/base_<set>.csv``):
+
+    python bench/aec_rooms.py run --set k --out runs/base_k.csv
+    python bench/aec_rooms.py sets runs/variant runs/base
 """
 
 from __future__ import annotations
@@ -28,6 +35,19 @@ import numpy as np
 from eval_aec import _cached, _store, eval_dir, extra_cases, make_aec3, regenerated_cases, run_ours
 from voicecore.dsp.aec_eval import EchoCase, evaluate_output
 
+# The eight sets of docs/aec_experiments.md: (corpus generator seeds, recipe seeds). k and x are the
+# tuning sets (the corpus generator's and our recipes'), the others held out; w was first run in
+# session 31, v and z in session 29.
+SETS: dict[str, tuple[str, str]] = {
+    "k": ("1-100,104-123", ""),
+    "u": ("200-239", ""),
+    "n": ("300-329", ""),
+    "v": ("400-439", ""),
+    "x": ("", "13-15,40-47,60-69,80-89,100-159,5000-5029"),
+    "y": ("", "160-199"),
+    "z": ("", "8000-8099"),
+    "w": ("500-529", "9000-9049"),
+}
 FIELDS = ["erle_db", "near_loss_db", "seg_snr_db", "t20_s", "recovery_s", "recovery_active_s"]
 AEC3 = "AEC3 (livekit)"
 
@@ -78,6 +98,8 @@ def _seed_rows(job: tuple[str, int, Path, Path | None, bool]) -> list[dict[str, 
 
 
 def run(a: argparse.Namespace) -> int:
+    if a.set:
+        a.corpus_seeds, a.seeds = SETS[a.set]
     jobs = [("k", s, a.corpus_cache, a.peer_cache, not a.no_peers) for s in parse_seeds(a.corpus_seeds)]
     jobs += [("s", s, a.corpus_cache, a.peer_cache, not a.no_peers) for s in parse_seeds(a.seeds)]
     rows: list[dict[str, object]] = []
@@ -160,6 +182,43 @@ def compare(a: argparse.Namespace) -> int:
     return 0
 
 
+def _changes(
+    before: dict[str, dict[str, float | str]], after: dict[str, dict[str, float | str]], key: str
+) -> list[float]:
+    """after - before of one figure, per room in both where both are numbers."""
+    d = [float(after[r][key]) - float(before[r][key]) for r in after if r in before]
+    return [v for v in d if not math.isnan(v)]
+
+
+def sets(a: argparse.Namespace) -> int:
+    """Per set: rooms below AEC3 / double-talk rooms over 3 dB, and against a base run the mean change
+    of single-talk ERLE and near-end loss and the rooms more than 1 dB worse / better in ERLE."""
+    total = [0, 0]
+    for name in SETS:
+        path = Path(f"{a.prefix}_{name}.csv")
+        if not path.exists():
+            print(f"{name}: -")
+            continue
+        rows = load(path)
+        below = sum(misses(r)[0] for r in rows.values())
+        loss = sum(misses(r)[1] for r in rows.values())
+        total[0] += below
+        total[1] += loss
+        line = f"{name}: {below} / {loss} of {len(rows)} rooms"
+        base_path = Path(f"{a.base}_{name}.csv") if a.base else None
+        if base_path is not None and base_path.exists():
+            base = load(base_path)
+            d_erle = _changes(base, rows, "erle_db")
+            d_loss = _changes(base, rows, "near_loss_db")
+            line += (
+                f"; ERLE {_mean(d_erle):+.2f} dB mean, near loss {_mean(d_loss):+.3f} dB mean, "
+                f"rooms ERLE 1 dB worse / better {sum(v < -1 for v in d_erle)} / {sum(v > 1 for v in d_erle)}"
+            )
+        print(line)
+    print(f"all sets: below AEC3 by > 3 dB {total[0]}, DT near loss > 3 dB {total[1]}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     import tempfile
 
@@ -168,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run")
     r.add_argument("--corpus-seeds", default="", help="make_corpus.py seeds, e.g. 1-100,104-123")
     r.add_argument("--seeds", default="", help="seeds of our recipes (x01-x06), e.g. 13-15,40-47")
+    r.add_argument("--set", choices=sorted(SETS), help="one of the eight named sets (overrides the seeds)")
     r.add_argument("--jobs", type=int, default=2)
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--no-peers", action="store_true")
@@ -179,8 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
     c.add_argument("--show", type=int, default=8)
+    t = sub.add_parser("sets")
+    t.add_argument("prefix", help="runs are PREFIX_<set>.csv")
+    t.add_argument("base", nargs="?", default="", help="base runs BASE_<set>.csv to compare with")
     a = ap.parse_args(argv)
-    return run(a) if a.cmd == "run" else compare(a)
+    return {"run": run, "compare": compare, "sets": sets}[a.cmd](a)
 
 
 if __name__ == "__main__":
