@@ -36,8 +36,8 @@ from eval_aec import _cached, _store, eval_dir, extra_cases, make_aec3, regenera
 from voicecore.dsp.aec_eval import EchoCase, evaluate_output
 
 # The eight sets of docs/aec_experiments.md: (corpus generator seeds, recipe seeds). k and x are the
-# tuning sets (the corpus generator's and our recipes'), the others held out; w was first run in
-# session 31, v and z in session 29.
+# tuning sets (the corpus generator's and our recipes'), the others held out; v and z were first run
+# in session 31, w in session 32.
 SETS: dict[str, tuple[str, str]] = {
     "k": ("1-100,104-123", ""),
     "u": ("200-239", ""),
