@@ -131,10 +131,16 @@ def misses(r: dict[str, float | str]) -> tuple[bool, bool]:
     return below, loss
 
 
-def summarize(path: Path) -> None:
-    rows = load(path)
+def missed(rows: dict[str, dict[str, float | str]]) -> tuple[list[str], list[str]]:
+    """The rooms below AEC3 by over 3 dB and the double-talk rooms over 3 dB (see misses), sorted."""
     below = sorted(k for k, r in rows.items() if misses(r)[0])
     loss = sorted(k for k, r in rows.items() if misses(r)[1])
+    return below, loss
+
+
+def summarize(path: Path) -> None:
+    rows = load(path)
+    below, loss = missed(rows)
     print(f"{path}: {len(rows)} rooms; below AEC3 by > 3 dB: {len(below)}; DT near loss > 3 dB: {len(loss)}")
     print("  below:", " ".join(below))
     print("  DT>3: ", " ".join(loss))
@@ -152,8 +158,7 @@ def compare(a: argparse.Namespace) -> int:
         summarize(path)
     print(f"{len(common)} rooms in both")
     for k in ("erle_db", "near_loss_db", "seg_snr_db"):
-        d = [float(after[r][k]) - float(before[r][k]) for r in common]
-        print(f"  mean change {k}: {_mean(d):+.3f}")
+        print(f"  mean change {k}: {_mean(_changes(before, after, k)):+.3f}")
     d_erle = {r: float(after[r]["erle_db"]) - float(before[r]["erle_db"]) for r in common}
     d_erle = {r: v for r, v in d_erle.items() if not math.isnan(v)}
     print(
@@ -200,8 +205,7 @@ def sets(a: argparse.Namespace) -> int:
             print(f"{name}: -")
             continue
         rows = load(path)
-        below = sum(misses(r)[0] for r in rows.values())
-        loss = sum(misses(r)[1] for r in rows.values())
+        below, loss = (len(v) for v in missed(rows))
         total[0] += below
         total[1] += loss
         line = f"{name}: {below} / {loss} of {len(rows)} rooms"
