@@ -60,15 +60,36 @@ def test_clock_drift_is_followed(eval_dir: Path) -> None:
             )
             erle.append(_erle_last_30s(case, out))
             linear.append(float(np.median(lin[30:])))
-    # Measured: ERLE 41-55 dB (median 50), linear filter 11-22 dB (median 20).
+    # Measured: ERLE 54-56 dB (median 54), linear filter 10-25 dB (median 21); engaged 9-14 s into the call.
     assert float(np.median(erle)) >= 45.0, f"ERLE over the last 30 s: {np.round(erle, 1)}"
     assert min(erle) >= 35.0, f"ERLE over the last 30 s: {np.round(erle, 1)}"
     assert float(np.median(linear)) >= 15.0, f"linear filter's ERLE over the last 30 s: {np.round(linear, 1)}"
 
 
+def test_fast_clock_drift_is_followed(eval_dir: Path) -> None:
+    """200 ppm either way (a cheap USB headset against laptop speakers): the path moves 3.2 samples a second,
+    which the adaptive filter cannot re-learn fast enough to show where it is; the drift is measured from
+    the microphone and the reference themselves, so it is found anyway. Read off the filter, it was found
+    in one of these four calls (ERLE over the last 30 s 12-33 dB, median 22)."""
+    far_pool, near_pool = pools(eval_dir)
+    erle = []
+    for seed in (9, 10):
+        for ppm in (200.0, -200.0):
+            case = make_drifting_case(
+                far_pool, near_pool, np.random.default_rng(seed), ppm=ppm, seconds=SECONDS
+            )
+            out, drift, _ = _run(case)
+            assert drift[-1] == pytest.approx(-ppm, rel=0.1), (
+                f"seed {seed}, {ppm:+.0f} ppm: followed {drift[-1]:.0f}"
+            )
+            erle.append(_erle_last_30s(case, out))
+    # Measured: 27-56 dB (median 49).
+    assert float(np.median(erle)) >= 40.0, f"ERLE over the last 30 s: {np.round(erle, 1)}"
+
+
 def test_still_room_is_not_taken_for_drift(eval_dir: Path) -> None:
-    """A filter that is still converging moves its direct path's centroid by a few samples over its
-    first seconds; that must not read as drift."""
+    """A still room must not read as drift: the path's correlation does not move (the position read off
+    a converging filter did creep by a few samples over its first seconds)."""
     far_pool, near_pool = pools(eval_dir)
     for seed in (5, 9):
         case = make_drifting_case(far_pool, near_pool, np.random.default_rng(seed), ppm=0.0, seconds=SECONDS)

@@ -8,27 +8,25 @@ namespace voicecore::aec {
 namespace {
 
 // A measurement window: about one second of blocks, of which at least 40 %
-// far-end single talk with a cancelling filter.
+// far-end single talk.
 constexpr int kWindowBlocks = 250;
 constexpr int kMinMeasurableBlocks = 100;
-// Positions in the slope (about 16 s; also the fewest that engage). While a
-// filter converges its direct path's centroid creeps by a few samples over
-// its first ~10 s (3 samples in 9 s, 23 ppm, in a still room): over 8 s
-// that engaged.
-constexpr std::size_t kHistory = 16;
-// The centroid's half width around the strongest tap (samples).
-constexpr std::size_t kCentroidHalf = 16;
-// A position further than this from the line through the history is a
-// misfit (samples; the drift moves the path 1.6 samples a second at 100 ppm).
-constexpr double kMisfit = 6.0;
-// Misfits in a row that start the history over.
+// Windows in the slope (about 8 s; also the fewest that engage).
+constexpr std::size_t kHistory = 8;
+// A history starts on a window whose own correlation peak stands this far
+// over its RMS over all lags (an echo is there, near the reference block).
+constexpr double kStartPeakRatio = 3.0;
+// A pair of windows counts when this share of the bins agrees on the shift.
+constexpr double kMinStrength = 0.2;
+// The fractional search around the integer peak: steps per sample.
+constexpr int kFineSteps = 16;
+// A window more than half of whose shifts against the history sit further
+// than this from the line (samples; the drift moves the path 1.6 samples a
+// second at 100 ppm) is a misfit; three in a row start the history over.
+constexpr double kMisfit = 4.0;
 constexpr int kMaxMisfits = 3;
-// The fastest drift followed (per sample; 300 ppm), and the search around
-// the predicted position (samples): the strongest tap there must hold at
-// least kLocalPeakShare of the response's strongest amplitude.
+// The fastest drift followed (per sample; 300 ppm).
 constexpr double kMaxDrift = 300e-6;
-constexpr std::size_t kSearchHalf = 12;
-constexpr double kLocalPeakShare = 0.5;
 // Engage at this drift (15 ppm: 1.8 ms over two minutes), when this share of
 // the pairwise slopes agree in sign.
 constexpr double kEngagePpm = 15e-6;
@@ -49,15 +47,70 @@ std::size_t LongFftSize(std::size_t taps) {
   return n;
 }
 
+// sum over bins 1 .. n/2 - 1 of Re(c(k) e^{j 2 pi k lag / n}): the
+// correlation of spectrum c at a fractional lag.
+double CorrelationAt(const std::vector<std::complex<float>>& c, std::size_t n, double lag) {
+  const double w = 2.0 * std::numbers::pi * lag / static_cast<double>(n);
+  double sum = 0.0;
+  for (std::size_t k = 1; k < n / 2; ++k) {
+    const double ph = w * static_cast<double>(k);
+    sum += c[k].real() * std::cos(ph) - c[k].imag() * std::sin(ph);
+  }
+  return sum;
+}
+
+// The peak of the correlation of `c` (corr: its inverse transform, n lags):
+// the integer peak, then the largest value on a fine grid within a sample of
+// it, then a parabola through that and its neighbours. Returns the lag
+// (signed samples) and in `height` the correlation there.
+double FinePeak(const std::vector<std::complex<float>>& c, const std::vector<float>& corr, double* height) {
+  const std::size_t n = corr.size();
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    if (corr[i] > corr[best]) best = i;
+  }
+  const double lag0 = best < n / 2 ? static_cast<double>(best) : static_cast<double>(best) - static_cast<double>(n);
+  const double step = 1.0 / kFineSteps;
+  double top_lag = lag0;
+  double top = -1e30;
+  double before = 0.0;
+  double after = 0.0;
+  double prev = CorrelationAt(c, n, lag0 - 1.0 - step);
+  double cur = CorrelationAt(c, n, lag0 - 1.0);
+  for (int i = -kFineSteps; i <= kFineSteps; ++i) {
+    const double lag = lag0 + static_cast<double>(i) * step;
+    const double next = CorrelationAt(c, n, lag + step);
+    if (cur > top) {
+      top = cur;
+      top_lag = lag;
+      before = prev;
+      after = next;
+    }
+    prev = cur;
+    cur = next;
+  }
+  const double den = before - 2.0 * top + after;
+  const double frac = den < 0.0 ? 0.5 * (before - after) / den : 0.0;
+  *height = top;
+  return top_lag + frac * step;
+}
+
 }  // namespace
 
 ClockDrift::ClockDrift(std::size_t block_size, std::size_t num_partitions)
     : block_size_(block_size),
       taps_(block_size * num_partitions),
-      now_(taps_, 0.0f) {
+      now_(taps_, 0.0f),
+      cross_(block_size + 1),
+      pair_(block_size + 1),
+      corr_(2 * block_size, 0.0f),
+      windows_(kHistory + 1) {
   // Once a second, in the audio path: no allocation there.
-  times_.reserve(kHistory + 1);
-  positions_.reserve(kHistory + 1);
+  for (Window& w : windows_) {
+    w.phat.assign(block_size + 1, {});
+    w.shift.assign(kHistory, 0.0);
+    w.strength.assign(kHistory, 0.0);
+  }
   slopes_.reserve(kHistory * (kHistory - 1) / 2);
 }
 
@@ -65,57 +118,90 @@ void ClockDrift::Reset() {
   window_blocks_ = 0;
   measurable_blocks_ = 0;
   clock_ = 0.0;
-  times_.clear();
-  positions_.clear();
+  first_ = 0;
+  count_ = 0;
   misfits_ = 0;
   engaged_ = false;
   drift_ = 0.0;
   pending_ = 0.0;
+  std::fill(cross_.begin(), cross_.end(), std::complex<double>{});
+  have_ref_ = false;
+  ref_block_ = 0;
 }
 
-bool ClockDrift::Position(std::size_t offset, double predicted, double* position) const {
-  const double base = static_cast<double>(offset * block_size_);
+bool ClockDrift::ReferenceFromFilter(const AdaptiveFilter& foreground, RealFft& block_fft,
+                                     std::size_t offset) {
+  foreground.ImpulseResponse(block_fft, now_.data());
   // A partition's first tap is left out: between gradient constraints a
-  // partition's wrapped error collects there (a spike that does not move
-  // with the path, as strong as the direct path while the filter re-learns).
+  // partition's wrapped error collects there (a spike as strong as the
+  // direct path while the filter re-learns).
   std::size_t strongest = 1;
   for (std::size_t n = 1; n < taps_; ++n) {
     if (n % block_size_ != 0 && std::fabs(now_[n]) > std::fabs(now_[strongest])) strongest = n;
   }
-  // With a history, the strongest tap near where the path should be now:
-  // a reflection about as strong elsewhere must not take over.
-  std::size_t peak = strongest;
-  if (predicted >= 0.0) {
-    const double at = predicted - base;
-    if (at < 0.0 || at >= static_cast<double>(taps_)) return false;
-    const std::size_t c = static_cast<std::size_t>(at);
-    const std::size_t lo = c > kSearchHalf ? c - kSearchHalf : 0;
-    const std::size_t hi = std::min(c + kSearchHalf + 1, taps_);
-    peak = lo % block_size_ == 0 ? lo + 1 : lo;
-    for (std::size_t n = peak + 1; n < hi; ++n) {
-      if (n % block_size_ != 0 && std::fabs(now_[n]) > std::fabs(now_[peak])) peak = n;
-    }
-    if (std::fabs(now_[peak]) < kLocalPeakShare * std::fabs(now_[strongest])) return false;
-  }
-  const std::size_t lo = peak > kCentroidHalf ? peak - kCentroidHalf : 0;
-  const std::size_t hi = std::min(peak + kCentroidHalf + 1, taps_);
-  double sum = 0.0;
-  double moment = 0.0;
-  for (std::size_t n = lo; n < hi; ++n) {
-    const double e = static_cast<double>(now_[n]) * now_[n];
-    sum += e;
-    moment += e * static_cast<double>(n);
-  }
-  *position = base + (sum > 0.0 ? moment / sum : static_cast<double>(peak));
+  if (now_[strongest] == 0.0f) return false;
+  ref_block_ = static_cast<long>(offset + (strongest + block_size_ / 2) / block_size_);
   return true;
+}
+
+void ClockDrift::Transform(Window& w, RealFft& block_fft, double* peak_lag, double* peak_ratio) {
+  // Phase transform: every bin of the cross-spectrum at unit magnitude, so
+  // each frequency votes for the lag equally and the peak is as sharp as
+  // the room's response, whatever the speech's colour. DC and Nyquist carry
+  // no lag.
+  w.phat[0] = {};
+  w.phat[block_size_] = {};
+  for (std::size_t k = 1; k < block_size_; ++k) {
+    const double m = std::abs(cross_[k]);
+    w.phat[k] = m > 0.0 ? std::complex<float>(static_cast<float>(cross_[k].real() / m),
+                                              static_cast<float>(cross_[k].imag() / m))
+                        : std::complex<float>{};
+  }
+  block_fft.Inverse(w.phat.data(), corr_.data());
+  double energy = 0.0;
+  for (float v : corr_) energy += static_cast<double>(v) * v;
+  const double rms = std::sqrt(energy / static_cast<double>(corr_.size()));
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < corr_.size(); ++i) {
+    if (corr_[i] > corr_[best]) best = i;
+  }
+  const std::size_t n = corr_.size();
+  *peak_lag = best < n / 2 ? static_cast<double>(best) : static_cast<double>(best) - static_cast<double>(n);
+  *peak_ratio = rms > 0.0 ? corr_[best] / rms : 0.0;
+}
+
+double ClockDrift::Shift(const Window& a, const Window& b, RealFft& block_fft, double* strength) {
+  // b's correlation is a's moved by the path's motion: the product of b's
+  // spectrum with a's conjugate is a pure phase ramp whose lag is that
+  // motion. Every reflection of the room votes, not only the strongest (the
+  // windows' own peaks jump between taps of about equal height). A
+  // different reference block moves b's correlation by whole blocks: undone
+  // here (a block of lag is a sign flip every other bin of this transform,
+  // whose size is two blocks, so a block either way is the same flip).
+  const long dref = b.ref - a.ref;
+  const bool flip = (dref % 2) != 0;
+  pair_[0] = {};
+  pair_[block_size_] = {};
+  for (std::size_t k = 1; k < block_size_; ++k) {
+    std::complex<float> v = b.phat[k] * std::conj(a.phat[k]);
+    if (flip && (k % 2) != 0) v = -v;
+    pair_[k] = v;
+  }
+  block_fft.Inverse(pair_.data(), corr_.data());
+  double height = 0.0;
+  const double lag = FinePeak(pair_, corr_, &height);
+  *strength = height / static_cast<double>(block_size_ - 1);
+  return lag;
 }
 
 double ClockDrift::Slope(double* agreement) const {
   std::vector<double>& slopes = slopes_;
   slopes.clear();
-  for (std::size_t i = 0; i < times_.size(); ++i) {
-    for (std::size_t j = i + 1; j < times_.size(); ++j) {
-      slopes.push_back((positions_[j] - positions_[i]) / (times_[j] - times_[i]));
+  for (std::size_t j = 1; j < count_; ++j) {
+    const Window& b = At(j);
+    for (std::size_t k = 1; k <= j; ++k) {
+      if (b.strength[k - 1] < kMinStrength) continue;
+      slopes.push_back(b.shift[k - 1] / (b.time - At(j - k).time));
     }
   }
   if (slopes.empty()) {
@@ -130,59 +216,91 @@ double ClockDrift::Slope(double* agreement) const {
   return median;
 }
 
-float ClockDrift::Step(const AdaptiveFilter& foreground, RealFft& block_fft, bool measurable,
+float ClockDrift::Step(const AdaptiveFilter& foreground, const FarSpectrumBuffer& far,
+                       const std::complex<float>* near, RealFft& block_fft, bool measurable,
                        std::size_t offset) {
   clock_ += static_cast<double>(block_size_);
   ++window_blocks_;
-  if (measurable) ++measurable_blocks_;
+  if (measurable && have_ref_ && ref_block_ >= 0 && static_cast<std::size_t>(ref_block_) < far.depth()) {
+    const float* xr = far.re(static_cast<std::size_t>(ref_block_));
+    const float* xi = far.im(static_cast<std::size_t>(ref_block_));
+    for (std::size_t k = 1; k < block_size_; ++k) {
+      // Both blocks through a Hann window, applied here as its three-bin
+      // convolution on the rectangular spectra: with rectangular blocks the
+      // cross-correlation is weighted by a triangle over the lag, whose cusp
+      // at lag 0 the phase transform turns into a peak of its own.
+      const std::complex<double> nw = 0.5 * std::complex<double>(near[k]) -
+                                      0.25 * (std::complex<double>(near[k - 1]) + std::complex<double>(near[k + 1]));
+      const std::complex<double> xw(0.5 * xr[k] - 0.25 * (xr[k - 1] + xr[k + 1]),
+                                    0.5 * xi[k] - 0.25 * (xi[k - 1] + xi[k + 1]));
+      cross_[k] += nw * std::conj(xw);
+    }
+    ++measurable_blocks_;
+  }
   if (window_blocks_ >= kWindowBlocks) {
     if (measurable_blocks_ >= kMinMeasurableBlocks) {
-      foreground.ImpulseResponse(block_fft, now_.data());
-      // Where the line through the history puts the path now (-1: no history).
-      double predicted = -1.0;
-      if (times_.size() >= 2) {
+      // The newest window is filled in the ring's spare slot.
+      Window& w = windows_[(first_ + count_) % windows_.size()];
+      w.time = clock_;
+      w.ref = ref_block_;
+      double peak_lag = 0.0;
+      double peak_ratio = 0.0;
+      Transform(w, block_fft, &peak_lag, &peak_ratio);
+      bool fits = false;
+      if (count_ == 0) {
+        fits = peak_ratio >= kStartPeakRatio;
+      } else {
         double agreement = 0.0;
-        predicted = positions_.back() + Slope(&agreement) * (clock_ - times_.back());
-      } else if (times_.size() == 1) {
-        predicted = positions_.back();
-      }
-      double position = 0.0;
-      bool fits = Position(offset, predicted, &position);
-      if (fits && times_.size() == 1) {
-        // No slope yet: the path may have moved at up to kMaxDrift since.
-        fits = std::abs(position - predicted) <= kMisfit + kMaxDrift * (clock_ - times_.back());
-      } else if (fits && times_.size() >= 2) {
-        fits = std::abs(position - predicted) <= kMisfit;
+        const double slope = count_ >= 2 ? Slope(&agreement) : 0.0;
+        double misses = 0.0;
+        double counted = 0.0;
+        for (std::size_t k = 1; k <= count_; ++k) {
+          const Window& a = At(count_ - k);
+          double strength = 0.0;
+          w.shift[k - 1] = Shift(a, w, block_fft, &strength);
+          w.strength[k - 1] = strength;
+          if (strength < kMinStrength) continue;
+          const double dt = w.time - a.time;
+          // With no slope yet, the path may have moved at up to kMaxDrift.
+          const double allowed = count_ >= 2 ? kMisfit : kMisfit + kMaxDrift * dt;
+          counted += 1.0;
+          if (std::abs(w.shift[k - 1] - slope * dt) > allowed) misses += 1.0;
+        }
+        fits = counted > 0.0 && misses <= 0.5 * counted;
       }
       if (fits) {
         misfits_ = 0;
-        times_.push_back(clock_);
-        positions_.push_back(position);
-        if (times_.size() > kHistory) {
-          times_.erase(times_.begin());
-          positions_.erase(positions_.begin());
+        if (count_ == kHistory) {
+          first_ = (first_ + 1) % windows_.size();
+        } else {
+          ++count_;
         }
-      } else if (++misfits_ >= kMaxMisfits) {
-        // Start over from the strongest tap.
+        // Keep the path near the middle of the reference block's lags.
+        if (peak_lag > 0.5 * static_cast<double>(block_size_)) ++ref_block_;
+        if (peak_lag < -0.5 * static_cast<double>(block_size_) && ref_block_ > 0) --ref_block_;
+        if (count_ >= kHistory) {
+          double agreement = 0.0;
+          const double slope = Slope(&agreement);
+          if (engaged_) {
+            drift_ += kLoopGain * (slope - drift_);
+          } else if (std::abs(slope) > kEngagePpm && agreement >= kAgreement) {
+            drift_ = slope;
+            engaged_ = true;
+          }
+        }
+      } else if (count_ > 0 && ++misfits_ >= kMaxMisfits) {
+        // Off the line three windows in a row: the path moved (a new room, a
+        // delay change). Start over.
         misfits_ = 0;
-        times_.clear();
-        positions_.clear();
-        if (Position(offset, -1.0, &position)) {
-          times_.push_back(clock_);
-          positions_.push_back(position);
-        }
-      }
-      if (fits && times_.size() >= kHistory) {
-        double agreement = 0.0;
-        const double slope = Slope(&agreement);
-        if (engaged_) {
-          drift_ += kLoopGain * (slope - drift_);
-        } else if (std::abs(slope) > kEngagePpm && agreement >= kAgreement) {
-          drift_ = slope;
-          engaged_ = true;
-        }
+        count_ = 0;
       }
     }
+    if (count_ == 0) {
+      // No history: correlate the next window where the filter puts the path
+      // (a filter that has not learnt anything yet gives no reference).
+      have_ref_ = ReferenceFromFilter(foreground, block_fft, offset);
+    }
+    std::fill(cross_.begin(), cross_.end(), std::complex<double>{});
     window_blocks_ = 0;
     measurable_blocks_ = 0;
   }

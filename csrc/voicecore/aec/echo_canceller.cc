@@ -332,10 +332,6 @@ constexpr int kPowerHedgeBlocks = 4;
 // double-talk figures unchanged elsewhere.
 constexpr int kKeepLagsAfterBlocks = 50;
 constexpr int kKeepLagsUntilBlocks = 1000;
-// ClockDrift measures on blocks of far-end single talk while the linear
-// filter removes over this: a filter that cancels that much has learnt the
-// path, and one re-learning a path drifting at 100-200 ppm removed 4-13 dB.
-constexpr float kDriftMeasureDb = 6.0f;
 constexpr int kRetrainBlocks = 125;  // 500 ms without the energy detector
 // Delay refinement from the filter: checked every 16 blocks while the
 // foreground removes over 10 dB; the peak must stay for 4 checks (~250 ms).
@@ -570,6 +566,7 @@ EchoCanceller::EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms,
       near_prev_(block_size_, 0.0f),
       time_(fft_size_, 0.0f),
       spec_(num_bins_),
+      near_spec_(num_bins_),
       split_re_(PaddedBins(num_bins_), 0.0f),
       split_im_(PaddedBins(num_bins_), 0.0f),
       near_power_(num_bins_, 0.0f),
@@ -1046,6 +1043,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   std::copy(near_prev_.begin(), near_prev_.end(), time_.begin());
   std::copy(near, near + b, time_.begin() + static_cast<std::ptrdiff_t>(b));
   fft_.Forward(time_.data(), spec_.data());
+  std::copy(spec_.begin(), spec_.end(), near_spec_.begin());
   for (std::size_t k = 0; k < num_bins_; ++k) near_power_[k] = std::norm(spec_[k]);
   // Mic noise floor per bin for the double-talk detector: the power smoothed
   // over a few blocks (less spread, so its minimum sits only a few dB under
@@ -1386,11 +1384,9 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   }
   StepClipModel();
   {
-    // See ClockDrift: measured on far-end single talk while the filter
-    // removes over kDriftMeasureDb.
-    const bool measurable = far_active && !energy_talk_ && !suppressor_.near_talk() &&
-                            stats_.linear_erle_db > kDriftMeasureDb;
-    const float warp = drift_.Step(foreground_, fft_, measurable, offset_);
+    // See ClockDrift: measured on far-end single talk.
+    const bool measurable = far_active && !energy_talk_ && !suppressor_.near_talk();
+    const float warp = drift_.Step(foreground_, far_spectra_, near_spec_.data(), fft_, measurable, offset_);
     if (warp != 0.0f) {
       drift_.Warp(foreground_, fft_, warp);
       drift_.Warp(background_, fft_, warp);

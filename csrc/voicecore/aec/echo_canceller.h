@@ -227,6 +227,8 @@ class EchoCanceller {
   std::vector<float> near_prev_;
   std::vector<float> time_;
   std::vector<std::complex<float>> spec_;
+  // The microphone's spectrum of this block (ClockDrift reads it at the block's end).
+  std::vector<std::complex<float>> near_spec_;
   std::vector<float> split_re_;
   std::vector<float> split_im_;
   std::vector<float> near_power_;
