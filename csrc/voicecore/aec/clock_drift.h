@@ -102,7 +102,6 @@ class ClockDrift {
   // Robust slope (per sample) over the history's pairs, and the share of the
   // pairwise slopes with its sign.
   double Slope(double* agreement) const;
-  Window& At(std::size_t i) { return windows_[(first_ + i) % windows_.size()]; }
   const Window& At(std::size_t i) const { return windows_[(first_ + i) % windows_.size()]; }
 
   const std::size_t block_size_;
