@@ -158,15 +158,14 @@ def compare(a: argparse.Namespace) -> int:
         summarize(path)
     print(f"{len(common)} rooms in both")
     for k in ("erle_db", "near_loss_db", "seg_snr_db"):
-        print(f"  mean change {k}: {_mean(_changes(before, after, k)):+.3f}")
-    d_erle = {r: float(after[r]["erle_db"]) - float(before[r]["erle_db"]) for r in common}
-    d_erle = {r: v for r, v in d_erle.items() if not math.isnan(v)}
+        print(f"  mean change {k}: {_mean(list(_changes(before, after, k).values())):+.3f}")
+    # By room name, so that equal changes list in the same order from run to run.
+    d_erle = dict(sorted(_changes(before, after, "erle_db").items()))
     print(
         f"  rooms ERLE > 5 dB better / worse: {sum(v > 5 for v in d_erle.values())} / "
         f"{sum(v < -5 for v in d_erle.values())}"
     )
-    d_loss = {r: float(after[r]["near_loss_db"]) - float(before[r]["near_loss_db"]) for r in common}
-    d_loss = {r: v for r, v in d_loss.items() if not math.isnan(v)}
+    d_loss = dict(sorted(_changes(before, after, "near_loss_db").items()))
     print(
         f"  rooms near loss > 0.3 dB worse / better: {sum(v > 0.3 for v in d_loss.values())} / "
         f"{sum(v < -0.3 for v in d_loss.values())}"
@@ -189,10 +188,10 @@ def compare(a: argparse.Namespace) -> int:
 
 def _changes(
     before: dict[str, dict[str, float | str]], after: dict[str, dict[str, float | str]], key: str
-) -> list[float]:
+) -> dict[str, float]:
     """after - before of one figure, per room in both where both are numbers."""
-    d = [float(after[r][key]) - float(before[r][key]) for r in after if r in before]
-    return [v for v in d if not math.isnan(v)]
+    d = {r: float(after[r][key]) - float(before[r][key]) for r in after if r in before}
+    return {r: v for r, v in d.items() if not math.isnan(v)}
 
 
 def sets(a: argparse.Namespace) -> int:
@@ -212,8 +211,8 @@ def sets(a: argparse.Namespace) -> int:
         base_path = Path(f"{a.base}_{name}.csv") if a.base else None
         if base_path is not None and base_path.exists():
             base = load(base_path)
-            d_erle = _changes(base, rows, "erle_db")
-            d_loss = _changes(base, rows, "near_loss_db")
+            d_erle = list(_changes(base, rows, "erle_db").values())
+            d_loss = list(_changes(base, rows, "near_loss_db").values())
             line += (
                 f"; ERLE {_mean(d_erle):+.2f} dB mean, near loss {_mean(d_loss):+.3f} dB mean, "
                 f"rooms ERLE 1 dB worse / better {sum(v < -1 for v in d_erle)} / {sum(v > 1 for v in d_erle)}"

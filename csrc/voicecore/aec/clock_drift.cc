@@ -48,13 +48,21 @@ std::size_t LongFftSize(std::size_t taps) {
 }
 
 // sum over bins 1 .. n/2 - 1 of Re(c(k) e^{j 2 pi k lag / n}): the
-// correlation of spectrum c at a fractional lag.
+// correlation of spectrum c at a fractional lag. The phase ramp by
+// recurrence (one complex multiply a bin, in double), not a sine and a
+// cosine a bin: a window's pairs take 8 x 33 of these, in the audio path.
 double CorrelationAt(const std::vector<std::complex<float>>& c, std::size_t n, double lag) {
   const double w = 2.0 * std::numbers::pi * lag / static_cast<double>(n);
+  const double turn_re = std::cos(w);
+  const double turn_im = std::sin(w);
+  double ramp_re = turn_re;
+  double ramp_im = turn_im;
   double sum = 0.0;
   for (std::size_t k = 1; k < n / 2; ++k) {
-    const double ph = w * static_cast<double>(k);
-    sum += c[k].real() * std::cos(ph) - c[k].imag() * std::sin(ph);
+    sum += c[k].real() * ramp_re - c[k].imag() * ramp_im;
+    const double next_re = ramp_re * turn_re - ramp_im * turn_im;
+    ramp_im = ramp_re * turn_im + ramp_im * turn_re;
+    ramp_re = next_re;
   }
   return sum;
 }
