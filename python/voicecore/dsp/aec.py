@@ -10,9 +10,10 @@ estimator (0 to ``max_delay_ms``, with hysteresis; a later change is taken only 
 confirms it: the echo matches the filter's own earlier echo estimate moved in time, or the old delay
 predicts echo where the microphone has none, which near-end speech cannot fake); a partitioned-block
 frequency-domain adaptive filter (MDF/PBFDAF, per-bin normalised NLMS with a proportionate step across
-partitions) covering ``tail_ms`` after the bulk delay, run as a foreground/background pair; an energy
-double-talk detector that slows the background and blocks copies while the near end talks (an echo path
-change is not mistaken for double talk, so it re-converges at full speed); a residual echo suppressor
+partitions, its normalisation floored 20 dB under the far power's mean over bins) covering ``tail_ms``
+after the bulk delay, run as a foreground/background pair; an energy double-talk detector that slows
+the background and blocks copies while the near end talks (an echo path change is not mistaken for
+double talk, so it re-converges at full speed); a residual echo suppressor
 driven by the coherence of the error with the echo estimate plus a learnt power leakage, gentle while
 the near end talks (both a coherence and the energy detector must agree) and strong in single talk;
 comfort noise at the tracked noise floor, so suppression never leaves digital silence.
