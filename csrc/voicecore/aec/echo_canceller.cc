@@ -55,10 +55,10 @@ constexpr float kPriorDecay = 0.912f;
 // (about -60 / -70 dBFS): below these the far end is treated as silent.
 constexpr float kRegularisationPower = 1e-6f;
 constexpr float kActivityPower = 1e-7f;
-// The step's normalisation in each bin has kSpectralFloor times the far
-// power averaged over bins added to it (a soft floor 20 dB under that
-// average). Speech leaves many bins
-// 20-40 dB under its strongest ones, and NLMS normalised per bin takes steps
+// The step's normalisation in each bin adds kSpectralFloor times the far
+// power averaged over bins (or the regularisation, where that is larger): a
+// soft floor 20 dB under that average. Speech leaves many bins 20-40 dB
+// under its strongest ones, and NLMS normalised per bin takes steps
 // of the error over the far spectrum there: whatever else the error holds (a
 // talker, noise, the other bins' misadjustment) moves those coefficients by
 // far more than the little echo they carry, and the next far word that fills

@@ -102,11 +102,11 @@ class EchoCanceller:
             stay, and the double-talk rules change with it).
         favour_talker: keep more of a user who talks under the echo (a loud speakerphone, a quiet
             talker) at the cost of more echo where that goes wrong. Off by default. Over 5,246
-            generated rooms it took the double-talk rooms losing over 3 dB of the talker from 20
-            to 6 (near-end loss -0.04 to -0.06 dB on average) but the rooms more than 3 dB below
-            WebRTC AEC3's single-talk ERLE from 21 to 29 (ERLE -0.13 to -0.25 dB on average, up
-            to -23 dB in one room); see ``docs/aec_experiments.md`` (session 35). For agents
-            where a missed barge-in costs more than a short echo burst.
+            generated rooms it takes the double-talk rooms losing over 3 dB of the talker from 19
+            to 8 (near-end loss -0.04 to -0.06 dB on average) but the rooms more than 3 dB below
+            WebRTC AEC3's single-talk ERLE from 16 to 21 (ERLE -0.12 to -0.21 dB on average, up
+            to -22 dB in one room); see ``docs/aec_experiments.md`` (sessions 35 and 39). For
+            agents where a missed barge-in costs more than a short echo burst.
 
     Frames are 1-D ``float32`` in [-1, 1] or ``int16``; ``process_near`` returns the same dtype.
     Wrong length or dtype, NaN/Inf, a float sample of magnitude 65536 or more (not audio in any
