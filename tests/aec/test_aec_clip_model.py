@@ -75,9 +75,9 @@ def test_clip_model_on_clipped_double_talk(eval_dir: Path) -> None:
     moved the rooms at the two medians; the explained-block rule with a clip level modelled
     (kExplainedClippedRatio) widened it again (3725 31.7 -> 40.7 dB with the model). The step's
     spectral floor (kSpectralFloor) narrowed it from 2.4 to 1.3 dB: the linear filter alone models
-    more of the clipped echo (3721 32.1 -> 37.1 dB, 3723 28.3 -> 34.3 dB without the model). The
-    missed-talk model as the default (ResidualSuppressor, kMissedTalkDouble, session 40) narrowed it to
-    0.9 dB (41.4 / 42.2)."""
+    more of the clipped echo (3721 32.1 -> 37.1 dB, 3723 28.3 -> 34.3 dB without the model). With the
+    missed-talk model as the default (ResidualSuppressor, kMissedTalkDouble, session 40): 41.4 / 43.0
+    dB, 1.58 / 1.26 dB, better with the model in all 12 rooms."""
     off, on = [], []
     for seed in range(3720, 3732):
         case = clipped_double_talk(eval_dir, f"x5_{seed}", seed, 6)
@@ -85,7 +85,7 @@ def test_clip_model_on_clipped_double_talk(eval_dir: Path) -> None:
         on.append(evaluate_output(case, _final_stats(case, clip_model=True)[0]))
     erle_off, erle_on = (float(np.median([m["erle_db"] for m in ms])) for ms in (off, on))
     loss_off, loss_on = (float(np.median([m["near_loss_db"] for m in ms])) for ms in (off, on))
-    assert erle_on >= erle_off + 0.75, (erle_off, erle_on)
+    assert erle_on >= erle_off + 1.0, (erle_off, erle_on)
     assert loss_on <= loss_off, (loss_off, loss_on)
 
 

@@ -555,7 +555,7 @@ def test_talker_missed_under_the_echo_is_spared(
     suppressed like the coherence detector's lone blocks (a hand rule, session 34). Near loss before /
     then: 4.17 / 3.64 and 3.02 / 2.66 dB (AEC3 10.7 / 6.2); single-talk ERLE unchanged (44.2 and 36.3
     dB). The fitted missed-talk model replaced the rule in session 40 (ResidualSuppressor,
-    kMissedTalkDouble): 3.31 and 2.40 dB now, ERLE 44.5 and 36.4 dB."""
+    kMissedTalkDouble): 3.31 and 2.41 dB now, ERLE 44.5 and 36.4 dB."""
     m = corpus_room_metrics(eval_dir, regenerated_root, seed, name)
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
@@ -720,7 +720,7 @@ def _raw_reference_clipped_room(eval_dir: Path, tag: str, seed: int) -> dict[str
 
 
 @pytest.mark.parametrize(
-    ("seed", "max_loss", "min_erle"), [(2101, 1.55, 37.0), (2104, 2.45, 37.0), (2106, 2.3, 26.0)]
+    ("seed", "max_loss", "min_erle"), [(2101, 1.55, 37.5), (2104, 2.45, 37.0), (2106, 2.3, 26.0)]
 )
 def test_established_double_talk_gentler_suppression(
     eval_dir: Path, seed: int, max_loss: float, min_erle: float
@@ -733,7 +733,7 @@ def test_established_double_talk_gentler_suppression(
     (kCoherenceGain) seed 2104's near loss is 2.31 dB, 2.59 without the rule. The missed-talk blocks
     (a hand rule, session 34) took seed 2101's ERLE from 40.3 to 39.0 dB (near loss 1.00 -> 0.99 dB),
     and the fitted model that replaced the rule (ResidualSuppressor, kMissedTalkDouble, session 40)
-    to 37.3 dB (1.01 dB). Clip model off (see _raw_reference_clipped_room)."""
+    to 37.9 dB (1.01 dB). Clip model off (see _raw_reference_clipped_room)."""
     m = _raw_reference_clipped_room(eval_dir, "gen_clip_fresh_", seed)
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
@@ -1053,7 +1053,7 @@ def test_agreed_talk_keeps_bins_the_leak_model_claims(
 
 # Measured near loss / single-talk ERLE / segmental SNR (dB): before 2.60 / 48.8 / 5.01, 1.82 / 44.9 / 8.70,
 # 1.65 / 45.5 / 8.83; then 2.06 / 48.8 / 5.49, 1.39 / 44.9 / 9.41, 1.15 / 45.5 / 9.65 (AEC3's near loss 15.3,
-# 13.8, 5.70 dB). Since the missed-talk model is the default (session 40) seed 1806 reads 1.57 / 46.96.
+# 13.8, 5.70 dB). Since the missed-talk model is the default (session 40) seed 1806 reads 1.58 / 46.96.
 @pytest.mark.parametrize(
     ("seed", "recipe", "max_loss", "min_erle"),
     [(1806, "x05", 2.3, 46.5), (1205, "x04", 1.6, 43.0), (602, "x04", 1.4, 44.0)],

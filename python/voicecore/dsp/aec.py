@@ -102,7 +102,8 @@ class EchoCanceller:
             stay, and the double-talk rules change with it).
         favour_talker: keep more of a user who talks under the echo (a loud speakerphone, a quiet
             talker) at the cost of more echo where that goes wrong: the fitted missed-talk model
-            treats a block as double talk from a score of 0.98 instead of 0.999. Off by default.
+            treats a block as double talk from a score of 0.98 instead of 0.999 (and like the
+            coherence detector's lone blocks from 0.9 instead of 0.95). Off by default.
             Over 5,246 generated rooms it takes the double-talk rooms losing over 3 dB of the
             talker from 15 to 8 but the rooms more than 3 dB below WebRTC AEC3's single-talk ERLE
             from 16 to 21; see ``docs/aec_experiments.md`` (sessions 35, 39 and 40). For agents
