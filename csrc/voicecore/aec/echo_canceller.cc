@@ -163,14 +163,11 @@ constexpr float kTalkExcessClipped = 3.2f;
 // gain and half the near loss.
 constexpr float kDcExcessRatio = 4.0f;
 constexpr float kTalkFraction = 0.2f;
-// A weaker energy cue for the suppressor's missed-talk blocks (see
-// ResidualSuppressor's kMissedTalkEchoRatio): bins over 1.5x their predicted
-// echo (instead of kTalkExcess) hold 6 % of the mic energy. It is never a
-// detection by itself; it only confirms the coherence cue there. Its share of
-// the mic energy is also one of the missed-talk model's features
-// (kMissedTalkDouble).
+// A weaker energy cue for the suppressor's missed-talk model (see
+// ResidualSuppressor's kMissedTalkDouble): the share of the mic energy in bins
+// over 1.5x their predicted echo (instead of kTalkExcess) is one of its
+// features. It is never a detection by itself.
 constexpr float kMissedTalkExcess = 1.5f;
-constexpr float kMissedTalkFraction = 0.06f;
 constexpr int kTalkHangoverBlocks = 25;
 constexpr float kErlForget = 0.995f;
 // A block the filters already explain is not taken for double talk: when the
@@ -1235,7 +1232,6 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
         cues.weak_share = excess.weak_excess / (excess.mic_total + kTiny);
         cues.talk_share = excess.excess / (excess.mic_total + kTiny);
       }
-      cues.missed_talk_hint = excess.decided && excess.weak_excess > kMissedTalkFraction * excess.mic_total;
     }
     // The gain is bootstrapped over the first second of far activity (no
     // detection yet), then keeps learning, 10x slower while the detector fires

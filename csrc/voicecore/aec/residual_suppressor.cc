@@ -237,44 +237,20 @@ constexpr int kLoneTalkBlocks = 100;
 // Variants: docs/aec_experiments.md, session 25.
 constexpr int kLoneCoherenceBlocks = 500;
 constexpr float kOverLoneCoherence = 3.0f;
-// A talker the detectors miss under the echo. After a confirmed talker, once
-// 60 blocks have been taken for talk (kUnderEchoTalkBlocks), a block neither
-// detector takes for talk where the mic energy incoherent with the echo
-// estimates (half the nonlinear residual counted as echo, as in
-// kRecentTalkEchoRatio) reaches 0.1x the coherent energy, and the canceller's
-// weaker energy cue agrees (EchoCanceller, kMissedTalkExcess), is suppressed
-// like the coherence detector's lone blocks (kOverLoneCoherence, no fallback)
-// instead of at the single-talk over-subtraction, for that block alone: no
-// hangover, no confirmation, and what is learnt is learnt as before. In the
-// corpus generator's c07 and c12 rooms (SER -5 dB) a sixth to a fifth of the
-// talker's energy falls in blocks no detector takes for talk, where the gain
-// removed 9-11 dB of him; at 0.1x the coherence cue finds half to four fifths
-// of that energy, and fires in ~1 % of the echo-alone blocks after a talker.
-// What keeps those out (figures at the tail's over-subtraction, 2, where the
-// variants were compared): the energy cue (with the coherence cue alone
-// single-talk ERLE fell by up to 14 dB per room, rooms below AEC3 2 -> 11 on
-// seeds 1-100 + 104-123); no block within kEchoOnsetBlocks of an echo onset,
-// or whose echo estimate is over 1.5x its ~100 ms average or 1.5x the smaller
-// of its two blocks before (a far syllable's onset the filter has not learnt
-// reads as incoherent), or under half that average (the room's reverberation
-// after a far word outlasts the estimate: k76_c07 47.0 -> 39.1 dB without it);
-// and a block the coherence detector takes for talk only where the canceller
-// finds the error unexplained (s8011_x04, a filter that no longer models its
-// echo: 33.6 -> 19.7 dB without it, 24.1 with it). Over the eight sets (5,246
-// rooms), at kOverLoneCoherence: double-talk rooms over 3 dB 29 -> 20, rooms
-// below AEC3 21 -> 21; near loss -0.014 to -0.025 dB mean per set and higher
-// in no room, segmental SNR +0.02 to +0.04 dB; single-talk ERLE -0.016 to
-// -0.17 dB mean per set (55 rooms worse by over 1 dB, none better; s189_x05
-// 54.8 -> 43.6 dB, AEC3 30.4; s8011_x04 33.6 -> 25.8, AEC3 28.7).
-// At the tail's 2: 17 over 3 dB but 23 below AEC3, and at 0.15x 18 and 22; at
-// 0.15x and 3: 22 and 21.
-constexpr float kMissedTalkEchoRatio = 0.1f;
+// A talker the detectors miss under the echo. Until session 40 a hand rule
+// marked such blocks: after a confirmed talker and 60 talk blocks, a block
+// whose mic energy incoherent with the echo estimates reached 0.1x the
+// coherent energy, with a weaker energy cue agreeing (bins 1.5x over their
+// predicted echo holding 6 % of the mic energy) and the echo estimate steady,
+// was suppressed like the coherence detector's lone blocks. Over the eight
+// sets (5,246 rooms) it had taken the double-talk rooms over 3 dB 29 -> 20.
+// The fitted model below replaces it (see kMissedTalkDouble).
 constexpr float kMissedTalkRise = 1.5f;
 constexpr float kMissedTalkFall = 0.5f;
-// With favour_talker (EchoCanceller), a fitted model takes the place of the
-// rule above. In the corpus generator's c07 and c12 rooms (SER -5 dB) a fifth
-// to a third of the talker's energy falls in blocks no rule treats as talk,
-// and there the single-talk suppression removes him almost whole (12-16 dB).
+// A fitted model decides which blocks hold a talker the detectors miss. In
+// the corpus generator's c07 and c12 rooms (SER -5 dB) a fifth to a third of
+// the talker's energy falls in blocks no rule treats as talk, and there the
+// single-talk suppression removes him almost whole (12-16 dB).
 // No single statistic tells him from the echo's residual there (sessions
 // 21-35: the coherence ratio, the error over the residual models, pitch, the
 // echo's steadiness); a small model of 25 of them ranks better
@@ -306,14 +282,26 @@ constexpr float kMissedTalkFall = 0.5f;
 // and single-talk ERLE -0.13 to -0.25 dB mean per set (178 rooms worse by
 // over 1 dB; k204_c06 -23.4, k65_c10 42.1 -> 22.9 against AEC3's 23.5): the
 // double-talk treatment that keeps the talker is what lets the echo out where
-// the model is wrong. Hence an option, off by default: it trades echo for the
-// talker. The lone-like tier alone kept 23 / 19 (docs/aec_experiments.md,
-// session 35). Since the step's spectral floor (kSpectralFloor, session 39):
-// 16 / 19 without the model, 21 / 8 with it (ERLE -0.12 to -0.21 dB mean per
-// set, 170 rooms worse by over 1 dB); double talk at 0.995 / 0.999: 18 / 11,
-// 16 / 15 (the four rooms the latter takes under 3 dB were at 3.01-3.08).
-constexpr float kMissedTalkDouble = 0.98f;
-constexpr float kMissedTalkLone = 0.9f;
+// the model is wrong. The lone-like tier alone kept 23 / 19 (docs/
+// aec_experiments.md, session 35). Since the step's spectral floor
+// (kSpectralFloor, session 39), against the rule: 16 / 19 with the rule, 21 /
+// 8 with the model's double-talk tier at 0.98, 18 / 11 at 0.995, and 16 / 15
+// at 0.999 (near loss -0.009 to -0.027 dB mean per set, single-talk ERLE
+// -0.013 to -0.069 dB, 83 rooms worse by over 1 dB and 15 better; k65_c10
+// 38.4 -> 29.3 dB, AEC3 23.5). Session 40's default is 0.999 with the
+// lone-like tier at kMissedTalkLone; favour_talker (EchoCanceller) lowers
+// both tiers (kMissedTalkDoubleFavoured, kMissedTalkLoneFavoured: 21 / 8): it
+// trades echo for the talker. The lone-like tier from 0.95 rather than 0.9 lets out less echo for
+// the same counts (16 / 15; single-talk ERLE -0.01 to -0.04 dB mean per set
+// instead of -0.01 to -0.07, 53 rooms worse by over 1 dB instead of 83, near
+// loss -0.008 to -0.025 dB instead of -0.009 to -0.027). Rule and model
+// together (the rule's blocks, and the model's over 0.9 / 0.999): 16 / 15 as
+// well, with a little more echo let out; the rule's lone-like blocks and the
+// model's double-talk tier alone: 16 / 17.
+constexpr float kMissedTalkDouble = 0.999f;
+constexpr float kMissedTalkDoubleFavoured = 0.98f;
+constexpr float kMissedTalkLone = 0.95f;
+constexpr float kMissedTalkLoneFavoured = 0.9f;
 constexpr float kMissedTalkEchoGuard = 0.2f;
 constexpr int kMicOverEchoFeature = 15;  // log10(mic / echo estimate) in the model's features
 // The hangover follows how well the episode was confirmed: the count of
@@ -1033,22 +1021,15 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   // See kOnsetEchoOnlyBlocks.
   const int echo_run_needed = onset_left_ > 0 ? kOnsetEchoOnlyBlocks : kEchoOnlyBlocks;
   const bool echo_only = hangover_block && (echo_run_ >= echo_run_needed || quiet_after_loud);
-  // See kMissedTalkEchoRatio and kMissedTalkDouble.
+  // See kMissedTalkDouble.
   const float steady_min = std::min(echo_prev_, echo_prev2_);
   echo_prev2_ = echo_prev_;
   echo_prev_ = echo_total;
-  // See kMissedTalkEchoRatio.
-  const bool echo_steady = echo_total <= kMissedTalkRise * steady_min && echo_total <= kMissedTalkRise * echo_slow_ &&
-                           echo_total >= kMissedTalkFall * echo_slow_;
-  bool missed_talk =
-      !favour_talker_ && far_active && !talkish && talker_heard_ && talk_total_ >= kUnderEchoTalkBlocks &&
-      onset_left_ == 0 && cues.missed_talk_hint && echo_steady && (!coherence_talk || error_unexplained) &&
-      recent_incoherent > kTalkNoiseRatio * sum_noise + kMissedTalkEchoRatio * recent_coherent;
+  bool missed_talk = false;
   bool missed_double = false;
   bool candidate = false;  // see SetMissedTalkFit
   float fit_features[kMissedTalkFeatures] = {};
-  const bool ask_model = favour_talker_ || fit_record_ || fit_force_ >= 0;
-  if (ask_model && far_active && !talkish && talker_heard_ && !rearm) {
+  if (far_active && !talkish && talker_heard_ && !rearm) {
     float pe_sum = 0.0f, res_sum = 0.0f, nl_sum = 0.0f, fb_sum = 0.0f, pm_sum = 0.0f;
     for (std::size_t k = 0; k < num_bins_; ++k) {
       pe_sum += error_power_[k];
@@ -1093,15 +1074,15 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
     if (fit_force_ >= 0) {
       missed_double = fit_force_ == 2;
       missed_talk = fit_force_ >= 1;
-    } else if (favour_talker_) {
+    } else {
       // See kMissedTalkDouble: the blocks the model is never asked about.
       const bool unsteady = onset_left_ > 0 || echo_total > kMissedTalkRise * echo_slow_ ||
                             echo_total < kMissedTalkFall * echo_slow_;
       const bool echo_louder = f[kMicOverEchoFeature] > kMissedTalkEchoGuard && !coherence_talk;
       if (!unsteady && !echo_louder) {
         const float p = MissedTalkProbability(f);
-        missed_double = p > kMissedTalkDouble;
-        missed_talk = p > kMissedTalkLone;
+        missed_double = p > (favour_talker_ ? kMissedTalkDoubleFavoured : kMissedTalkDouble);
+        missed_talk = p > (favour_talker_ ? kMissedTalkLoneFavoured : kMissedTalkLone);
       }
     }
   }

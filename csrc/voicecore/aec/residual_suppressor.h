@@ -52,7 +52,6 @@ struct MissedTalkCues {
   float talk_share = 0.0f;  // ... over the energy detector's talk threshold
   int since_change = 0;     // blocks since the last confirmed delay change (capped)
   bool clip_active = false; // a clip level is adopted (ReferenceClipper)
-  bool missed_talk_hint = false;  // the weak energy cue of kMissedTalkEchoRatio's rule
 };
 
 class ResidualSuppressor {
@@ -87,8 +86,9 @@ class ResidualSuppressor {
                bool far_active, bool external_talk, bool external_talk_now, bool error_unexplained,
                const MissedTalkCues& cues, bool rearm, float low_bin_echo, float* out);
   void Reset();
-  // The missed-talk model instead of kMissedTalkEchoRatio's rule (see
-  // kMissedTalkDouble; EchoCanceller's favour_talker). Kept across Reset().
+  // The missed-talk model's lower double-talk threshold (see
+  // kMissedTalkDoubleFavoured; EchoCanceller's favour_talker). Kept across
+  // Reset().
   void set_favour_talker(bool on) { favour_talker_ = on; }
 
   // For the offline fit of the missed-talk model (bench/fit_missed_talk.py):

@@ -101,12 +101,13 @@ class EchoCanceller:
             worse, but not every wrong one (a level adopted while the filter was still young can
             stay, and the double-talk rules change with it).
         favour_talker: keep more of a user who talks under the echo (a loud speakerphone, a quiet
-            talker) at the cost of more echo where that goes wrong. Off by default. Over 5,246
-            generated rooms it takes the double-talk rooms losing over 3 dB of the talker from 19
-            to 8 (near-end loss -0.04 to -0.06 dB on average) but the rooms more than 3 dB below
-            WebRTC AEC3's single-talk ERLE from 16 to 21 (ERLE -0.12 to -0.21 dB on average, up
-            to -22 dB in one room); see ``docs/aec_experiments.md`` (sessions 35 and 39). For
-            agents where a missed barge-in costs more than a short echo burst.
+            talker) at the cost of more echo where that goes wrong: the fitted missed-talk model
+            treats a block as double talk from a score of 0.98 instead of 0.999 (and like the
+            coherence detector's lone blocks from 0.9 instead of 0.95). Off by default.
+            Over 5,246 generated rooms it takes the double-talk rooms losing over 3 dB of the
+            talker from 15 to 8 but the rooms more than 3 dB below WebRTC AEC3's single-talk ERLE
+            from 16 to 21; see ``docs/aec_experiments.md`` (sessions 35, 39 and 40). For agents
+            where a missed barge-in costs more than a short echo burst.
 
     Frames are 1-D ``float32`` in [-1, 1] or ``int16``; ``process_near`` returns the same dtype.
     Wrong length or dtype, NaN/Inf, a float sample of magnitude 65536 or more (not audio in any
