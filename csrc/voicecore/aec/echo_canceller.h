@@ -129,9 +129,9 @@ class EchoCanceller {
   // 0..2000; tail_ms in 16..1000.
   // clip_model: look for a clipping loudspeaker and model it (ReferenceClipper).
   // favour_talker: in double talk, keep more of a talker the detectors miss
-  // under the echo, at the cost of more echo where that fails (a lower
-  // threshold for the missed-talk model: ResidualSuppressor,
-  // kMissedTalkDoubleFavoured).
+  // under the echo, at the cost of more echo where that fails (lower
+  // thresholds for the missed-talk model: ResidualSuppressor,
+  // kMissedTalkDoubleFavoured and kMissedTalkLoneFavoured).
   EchoCanceller(int sample_rate_hz, int frame_ms, int max_delay_ms, int tail_ms,
                 bool clip_model = true, bool favour_talker = false);
   EchoCanceller(const EchoCanceller&) = delete;

@@ -86,8 +86,8 @@ class ResidualSuppressor {
                bool far_active, bool external_talk, bool external_talk_now, bool error_unexplained,
                const MissedTalkCues& cues, bool rearm, float low_bin_echo, float* out);
   void Reset();
-  // The missed-talk model's lower double-talk threshold (see
-  // kMissedTalkDoubleFavoured; EchoCanceller's favour_talker). Kept across
+  // The missed-talk model's lower thresholds (see kMissedTalkDoubleFavoured
+  // and kMissedTalkLoneFavoured; EchoCanceller's favour_talker). Kept across
   // Reset().
   void set_favour_talker(bool on) { favour_talker_ = on; }
 
