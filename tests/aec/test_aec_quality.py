@@ -572,9 +572,9 @@ def test_pulled_filter_gives_way_to_its_snapshot(
     talker had pulled) and the hangover let its residual out. The foreground as it stood before the
     talk, still cancelling, now replaces it (EchoCanceller::SnapshotStep): single-talk ERLE 43.1 /
     20.8 dB before, 55.6 / 42.5 dB then (AEC3 46.9 / 23.5), near loss unchanged (0.46 / 0.66 ->
-    0.46 / 0.73 dB). Since the missed-talk model's double-talk tier is the default (session 40, where
-    it takes blocks after the talker that are echo), seed 65 reads 29.3 dB (38.4 before it), 23.8 dB
-    with the snapshot's restore switched off; seed 73 54.9 dB, 41.7 without the restore."""
+    0.46 / 0.73 dB). Since the missed-talk model is the default (session 40; its double-talk treatment
+    lets out more echo in this room), seed 65 reads 29.3 dB (38.4 before it), 23.8 dB with the
+    snapshot's restore switched off; seed 73 54.9 dB, 41.7 without the restore."""
     m = corpus_room_metrics(eval_dir, regenerated_root, seed, name)
     assert m["erle_db"] >= min_erle, m
     assert m["near_loss_db"] <= 1.0, m

@@ -245,8 +245,7 @@ constexpr float kOverLoneCoherence = 3.0f;
 // was suppressed like the coherence detector's lone blocks. Over the eight
 // sets (5,246 rooms) it had taken the double-talk rooms over 3 dB 29 -> 20.
 // The fitted model below replaces it (see kMissedTalkDouble).
-constexpr float kMissedTalkRise = 1.5f;
-constexpr float kMissedTalkFall = 0.5f;
+//
 // A fitted model decides which blocks hold a talker the detectors miss. In
 // the corpus generator's c07 and c12 rooms (SER -5 dB) a fifth to a third of
 // the talker's energy falls in blocks no rule treats as talk, and there the
@@ -304,6 +303,8 @@ constexpr float kMissedTalkDouble = 0.999f;
 constexpr float kMissedTalkDoubleFavoured = 0.98f;
 constexpr float kMissedTalkLone = 0.95f;
 constexpr float kMissedTalkLoneFavoured = 0.9f;
+constexpr float kMissedTalkRise = 1.5f;
+constexpr float kMissedTalkFall = 0.5f;
 constexpr float kMissedTalkEchoGuard = 0.2f;
 constexpr int kMicOverEchoFeature = 15;  // log10(mic / echo estimate) in the model's features
 // The hangover follows how well the episode was confirmed: the count of
