@@ -263,6 +263,8 @@ constexpr std::size_t kCoherenceLead = 2;
 constexpr std::size_t kCoherenceLags = 8;
 constexpr float kTrustErleDb = 0.0f;
 constexpr float kCoherenceClipCorrelation = 0.2f;
+// See ResidualSuppressor's kWeakFilterFallbackFloor.
+constexpr float kWeakFilterDb = 10.0f;
 // The suppressor's lone coherence blocks (ResidualSuppressor,
 // kLoneCoherenceBlocks) need the far end to explain under this share of the
 // background's error power (the shares above, each bin's at most 1, weighted
@@ -1173,6 +1175,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   MissedTalkCues cues;
   cues.since_change = since_change_;
   cues.clip_active = clipper_.active();
+  cues.weak_filter = stats_.linear_erle_db < kWeakFilterDb && !clipper_.active() &&
+                     clipper_.best_correlation() < kCoherenceClipCorrelation;
 
   if (far_active) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);

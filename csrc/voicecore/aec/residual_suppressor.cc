@@ -597,6 +597,30 @@ constexpr float kSoonEchoShare = 0.9f;
 // over 3 dB unchanged on all three. A floor of 1.0: +0.26 / +0.04 dB for
 // twice the near loss; 0.25: +0.02 dB on the generator's seeds.
 constexpr float kOnsetFallbackFloor = kQuietFallbackFloor;
+// The same floor, from 400 ms after talk, while the linear filter removes
+// under 10 dB (the canceller's smoothed mic-to-error ratio over far-active
+// blocks: a filter in its first seconds, or one a talker has just pulled, or
+// whose ratio still holds the talker): such a filter cannot have removed more
+// than nine tenths of the echo, whatever the fallback's learnt share says, and
+// in single talk a bin whose share had fallen opened on its own (s9046_x04 at
+// 1.46 s: bin 5 at a gain of 0.37 for two blocks, 93 % of the room's
+// single-talk output; 36.0 dB, AEC3 42.8). Not where a clipping loudspeaker is
+// suspected (a clip level adopted, or a candidate correlating with the error
+// by kCoherenceClipCorrelation): its distortion caps the linear filter under
+// 10 dB for the whole call, and the floor then took a talker's undetected
+// blocks under the clipped echo (k508_c12 3.00 -> 3.05 dB). Eight generated
+// sets (5,246 rooms): below AEC3 by 3 dB 16 -> 13 (k68_c08 42.5 -> 48.9,
+// s174_x04 35.5 -> 48.7, s9046_x04 36.0 -> 49.9 dB), double-talk rooms over 3
+// dB 15 -> 15; single-talk ERLE +0.08 to +1.23 dB mean per set (445 rooms
+// better by over 1 dB, none worse by 0.1 dB; the medians of our recipes' sets
+// +1.5 to +2.0 dB), near loss +0.002 to +0.004 dB mean per set (at most +0.17
+// dB, s127_x05). Without the clipping test: 13 / 17 (s121_x05 2.91 -> 3.06 dB
+// as well); without it and at any time outside talk instead of from 400 ms
+// after it: 12 / 20 (near loss +0.016 to +0.027 dB mean: c07's talker in his
+// first second, under a filter at about 10 dB); a floor of the share the ratio
+// says the filter leaves (10^(-ERLE/10)) instead of 0.5, without the clipping
+// test: 13 / 17 with half the ERLE.
+constexpr float kWeakFilterFallbackFloor = kQuietFallbackFloor;
 // a * conj(b), spelt out: std::complex multiplication compiles to NaN-checking
 // library calls without -ffast-math.
 inline std::complex<float> MulConj(std::complex<float> a, std::complex<float> b) {
@@ -1149,7 +1173,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   } else if (onset_echo) {
     share_floor = kOnsetFallbackFloor;
   } else if (since_talk_ > kLoneTalkBlocks && !agree) {
-    share_floor = kFallbackFloor;
+    share_floor = cues.weak_filter ? kWeakFilterFallbackFloor : kFallbackFloor;
   }
   float* spec = reinterpret_cast<float*>(error_spec_.data());
   // One body for four bins at a time (Float4) and for the scalar tail (float).

@@ -52,6 +52,9 @@ struct MissedTalkCues {
   float talk_share = 0.0f;  // ... over the energy detector's talk threshold
   int since_change = 0;     // blocks since the last confirmed delay change (capped)
   bool clip_active = false; // a clip level is adopted (ReferenceClipper)
+  // The linear filter removes under EchoCanceller's kWeakFilterDb, and no
+  // clipping loudspeaker is suspected (see kWeakFilterFallbackFloor).
+  bool weak_filter = false;
 };
 
 class ResidualSuppressor {

@@ -106,7 +106,7 @@ class EchoCanceller:
             coherence detector's lone blocks from 0.9 instead of 0.95). Off by default.
             Over 5,246 generated rooms it takes the double-talk rooms losing over 3 dB of the
             talker from 15 to 8 but the rooms more than 3 dB below WebRTC AEC3's single-talk ERLE
-            from 16 to 21; see ``docs/aec_experiments.md`` (sessions 35, 39 and 40). For agents
+            from 13 to 18; see ``docs/aec_experiments.md`` (sessions 35, 39, 40 and 41). For agents
             where a missed barge-in costs more than a short echo burst.
 
     Frames are 1-D ``float32`` in [-1, 1] or ``int16``; ``process_near`` returns the same dtype.
