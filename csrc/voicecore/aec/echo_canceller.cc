@@ -1175,8 +1175,12 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   MissedTalkCues cues;
   cues.since_change = since_change_;
   cues.clip_active = clipper_.active();
-  cues.weak_filter = stats_.linear_erle_db < kWeakFilterDb && !clipper_.active() &&
-                     clipper_.best_correlation() < kCoherenceClipCorrelation;
+  // A clip level adopted, or a candidate correlating with the error (see
+  // kCoherenceClipCorrelation): the linear filter's residual is not linear in
+  // the far end.
+  const bool clip_suspected =
+      clipper_.active() || clipper_.best_correlation() >= kCoherenceClipCorrelation;
+  cues.weak_filter = stats_.linear_erle_db < kWeakFilterDb && !clip_suspected;
 
   if (far_active) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);
@@ -1348,7 +1352,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     const std::size_t lags = std::min(kCoherenceLags, num_partitions_ - lag0);
     UpdateCoherence(lag0, lags);
     const bool coherence_step = filter_trusted_ && !early && erl_blocks_ > kErlWarmupBlocks &&
-                                !clipper_.active() && clipper_.best_correlation() < kCoherenceClipCorrelation &&
+                                !clip_suspected &&
                                 since_talk_ < kSoftWindowBlocks;
     // See kLoneCoherenceExplained: only where the suppressor can use it.
     const bool explained_needed = filter_trusted_ && suppressor_.confirmed_talk_recent();

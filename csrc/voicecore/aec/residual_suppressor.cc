@@ -611,9 +611,9 @@ constexpr float kOnsetFallbackFloor = kQuietFallbackFloor;
 // blocks under the clipped echo (k508_c12 3.00 -> 3.05 dB). Eight generated
 // sets (5,246 rooms): below AEC3 by 3 dB 16 -> 13 (k68_c08 42.5 -> 48.9,
 // s174_x04 35.5 -> 48.7, s9046_x04 36.0 -> 49.9 dB), double-talk rooms over 3
-// dB 15 -> 15; single-talk ERLE +0.08 to +1.23 dB mean per set (445 rooms
+// dB 15 -> 15; single-talk ERLE +0.08 to +1.23 dB mean per set (441 rooms
 // better by over 1 dB, none worse by 0.1 dB; the medians of our recipes' sets
-// +1.5 to +2.0 dB), near loss +0.002 to +0.004 dB mean per set (at most +0.17
+// +1.5 to +2.0 dB), near loss +0.002 to +0.004 dB mean per set (at most +0.14
 // dB, s127_x05). Without the clipping test: 13 / 17 (s121_x05 2.91 -> 3.06 dB
 // as well); without it and at any time outside talk instead of from 400 ms
 // after it: 12 / 20 (near loss +0.016 to +0.027 dB mean: c07's talker in his

@@ -45,8 +45,8 @@ namespace voicecore::aec {
 // Inputs of the missed-talk model (ResidualSuppressor, kMissedTalkDouble).
 inline constexpr int kMissedTalkFeatures = 25;
 
-// What the canceller knows of a block that the missed-talk model reads (see
-// ResidualSuppressor::Process).
+// What the canceller knows of a block that the missed-talk model and the
+// fallback's floors read (see ResidualSuppressor::Process).
 struct MissedTalkCues {
   float weak_share = 0.0f;  // mic energy share over 1.5x the predicted echo (EchoCanceller)
   float talk_share = 0.0f;  // ... over the energy detector's talk threshold
