@@ -1180,6 +1180,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   // the far end.
   const bool clip_suspected =
       clipper_.active() || clipper_.best_correlation() >= kCoherenceClipCorrelation;
+  cues.clip_suspected = clip_suspected;
   cues.weak_filter = stats_.linear_erle_db < kWeakFilterDb && !clip_suspected;
 
   if (far_active) {

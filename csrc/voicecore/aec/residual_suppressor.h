@@ -55,6 +55,10 @@ struct MissedTalkCues {
   // The linear filter removes under EchoCanceller's kWeakFilterDb, and no
   // clipping loudspeaker is suspected (see kWeakFilterFallbackFloor).
   bool weak_filter = false;
+  // A clip level is adopted, or a candidate level correlates with the filter's
+  // error (EchoCanceller, kCoherenceClipCorrelation): the residual is not
+  // linear in the far end (see kMissedTalkDoubleUnder).
+  bool clip_suspected = false;
 };
 
 class ResidualSuppressor {

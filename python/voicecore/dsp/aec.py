@@ -102,11 +102,12 @@ class EchoCanceller:
             stay, and the double-talk rules change with it).
         favour_talker: keep more of a user who talks under the echo (a loud speakerphone, a quiet
             talker) at the cost of more echo where that goes wrong: the fitted missed-talk model
-            treats a block as double talk from a score of 0.98 instead of 0.999 (and like the
-            coherence detector's lone blocks from 0.9 instead of 0.95). Off by default.
+            treats a block as double talk from a score of 0.98 instead of 0.999 (0.99 once the
+            call's talker is known to be under an unclipped echo), and like the coherence
+            detector's lone blocks from 0.9 instead of 0.95. Off by default.
             Over 5,246 generated rooms it takes the double-talk rooms losing over 3 dB of the
-            talker from 15 to 8 but the rooms more than 3 dB below WebRTC AEC3's single-talk ERLE
-            from 13 to 18; see ``docs/aec_experiments.md`` (sessions 35, 39, 40 and 41). For agents
+            talker from 13 to 8 but the rooms more than 3 dB below WebRTC AEC3's single-talk ERLE
+            from 13 to 18; see ``docs/aec_experiments.md`` (sessions 35 and 39-42). For agents
             where a missed barge-in costs more than a short echo burst.
 
     Frames are 1-D ``float32`` in [-1, 1] or ``int16``; ``process_near`` returns the same dtype.
