@@ -302,6 +302,7 @@ constexpr float kOverLoneCoherence = 3.0f;
 constexpr float kMissedTalkDouble = 0.999f;
 constexpr float kMissedTalkDoubleFavoured = 0.98f;
 constexpr float kMissedTalkLone = 0.95f;
+constexpr float kMissedTalkLoneFavoured = 0.9f;
 // Once the call's talker is known to sit under the echo (talker_under_echo():
 // in his talk blocks the mic energy incoherent with the echo estimates is
 // under twice the coherent) and no clipping loudspeaker is suspected
@@ -312,15 +313,15 @@ constexpr float kMissedTalkLone = 0.95f;
 // (x04, c06) and in clipped rooms, where the tier stays at 0.999. Eight
 // sets (5,246 rooms), below AEC3 / DT>3: 13 / 15 -> 13 / 13 (k96_c07 3.09 ->
 // 2.88 dB, k433_c07 3.03 -> 2.98), near loss -0.001 to -0.007 dB mean per set
-// (c07 rooms 0.1-0.17 dB less), single-talk ERLE -0.000 to -0.019 dB mean
-// per set (13 rooms worse by over 1 dB, none better; s127_x05 46.7 -> 40.0,
-// AEC3 39.2, before its clip candidates correlate). At 0.995: 13 / 13 with
+// (c07 rooms: -0.035 dB mean, up to -0.28; no room worse by 0.01 dB),
+// single-talk ERLE -0.000 to -0.019 dB mean per set (13 rooms worse by over
+// 1 dB, none better; s127_x05 46.7 -> 40.0, AEC3 39.2, before its clip
+// candidates correlate). At 0.995: 13 / 13 with
 // k433_c07 at 2.99 dB and half the ERLE cost; at 0.98 with the lone tier at
 // 0.9: 13 / 13, ERLE -0.009 to -0.065 dB (33 rooms worse by 1 dB). With the
 // clipping gate alone (0.98 / 0.9): 14 / 12 (s8070_x05 26.8 -> 24.8 dB, AEC3
 // 29.6; k204_c06 49.2 -> 30.5, ERLE -0.02 to -0.18 dB mean per set).
 constexpr float kMissedTalkDoubleUnder = 0.99f;
-constexpr float kMissedTalkLoneFavoured = 0.9f;
 constexpr float kMissedTalkRise = 1.5f;
 constexpr float kMissedTalkFall = 0.5f;
 constexpr float kMissedTalkEchoGuard = 0.2f;
