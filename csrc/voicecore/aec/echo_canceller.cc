@@ -1181,7 +1181,7 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   const bool clip_suspected =
       clipper_.active() || clipper_.best_correlation() >= kCoherenceClipCorrelation;
   cues.clip_suspected = clip_suspected;
-  cues.weak_filter = stats_.linear_erle_db < kWeakFilterDb && !clip_suspected;
+  cues.weak_filter = stats_.linear_erle_db < kWeakFilterDb;
 
   if (far_active) {
     std::fill(time_.begin(), time_.begin() + static_cast<std::ptrdiff_t>(b), 0.0f);

@@ -316,11 +316,11 @@ constexpr float kMissedTalkLoneFavoured = 0.9f;
 // (c07 rooms: -0.035 dB mean, up to -0.28; no room worse by 0.01 dB),
 // single-talk ERLE -0.000 to -0.019 dB mean per set (13 rooms worse by over
 // 1 dB, none better; s127_x05 46.7 -> 40.0, AEC3 39.2, before its clip
-// candidates correlate). At 0.995: 13 / 13 with
-// k433_c07 at 2.99 dB and half the ERLE cost; at 0.98 with the lone tier at
-// 0.9: 13 / 13, ERLE -0.009 to -0.065 dB (33 rooms worse by 1 dB). With the
-// clipping gate alone (0.98 / 0.9): 14 / 12 (s8070_x05 26.8 -> 24.8 dB, AEC3
-// 29.6; k204_c06 49.2 -> 30.5, ERLE -0.02 to -0.18 dB mean per set).
+// candidates correlate). At 0.995: 13 / 13 with k433_c07 at 2.99 dB and half
+// the ERLE cost; at 0.98 with the lone tier at 0.9: 13 / 13, ERLE -0.009 to
+// -0.065 dB (33 rooms worse by 1 dB). With the clipping gate alone (0.98 /
+// 0.9): 14 / 12 (s8070_x05 26.8 -> 24.8 dB, AEC3 29.6; k204_c06 49.2 -> 30.5,
+// ERLE -0.02 to -0.18 dB mean per set).
 constexpr float kMissedTalkDoubleUnder = 0.99f;
 constexpr float kMissedTalkRise = 1.5f;
 constexpr float kMissedTalkFall = 0.5f;
@@ -1196,7 +1196,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
   } else if (onset_echo) {
     share_floor = kOnsetFallbackFloor;
   } else if (since_talk_ > kLoneTalkBlocks && !agree) {
-    share_floor = cues.weak_filter ? kWeakFilterFallbackFloor : kFallbackFloor;
+    share_floor = cues.weak_filter && !cues.clip_suspected ? kWeakFilterFallbackFloor : kFallbackFloor;
   }
   float* spec = reinterpret_cast<float*>(error_spec_.data());
   // One body for four bins at a time (Float4) and for the scalar tail (float).

@@ -52,12 +52,12 @@ struct MissedTalkCues {
   float talk_share = 0.0f;  // ... over the energy detector's talk threshold
   int since_change = 0;     // blocks since the last confirmed delay change (capped)
   bool clip_active = false; // a clip level is adopted (ReferenceClipper)
-  // The linear filter removes under EchoCanceller's kWeakFilterDb, and no
-  // clipping loudspeaker is suspected (see kWeakFilterFallbackFloor).
+  // The linear filter removes under EchoCanceller's kWeakFilterDb (see
+  // kWeakFilterFallbackFloor).
   bool weak_filter = false;
   // A clip level is adopted, or a candidate level correlates with the filter's
   // error (EchoCanceller, kCoherenceClipCorrelation): the residual is not
-  // linear in the far end (see kMissedTalkDoubleUnder).
+  // linear in the far end (see kWeakFilterFallbackFloor, kMissedTalkDoubleUnder).
   bool clip_suspected = false;
 };
 
