@@ -6,6 +6,7 @@
 
 #include "voicecore/aec/aec_common.h"
 #include "voicecore/aec/missed_talk_model.h"
+#include "voicecore/aec/missed_talk_unsteady_model.h"
 #include "voicecore/common/vec4.h"
 
 namespace voicecore::aec {
@@ -264,7 +265,7 @@ constexpr float kOverLoneCoherence = 3.0f;
 // blocks (kOverLoneCoherence, no fallback), for that block alone: no
 // hangover, no confirmation, and what is learnt is learnt as before. The
 // model is not asked (the block stays single talk, and the fit leaves such
-// blocks out) within an echo onset's guard (kEchoOnsetBlocks), where the echo
+// blocks out; but see kMissedTalkUnsteadyDouble) within an echo onset's guard (kEchoOnsetBlocks), where the echo
 // estimate is over kMissedTalkRise or under kMissedTalkFall times its ~100 ms
 // average (a far syllable the filter has not learnt; the room's reverberation
 // outlasting the estimate after a far word: there its leaks cost k112_c07
@@ -322,6 +323,31 @@ constexpr float kMissedTalkLoneFavoured = 0.9f;
 // 0.9): 14 / 12 (s8070_x05 26.8 -> 24.8 dB, AEC3 29.6; k204_c06 49.2 -> 30.5,
 // ERLE -0.02 to -0.18 dB mean per set).
 constexpr float kMissedTalkDoubleUnder = 0.99f;
+// The blocks the model is not asked about (an echo onset, an echo estimate
+// over kMissedTalkRise or under kMissedTalkFall times its ~100 ms average)
+// hold as much of a talker under the echo as the rest: in k232_c07, 89 of 165
+// candidates. Where the call's talker sits under the echo and no clipping is
+// suspected (the gates of kMissedTalkDoubleUnder), a second model of the same
+// form, fit on those blocks alone (missed_talk_unsteady_model.h,
+// bench/fit_missed_talk.py --unsteady), decides them: over
+// kMissedTalkUnsteadyDouble like double talk, unless the linear filter is weak
+// (MissedTalkCues::weak_filter; a clipped echo before its level is found:
+// s127_x05 40.0 -> 31.0 dB without that test, AEC3 39.2), over
+// kMissedTalkUnsteadyLone like the coherence detector's lone blocks. Not
+// asked where the echo estimate is over kMissedTalkUnsteadyRise times its
+// average (a loud far word's first blocks 0.4-1.2 s after the talker, the
+// whole of the leaks it made without that test: k76_c06 56.4 -> 40.1 dB,
+// AEC3 46.2; k112_c07 52.1 -> 37.4, AEC3 41.8) or the mic louder than the
+// estimate (kMissedTalkEchoGuard). Eight sets (5,246 rooms), below AEC3 /
+// DT>3: 13 / 13 -> 13 / 12 (k405_c07 3.16 -> 2.71 dB), near loss -0.001 to
+// -0.011 dB mean per set (c07 rooms -0.055), single-talk ERLE -0.004 to
+// -0.060 dB mean per set (26 rooms worse by over 1 dB, 11 of them x04, the
+// talker at SER 0 dB; none better). With the steady model in those blocks
+// instead (session 42): 14 / 13. Without the two tests: 16 / 12; with the
+// rise test alone: 14 / 12 (docs/aec_experiments.md, session 43).
+constexpr float kMissedTalkUnsteadyDouble = 0.99f;
+constexpr float kMissedTalkUnsteadyLone = 0.95f;
+constexpr float kMissedTalkUnsteadyRise = 3.0f;
 constexpr float kMissedTalkRise = 1.5f;
 constexpr float kMissedTalkFall = 0.5f;
 constexpr float kMissedTalkEchoGuard = 0.2f;
@@ -781,17 +807,49 @@ std::vector<float> ResidualSuppressor::TakeMissedTalkRows() {
 
 static_assert(missed_talk_model::kNumFeatures == kMissedTalkFeatures, "regenerate missed_talk_model.h");
 
-float ResidualSuppressor::MissedTalkProbability(const float* features) const {
-  using namespace missed_talk_model;
-  float logit = kOutputBias;
-  for (int h = 0; h < kHidden; ++h) {
-    float acc = kHiddenBias[h];
-    for (int i = 0; i < kNumFeatures; ++i) {
-      acc += kHiddenWeights[h * kNumFeatures + i] * ((features[i] - kFeatureMean[i]) * kFeatureInvStd[i]);
+namespace {
+
+// A tanh MLP of one hidden layer on standardised features (the weights of
+// missed_talk_model.h and missed_talk_unsteady_model.h).
+struct TanhMlp {
+  int num_features;
+  int hidden;
+  const float* mean;
+  const float* inv_std;
+  const float* hidden_weights;
+  const float* hidden_bias;
+  const float* output_weights;
+  float output_bias;
+
+  float Probability(const float* features) const {
+    float logit = output_bias;
+    for (int h = 0; h < hidden; ++h) {
+      float acc = hidden_bias[h];
+      for (int i = 0; i < num_features; ++i) {
+        acc += hidden_weights[h * num_features + i] * ((features[i] - mean[i]) * inv_std[i]);
+      }
+      logit += output_weights[h] * std::tanh(acc);
     }
-    logit += kOutputWeights[h] * std::tanh(acc);
+    return 1.0f / (1.0f + std::exp(-logit));
   }
-  return 1.0f / (1.0f + std::exp(-logit));
+};
+
+namespace steady_model = missed_talk_model;
+namespace unsteady_model = missed_talk_unsteady_model;
+constexpr TanhMlp kSteadyModel{steady_model::kNumFeatures,  steady_model::kHidden,
+                               steady_model::kFeatureMean,  steady_model::kFeatureInvStd,
+                               steady_model::kHiddenWeights, steady_model::kHiddenBias,
+                               steady_model::kOutputWeights, steady_model::kOutputBias};
+constexpr TanhMlp kUnsteadyModel{unsteady_model::kNumFeatures,  unsteady_model::kHidden,
+                                 unsteady_model::kFeatureMean,  unsteady_model::kFeatureInvStd,
+                                 unsteady_model::kHiddenWeights, unsteady_model::kHiddenBias,
+                                 unsteady_model::kOutputWeights, unsteady_model::kOutputBias};
+static_assert(unsteady_model::kNumFeatures == kMissedTalkFeatures, "regenerate missed_talk_unsteady_model.h");
+
+}  // namespace
+
+float ResidualSuppressor::MissedTalkProbability(const float* features) const {
+  return kSteadyModel.Probability(features);
 }
 
 bool ResidualSuppressor::confirmed_talk_recent() const { return since_confirmed_ <= kLoneCoherenceBlocks; }
@@ -1121,7 +1179,8 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
       missed_double = fit_force_ == 2;
       missed_talk = fit_force_ >= 1;
     } else {
-      // See kMissedTalkDouble: the blocks the model is never asked about.
+      // See kMissedTalkDouble: the blocks the model is never asked about
+      // (kMissedTalkUnsteadyDouble: the unsteady model decides some).
       const bool unsteady = onset_left_ > 0 || echo_total > kMissedTalkRise * echo_slow_ ||
                             echo_total < kMissedTalkFall * echo_slow_;
       const bool echo_louder = f[kMicOverEchoFeature] > kMissedTalkEchoGuard && !coherence_talk;
@@ -1133,6 +1192,12 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
                              : under        ? kMissedTalkDoubleUnder
                                             : kMissedTalkDouble);
         missed_talk = p > (favour_talker_ ? kMissedTalkLoneFavoured : kMissedTalkLone);
+      } else if (!echo_louder && echo_total <= kMissedTalkUnsteadyRise * echo_slow_ && !cues.clip_suspected &&
+                 talker_under_echo()) {
+        // See kMissedTalkUnsteadyDouble.
+        const float p = kUnsteadyModel.Probability(f);
+        missed_double = p > kMissedTalkUnsteadyDouble && !cues.weak_filter;
+        missed_talk = p > kMissedTalkUnsteadyLone;
       }
     }
   }
