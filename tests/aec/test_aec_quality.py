@@ -1220,7 +1220,7 @@ def test_waveform_delay_test_needs_scored_blocks(eval_dir: Path, seed: int, min_
 
 
 @pytest.mark.parametrize(
-    ("seed", "max_loss", "min_erle"), [(3301, 2.40, 42.0), (3316, 3.85, 29.5), (3334, 2.92, 25.0)]
+    ("seed", "max_loss", "min_erle"), [(3301, 2.40, 42.0), (3316, 3.85, 29.5), (3334, 2.92, 23.0)]
 )
 def test_hangover_follows_episode_confirmation(
     eval_dir: Path, seed: int, max_loss: float, min_erle: float
@@ -1237,7 +1237,8 @@ def test_hangover_follows_episode_confirmation(
     residual learns only from echo alone after a confirmed talker (ResidualSuppressor,
     learn_residual). Seed 3316's ERLE 30.2 -> 29.9 dB with the unsteady missed-talk model
     (kMissedTalkUnsteadyDouble: with the clip model off nothing suspects the clipping; near loss
-    1.57 -> 1.54 dB).
+    1.57 -> 1.54 dB); seed 3334's 25.2 -> 23.4 dB with the double-talk tier's second gate
+    (kMissedTalkUnderMicEcho; near loss 2.46 -> 2.44 dB).
     Clip model off (see _raw_reference_clipped_room)."""
     m = _raw_reference_clipped_room(eval_dir, "gen_clip_episode_", seed)
     assert m["near_loss_db"] <= max_loss, m
@@ -1396,6 +1397,22 @@ def test_missed_talk_tier_lower_for_a_talker_under_the_echo(
     the call's talker is known to sit under the echo and no clipping loudspeaker is suspected, the
     missed-talk model's double-talk tier starts at 0.99 instead of 0.999 (kMissedTalkDoubleUnder):
     more of his blocks that no detector takes for talk are kept, and the echo is still removed."""
+    m = corpus_room_metrics(eval_dir, regenerated_root, seed, "c07_dt_ser-5_rt350_d120")
+    assert m["near_loss_db"] <= max_loss, m
+    assert m["erle_db"] >= min_erle, m
+
+
+# Measured near loss / ERLE (dB) without the second test of the gate / now: seed 653: 3.21 / 3.10, 50.5
+# either way; seed 623: 2.31 / 2.21, 45.6 either way. Over the unseen seeds 600-659 of this room: near
+# loss -0.020 dB mean, no seed worse by 0.001 dB, ERLE the same.
+@pytest.mark.parametrize(("seed", "max_loss", "min_erle"), [(653, 3.16, 49.5), (623, 2.26, 44.6)])
+def test_missed_talk_tier_gate_holds_through_the_talkers_later_seconds(
+    eval_dir: Path, regenerated_root: Path, seed: int, max_loss: float, min_erle: float
+) -> None:
+    """The corpus generator's c07 room on unseen seeds. The double-talk tier's gate also holds while the
+    talker's talk blocks stay under twice the filter-free echo prediction in mic power
+    (kMissedTalkUnderMicEcho): the incoherent-to-coherent test alone, as his louder moments come to fill
+    its ~200 ms average, let go of him in his later seconds."""
     m = corpus_room_metrics(eval_dir, regenerated_root, seed, "c07_dt_ser-5_rt350_d120")
     assert m["near_loss_db"] <= max_loss, m
     assert m["erle_db"] >= min_erle, m

@@ -143,6 +143,8 @@ class ResidualSuppressor {
   float ErrorOverNoise() const;
   // See kMissedTalkDouble.
   float MissedTalkProbability(const float* features) const;
+  // See kMissedTalkUnderMicEcho.
+  bool TalkUnderFilterFreeEcho() const;
   // The error above the noise floor is well under the residual model's
   // prediction in this block (see kEchoExplained).
   bool ErrorExplained(const float* echo_power) const;

@@ -106,7 +106,7 @@ class EchoCanceller:
             call's talker is known to be under an unclipped echo), and like the coherence
             detector's lone blocks from 0.9 instead of 0.95. Off by default.
             Over 5,246 generated rooms it takes the double-talk rooms losing over 3 dB of the
-            talker from 12 to 6 but the rooms more than 3 dB below WebRTC AEC3's single-talk ERLE
+            talker from 11 to 6 but the rooms more than 3 dB below WebRTC AEC3's single-talk ERLE
             from 13 to 18; see ``docs/aec_experiments.md`` (sessions 35 and 39-43). For agents
             where a missed barge-in costs more than a short echo burst.
 
