@@ -27,7 +27,9 @@ guards: an echo onset, an unsteady echo estimate, an echo louder than its estima
 model is a 25-8-1 tanh MLP on standardised features trained with L-BFGS on the weighted cross-entropy.
 With ``--unsteady`` the same is fit on the blocks the first model's guards leave out (an echo onset, an
 unsteady echo estimate; not an echo louder than its estimate), and only where the call's talker sits under
-the echo and no clip level is adopted (missed_talk_unsteady_model.h, kMissedTalkUnsteadyDouble);
+the echo and no clip level is adopted (missed_talk_unsteady_model.h, kMissedTalkUnsteadyDouble; the kernel
+does not ask it where the estimate is over 3x its average, kMissedTalkUnsteadyRise, but the fit keeps those
+blocks: fit without them the model did worse, docs/aec_experiments.md session 43);
 the kernel takes a block for a missed talker where the model's probability exceeds its thresholds
 (kMissedTalkDouble and kMissedTalkLone, kMissedTalkUnsteadyDouble and kMissedTalkUnsteadyLone in
 residual_suppressor.cc, chosen on the evaluation sets' counts, not here). Measured trade:

@@ -265,12 +265,12 @@ constexpr float kOverLoneCoherence = 3.0f;
 // blocks (kOverLoneCoherence, no fallback), for that block alone: no
 // hangover, no confirmation, and what is learnt is learnt as before. The
 // model is not asked (the block stays single talk, and the fit leaves such
-// blocks out; but see kMissedTalkUnsteadyDouble) within an echo onset's guard (kEchoOnsetBlocks), where the echo
-// estimate is over kMissedTalkRise or under kMissedTalkFall times its ~100 ms
-// average (a far syllable the filter has not learnt; the room's reverberation
-// outlasting the estimate after a far word: there its leaks cost k112_c07
-// 51.1 -> 38.1 dB and s107_x04 38.2 -> 26.0, for 0.3-0.4 dB of near loss in
-// the c07 rooms), or where the mic is over 10^kMissedTalkEchoGuard times the
+// blocks out; but see kMissedTalkUnsteadyDouble) within an echo onset's guard
+// (kEchoOnsetBlocks), where the echo estimate is over kMissedTalkRise or under
+// kMissedTalkFall times its ~100 ms average (a far syllable the filter has not
+// learnt; the room's reverberation outlasting the estimate after a far word:
+// there its leaks cost k112_c07 51.1 -> 38.1 dB and s107_x04 38.2 -> 26.0, for
+// 0.3-0.4 dB of near loss in the c07 rooms), or where the mic is over 10^kMissedTalkEchoGuard times the
 // echo estimate while the coherence detector is quiet: the echo is louder than
 // the filter predicts (a clipped echo after a talker: s2700_x05 15.4 dB
 // without it, AEC3 26.5).
@@ -342,9 +342,9 @@ constexpr float kMissedTalkUnderMicEcho = 2.0f;
 // The blocks the model is not asked about (an echo onset, an echo estimate
 // over kMissedTalkRise or under kMissedTalkFall times its ~100 ms average)
 // hold as much of a talker under the echo as the rest: in k232_c07, 89 of 165
-// candidates. Where the call's talker sits under the echo and no clipping is
-// suspected (the gates of kMissedTalkDoubleUnder), a second model of the same
-// form, fit on those blocks alone (missed_talk_unsteady_model.h,
+// candidates. Where the call's talker sits under the echo (talker_under_echo()
+// alone: not kMissedTalkUnderMicEcho's test) and no clipping is suspected, a
+// second model of the same form, fit on those blocks alone (missed_talk_unsteady_model.h,
 // bench/fit_missed_talk.py --unsteady), decides them: over
 // kMissedTalkUnsteadyDouble like double talk, unless the linear filter is weak
 // (MissedTalkCues::weak_filter; a clipped echo before its level is found:
