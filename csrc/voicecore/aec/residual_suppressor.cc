@@ -347,11 +347,11 @@ constexpr float kMissedTalkUnderMicEcho = 2.0f;
 // under the echo (talker_under_echo() alone: not kMissedTalkUnderMicEcho's
 // test) and no clipping is suspected, a second model of the same form, fit on
 // those blocks alone (missed_talk_unsteady_model.h, bench/fit_missed_talk.py
-// --unsteady), decides them: over
-// kMissedTalkUnsteadyDouble like double talk, unless the linear filter is weak
-// (MissedTalkCues::weak_filter; a clipped echo before its level is found:
-// s127_x05 40.0 -> 31.0 dB without that test, AEC3 39.2), over
-// kMissedTalkUnsteadyLone like the coherence detector's lone blocks. Not
+// --unsteady), decides them: over kMissedTalkUnsteadyDouble like double talk,
+// unless the linear filter is weak (MissedTalkCues::weak_filter; a clipped
+// echo before its level is found: s127_x05 40.0 -> 31.0 dB without that test,
+// AEC3 39.2), over kMissedTalkUnsteadyLone like the coherence detector's lone
+// blocks. Not
 // asked where the echo estimate is over kMissedTalkUnsteadyRise times its
 // average (a loud far word's first blocks, 0.5-1.2 s after the talker, the
 // estimate 2-10x its average: without that test k76_c06 56.4 -> 40.1 dB, AEC3
@@ -871,10 +871,6 @@ static_assert(unsteady_model::kNumFeatures == kMissedTalkFeatures, "regenerate m
 
 }  // namespace
 
-float ResidualSuppressor::MissedTalkProbability(const float* features) const {
-  return kSteadyModel.Probability(features);
-}
-
 bool ResidualSuppressor::confirmed_talk_recent() const { return since_confirmed_ <= kLoneCoherenceBlocks; }
 
 float ResidualSuppressor::ErrorOverNoise() const {
@@ -1208,7 +1204,7 @@ void ResidualSuppressor::Process(const float* near, const float* echo,
                             echo_total < kMissedTalkFall * echo_slow_;
       const bool echo_louder = f[kMicOverEchoFeature] > kMissedTalkEchoGuard && !coherence_talk;
       if (!unsteady && !echo_louder) {
-        const float p = MissedTalkProbability(f);
+        const float p = kSteadyModel.Probability(f);
         // See kMissedTalkDoubleUnder.
         const bool under = !cues.clip_suspected && (talker_under_echo() || TalkUnderFilterFreeEcho());
         missed_double = p > (favour_talker_ ? kMissedTalkDoubleFavoured

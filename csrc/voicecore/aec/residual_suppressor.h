@@ -141,8 +141,6 @@ class ResidualSuppressor {
   V NearTalkLeak(std::size_t k, V all_leak) const;
   // The error's power above the noise floor, summed over bins (this block).
   float ErrorOverNoise() const;
-  // See kMissedTalkDouble.
-  float MissedTalkProbability(const float* features) const;
   // See kMissedTalkUnderMicEcho.
   bool TalkUnderFilterFreeEcho() const;
   // The error above the noise floor is well under the residual model's
