@@ -224,6 +224,18 @@ def test_energy_detector_relearns_after_room_change(eval_dir: Path, seed: int, m
     assert m["recovery_s"] <= 1.0, m
 
 
+def test_young_filter_follows_a_delay_jump(eval_dir: Path) -> None:
+    """The x03 recipe (new room, +100 ms at 6 s, here in a far-end pause). This room's linear filter
+    had reached only 6-9 dB by then, under the 10 dB from which the power test's plain fit may move
+    the delay; the long-memory search took the jump 0.8 s later, 3 blocks late, and the filter took
+    2.5 s of far activity to recover (9.7 dB). A filter over 6 dB within the last second, before any
+    talker is heard, may take the plain fit once it removes nothing: 0.11 s, 26.6 dB (AEC3 15.6)."""
+    case = recipe_case(eval_dir, "s8055_x03", 8055, "x03")
+    m = evaluate_output(case, run(case))
+    assert m["recovery_active_s"] <= 0.5, m
+    assert m["erle_db"] >= 20.0, m
+
+
 def test_power_test_takes_strong_flat_fit_in_louder_room(eval_dir: Path) -> None:
     """The x03 recipe (new room, +100 ms at 6 s) on a seed no table uses. The new room is louder, so
     the current delay's estimate stays under the microphone and the power test's louder-than-mic

@@ -310,6 +310,7 @@ class EchoCanceller {
   int bg_worse_runs_ = 0;
   std::vector<float> echo_none_;  // all zeros: the suppressor's "no filter" path
   int converged_hold_ = 0;        // far-active blocks left since linear ERLE > 10 dB
+  int young_hold_ = 0;            // the same since linear ERLE > 6 dB before a talker
   float erle_before_talk_db_ = 0.0f;  // linear ERLE at the last block without talk
   float worse_fg_ = 0.0f;         // smoothed foreground error and mic energy (kWorseForget)
   float worse_mic_ = 0.0f;
