@@ -339,30 +339,29 @@ constexpr float kMissedTalkDoubleUnder = 0.99f;
 // but lets a talker at SER 0 dB through (s4038_x04 39.1 -> 33.1 dB,
 // test_missed_talk_tier_stays_high_outside_its_gates).
 constexpr float kMissedTalkUnderMicEcho = 2.0f;
-// The blocks the model is not asked about (an echo onset, an echo estimate
-// over kMissedTalkRise or under kMissedTalkFall times its ~100 ms average)
-// hold as much of a talker under the echo as the rest (in the training rooms
-// 55,648 such blocks under such a talker against 29,810 steady ones; in
-// k232_c07's lost second, 89 of 165 candidates). Where the call's talker sits
-// under the echo (talker_under_echo() alone: not kMissedTalkUnderMicEcho's
-// test) and no clipping is suspected, a second model of the same form, fit on
-// those blocks alone (missed_talk_unsteady_model.h, bench/fit_missed_talk.py
-// --unsteady), decides them: over kMissedTalkUnsteadyDouble like double talk,
-// unless the linear filter is weak (MissedTalkCues::weak_filter; a clipped
-// echo before its level is found: s127_x05 40.0 -> 31.0 dB without that test,
-// AEC3 39.2), over kMissedTalkUnsteadyLone like the coherence detector's lone
-// blocks. Not
-// asked where the echo estimate is over kMissedTalkUnsteadyRise times its
-// average (a loud far word's first blocks, 0.5-1.2 s after the talker, the
-// estimate 2-10x its average: without that test k76_c06 56.4 -> 40.1 dB, AEC3
-// 46.2, and k112_c07 52.1 -> 37.4, AEC3 41.8; with it 56.4 and 49.6) or the
-// mic louder than the estimate (kMissedTalkEchoGuard). Eight sets (5,246
-// rooms), below AEC3 / DT>3: 13 / 13 -> 13 / 12 (k405_c07 3.16 -> 2.71 dB),
-// near loss -0.001 to -0.011 dB mean per set (c07 rooms -0.055), single-talk
-// ERLE -0.004 to -0.060 dB mean per set (26 rooms worse by over 1 dB, 11 of
-// them x04, the talker at SER 0 dB; none better). With the steady model in
-// those blocks instead (session 42): 14 / 13. Without the two tests: 16 / 12;
-// with the rise test alone: 14 / 12 (docs/aec_experiments.md, session 43).
+// The blocks the model is not asked about (an echo onset, an echo estimate over
+// kMissedTalkRise or under kMissedTalkFall times its ~100 ms average) hold as
+// much of a talker under the echo as the rest (in the training rooms 55,648
+// such blocks under such a talker against 29,810 steady ones; in k232_c07's
+// lost second, 89 of 165 candidates). Where the call's talker sits under the
+// echo (talker_under_echo() alone: not kMissedTalkUnderMicEcho's test) and no
+// clipping is suspected, a second model of the same form, fit on those blocks
+// alone (missed_talk_unsteady_model.h, bench/fit_missed_talk.py --unsteady),
+// decides them: over kMissedTalkUnsteadyDouble like double talk, unless the
+// linear filter is weak (MissedTalkCues::weak_filter; a clipped echo before its
+// level is found: s127_x05 40.0 -> 31.0 dB without that test, AEC3 39.2), over
+// kMissedTalkUnsteadyLone like the coherence detector's lone blocks. Not asked
+// where the echo estimate is over kMissedTalkUnsteadyRise times its average (a
+// loud far word's first blocks, 0.5-1.2 s after the talker, the estimate 2-10x
+// its average: without that test k76_c06 56.4 -> 40.1 dB, AEC3 46.2, and
+// k112_c07 52.1 -> 37.4, AEC3 41.8; with it 56.4 and 49.6) or the mic louder
+// than the estimate (kMissedTalkEchoGuard). Eight sets (5,246 rooms), below
+// AEC3 / DT>3: 13 / 13 -> 13 / 12 (k405_c07 3.16 -> 2.71 dB), near loss -0.001
+// to -0.011 dB mean per set (c07 rooms -0.055), single-talk ERLE -0.004 to
+// -0.060 dB mean per set (26 rooms worse by over 1 dB, 11 of them x04, the
+// talker at SER 0 dB; none better). With the steady model in those blocks
+// instead (session 42): 14 / 13. Without the two tests: 16 / 12; with the rise
+// test alone: 14 / 12 (docs/aec_experiments.md, session 43).
 constexpr float kMissedTalkUnsteadyDouble = 0.99f;
 constexpr float kMissedTalkUnsteadyLone = 0.95f;
 constexpr float kMissedTalkUnsteadyRise = 3.0f;
