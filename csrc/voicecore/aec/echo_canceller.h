@@ -171,6 +171,7 @@ class EchoCanceller {
   void UpdateOffset();
   void ConfirmDelay(const float* near, float near_energy, float error_energy);
   void TakeDelay(int delay_blocks);
+  bool MicOverNoise() const;  // kMovedTalkNoiseRatio
   void RefineDelay();
   std::size_t OffsetFor(int delay_blocks) const;
   void SetPrior(std::size_t lead);
@@ -311,6 +312,7 @@ class EchoCanceller {
   std::vector<float> echo_none_;  // all zeros: the suppressor's "no filter" path
   int converged_hold_ = 0;        // far-active blocks left since linear ERLE > 10 dB
   int young_hold_ = 0;            // the same since linear ERLE > 6 dB before a talker
+  int moved_talk_hold_ = 0;       // far blocks left without talk to the suppressor (kMovedTalkBlocks)
   float erle_before_talk_db_ = 0.0f;  // linear ERLE at the last block without talk
   float worse_fg_ = 0.0f;         // smoothed foreground error and mic energy (kWorseForget)
   float worse_mic_ = 0.0f;

@@ -107,7 +107,7 @@ class EchoCanceller:
             detector's lone blocks from 0.9 instead of 0.95. Off by default.
             Over 5,246 generated rooms it takes the double-talk rooms losing over 3 dB of the
             talker from 11 to 6 but the rooms more than 3 dB below WebRTC AEC3's single-talk ERLE
-            from 12 to 17; see ``docs/aec_experiments.md`` (sessions 35 and 39-44). For agents
+            from 11 to 16; see ``docs/aec_experiments.md`` (sessions 35 and 39-45). For agents
             where a missed barge-in costs more than a short echo burst.
 
     Frames are 1-D ``float32`` in [-1, 1] or ``int16``; ``process_near`` returns the same dtype.
