@@ -244,9 +244,10 @@ def test_displaced_echo_keeps_talk_from_suppressor(eval_dir: Path, seed: int, mi
     the jump: the background had learnt part of the moved echo inside the old window, the hold ran
     out at 6.42 s, and the energy detector, still predicting at the old delay, took the moved echo
     for talk, which the suppressor passed (24.4 dB, AEC3 28.0). For 2 s of far activity after a
-    displaced echo, or until a delay change is confirmed, that talk no longer reaches the
-    suppressor: 45.2 dB. Seed 8021 is a room of the eval's set z; seed 4012, one no table uses
-    (17.0 -> 38.0 dB)."""
+    displaced echo (one found after a second without talk, where the old estimate is at least half
+    the mic and the mic well over its noise floor), or until a delay change is confirmed, that talk
+    no longer reaches the suppressor: 45.2 dB. Seed 8021 is a room of the eval's set z; seed 4012,
+    one no table uses (17.0 -> 38.0 dB)."""
     case = recipe_case(eval_dir, f"s{seed}_x03", seed, "x03")
     m = evaluate_output(case, run(case))
     assert m["erle_db"] >= min_erle, m

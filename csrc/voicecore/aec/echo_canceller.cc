@@ -1367,7 +1367,8 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     // See kDcExcessRatio.
     const bool dc_offset = near_power_[0] > kDcExcessRatio * near_power_[1];
     const bool suppress_talk =
-        talk_now && moved_talk_hold_ == 0 && (!dc_offset || excess.excess - excess.dc_excess > kTalkFraction * excess.mic_total);
+        talk_now && moved_talk_hold_ == 0 &&
+        (!dc_offset || excess.excess - excess.dc_excess > kTalkFraction * excess.mic_total);
     ++erl_blocks_;
     if (talk_now) {
       talk_hangover_ = kTalkHangoverBlocks;
