@@ -1243,8 +1243,11 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
   // 1-100 + 104-123 (1440 echo / 720 double-talk rooms): below AEC3 16 -> 16,
   // double-talk rooms over 3 dB 31 -> 25.
   const bool lost_for_suppressor = lost && !suppressor_.talker_under_echo();
+  // A second of far activity without talk from the energy detector (read
+  // before this block's detection).
+  const bool quiet_second = since_talk_ >= kSoftWindowBlocks;
   // See kMovedTalkBlocks.
-  if (lost && displaced && since_talk_ >= kSoftWindowBlocks &&
+  if (lost && displaced && quiet_second &&
       displaced_yy_ > kMovedTalkEstimateShare * displaced_mic_ && MicOverNoise()) {
     moved_talk_hold_ = kMovedTalkBlocks;
   } else if (moved_talk_hold_ > 0 && far_active) {
@@ -1336,8 +1339,6 @@ void EchoCanceller::ProcessBlock(const float* near, float* out) {
     worse_fg_ += (1.0f - kWorseForget) * (fg_energy - worse_fg_);
     worse_mic_ += (1.0f - kWorseForget) * (near_energy - worse_mic_);
     if (strong_guard_ > 0 && far_active) --strong_guard_;
-    // A second of far activity without talk from the energy detector.
-    const bool quiet_second = since_talk_ >= kSoftWindowBlocks;
     const float worse_ratio = quiet_second ? kWorseQuietRatio : kWorseRatio;
     // See kQuietLostErleDb.
     const bool quiet_block_lost = lost && quiet_second;
